@@ -1,0 +1,111 @@
+# stortune — build, install, run and test.
+#
+#   make            build ./stortune and build/libstortune.a
+#   make deps       install the Debian packages the build, the tool and the tests need
+#   make run        the main job on its embedded default (a scratch target)
+#   make check      unit tests, then the privileged tests (root; skipped with exit 77 otherwise)
+#
+# DEVELOPER=1 adds -Werror; SANITIZE=address,undefined builds with sanitizers; V=1 shows commands.
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+DATADIR    ?= $(PREFIX)/share/stortune
+DESTDIR    ?=
+PKG_CONFIG ?= pkg-config
+CC         ?= cc
+INSTALL    ?= install
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+PKGS := blkid devmapper json-c inih cunit
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+CFLAGS ?= -O2 -g
+WARN   := -Wall -Wextra -Wformat-security -Wstrict-prototypes -Wwrite-strings -Wvla
+# snprintf truncation is deliberate throughout (bounded buffers for names and messages).
+WARN   += -Wno-format-truncation
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc -Icmd -MMD -MP \
+	-D_GNU_SOURCE -DSTT_VERSION='"$(VERSION)"' -DSTT_DATADIR='"$(DATADIR)"' -pthread
+ALL_LDFLAGS := $(LDFLAGS) -pthread
+LIBS := $(PKG_LIBS) -laio -llvm2cmd -lm
+
+ifeq ($(DEVELOPER),1)
+ALL_CFLAGS += -Werror
+endif
+ifneq ($(SANITIZE),)
+ALL_CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+ALL_LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+ifneq ($(V),1)
+Q_CC = @echo "  [CC]    $@";
+Q_AR = @echo "  [AR]    $@";
+Q_LD = @echo "  [LD]    $@";
+endif
+
+SRC_C  := $(sort $(wildcard src/*.c src/backend/*.c))
+CMD_C  := $(sort $(filter-out cmd/main.c,$(wildcard cmd/*.c)))
+UNIT_C := $(sort $(wildcard tests/unit/*.c))
+PRIV_C := $(sort $(wildcard tests/priv/*.c))
+
+SRC_O  := $(SRC_C:%.c=build/%.o)
+CMD_O  := $(CMD_C:%.c=build/%.o)
+UNIT_O := $(UNIT_C:%.c=build/%.o)
+PRIV_O := $(PRIV_C:%.c=build/%.o)
+
+LIB    := build/libstortune.a
+CMDLIB := build/libstortune-cmd.a
+
+all: stortune
+
+build/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(SRC_O)
+	$(Q_AR)rm -f $@ && $(AR) rcs $@ $^
+
+$(CMDLIB): $(CMD_O)
+	$(Q_AR)rm -f $@ && $(AR) rcs $@ $^
+
+stortune: build/cmd/main.o $(CMDLIB) $(LIB)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+build/unit-tests: $(UNIT_O) $(CMDLIB) $(LIB)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+build/priv-tests: $(PRIV_O) $(CMDLIB) $(LIB)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+deps:
+	@scripts/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory stortune
+	./stortune probe
+
+check: deps
+	@$(MAKE) --no-print-directory stortune build/unit-tests build/priv-tests
+	@echo "== unit tests"
+	build/unit-tests
+	@echo "== privileged tests"
+	@build/priv-tests; rc=$$?; \
+	if [ $$rc -eq 77 ]; then echo "privileged tests skipped (need root)"; \
+	elif [ $$rc -ne 0 ]; then exit $$rc; fi
+
+install: stortune
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/profiles
+	$(INSTALL) -m 0755 stortune $(DESTDIR)$(BINDIR)/stortune
+	for f in profiles/*.ini; do [ -e "$$f" ] || continue; \
+		$(INSTALL) -m 0644 "$$f" $(DESTDIR)$(DATADIR)/profiles/; done
+
+clean:
+	rm -rf build stortune
+
+format:
+	clang-format -i $(SRC_C) $(wildcard src/*.h src/backend/*.h cmd/*.c cmd/*.h tests/*/*.c tests/*/*.h)
+
+.PHONY: all deps run check install clean format
+
+-include $(SRC_O:.o=.d) $(CMD_O:.o=.d) $(UNIT_O:.o=.d) $(PRIV_O:.o=.d) build/cmd/main.d

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Install every Debian package that stortune's build, the tool itself and its tests need.
+# Idempotent: does nothing when all of them are present.
+set -eu
+pkgs="build-essential pkg-config
+libaio-dev libblkid-dev libdevmapper-dev liblvm2-dev libjson-c-dev libinih-dev libcunit1-dev
+xfslibs-dev
+util-linux fdisk e2fsprogs xfsprogs btrfs-progs lvm2 thin-provisioning-tools fio"
+
+missing=""
+for p in $pkgs; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	[ "$st" = "install ok installed" ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing:$missing" >&2
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: need root to install packages (run: sudo make deps)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >&2
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing >&2
