@@ -332,6 +332,8 @@ static int swap_line(char *line, void *arg)
 	struct swap_find *f = arg;
 	char *sp = strpbrk(line, " \t");
 
+	if (!strncmp(line, "Filename", 8)) /* the header */
+		return 0;
 	if (sp)
 		*sp = '\0';
 	unescape(line);

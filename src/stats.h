@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef STT_STATS_H
+#define STT_STATS_H
+
+/*
+ * Latency statistics, bucketed exactly as fio's: values in ns; values below 128 land in
+ * their own bucket; above that, each power of two is split into 64 buckets (6 bits per
+ * group), so the bucket midpoint is within 1/128 of any value in it. fio uses 29 groups
+ * (1856 buckets, top about 17 s); slow operations use more so that nothing clamps.
+ * Min, max, mean and stddev are exact (Welford), not taken from the buckets.
+ *
+ * No I/O here.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STT_HIST_BITS 6
+#define STT_HIST_VAL (1u << STT_HIST_BITS)
+#define STT_HIST_IO_GROUPS 29u   /* fio's FIO_IO_U_PLAT_GROUP_NR */
+#define STT_HIST_SLOW_GROUPS 40u /* about 9.8 hours before the last bucket */
+#define STT_HIST_MAX_GROUPS 58u  /* 2^63 ns; only values from 2^63 on clamp */
+
+struct stt_hist {
+	unsigned int groups; /* buckets = groups * STT_HIST_VAL */
+	uint64_t *bins;
+	uint64_t n;
+	uint64_t min_ns, max_ns;
+	double mean_ns, m2; /* Welford's running mean and sum of squared deviations */
+	uint64_t clamped;   /* samples that fell into the last bucket */
+};
+
+/* fio's default percentile list (17 entries). */
+extern const double stt_stats_default_pcts[];
+extern const size_t stt_stats_default_npcts;
+
+size_t stt_hist_nbuckets(unsigned int groups);
+/* Bucket of @v_ns in a histogram of @groups groups (the last bucket if beyond). */
+size_t stt_hist_idx(uint64_t v_ns, unsigned int groups);
+/*
+ * Midpoint (fio's plat_idx_to_val) of bucket @idx, in ns: @idx itself below 128, else the
+ * bucket's lower bound plus half its width. An @idx beyond STT_HIST_MAX_GROUPS groups is
+ * taken as the last bucket of that many.
+ */
+uint64_t stt_hist_midpoint(size_t idx);
+
+/* @groups from 1 to STT_HIST_MAX_GROUPS, else -EINVAL; -ENOMEM. */
+__attribute__((warn_unused_result)) int stt_hist_init(struct stt_hist *h, unsigned int groups);
+void stt_hist_release(struct stt_hist *h); /* also leaves @h zeroed */
+void stt_hist_reset(struct stt_hist *h);   /* empty again, same groups */
+void stt_hist_add(struct stt_hist *h, uint64_t v_ns);
+/* @dst += @src; both of the same number of groups, else -EINVAL. */
+__attribute__((warn_unused_result)) int stt_hist_merge(struct stt_hist *dst,
+						       const struct stt_hist *src);
+double stt_hist_stddev(const struct stt_hist *h); /* sample stddev (n-1), 0 when n < 2 */
+
+/*
+ * Percentiles by fio's rule: the first bucket whose cumulative count reaches p/100 * n,
+ * reported at its midpoint. @pcts in percent (0 < p <= 100), in any order; @out_ns gets
+ * one value each, in the same order. Returns 0, -EINVAL for a percentile out of range, or
+ * -ENODATA when the histogram is empty.
+ */
+int stt_hist_percentiles(const struct stt_hist *h, const double *pcts, size_t npcts,
+			 uint64_t *out_ns);
+
+/* Summary of repetitions of one figure. */
+struct stt_summary {
+	size_t n;
+	double median;
+	double ci_lo, ci_hi; /* 95% confidence interval of the median */
+	double mean, stddev;
+	size_t n_outliers; /* modified z-score above 3.5 */
+};
+
+/*
+ * Median (the mean of the two middle values when @n is even), a distribution-free 95%
+ * confidence interval of the median from order statistics, mean, sample stddev (n-1; 0 when
+ * n = 1), and outliers by modified z-score (0.6745 * |x - median| / MAD > 3.5, MAD the median
+ * absolute deviation; when MAD is 0, every value other than the median is an outlier).
+ *
+ * The interval is [x_(j), x_(n+1-j)] (1-based ranks of the sorted values) for the largest j
+ * whose coverage, 1 - 2 * P(B <= j - 1) with B ~ binomial(n, 1/2), is at least 0.95. Below
+ * n = 6 no pair of ranks reaches 95% (even [min, max] covers only 1 - 2^(1-n)), and the
+ * interval is [min, max] with less than 95% coverage.
+ *
+ * @x is not modified. @outlier may be NULL, else n flags. Returns 0, -EINVAL when @n is 0 or
+ * a value is not finite, or -ENOMEM.
+ */
+__attribute__((warn_unused_result)) int stt_stats_summarize(const double *x, size_t n,
+							    struct stt_summary *s, bool *outlier);
+
+#endif

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The command table and the global behaviour of cmd_main(): help, version, exit codes. */
+#include "unit.h"
+
+#include "cmd.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char out_buf[65536], err_buf[8192];
+
+static void slurp_fd(int fd, char *buf, size_t len)
+{
+	ssize_t n;
+
+	lseek(fd, 0, SEEK_SET);
+	n = read(fd, buf, len - 1);
+	buf[n > 0 ? n : 0] = '\0';
+}
+
+/* Runs cmd_main on a NULL-terminated argument list; stdout and stderr are captured. */
+static int run(const char *arg0, ...)
+{
+	char *argv[32];
+	int argc = 0, so, se, fo, fe, r;
+	va_list ap;
+
+	argv[argc++] = (char *)arg0;
+	va_start(ap, arg0);
+	while (argc < 31 && (argv[argc] = va_arg(ap, char *)))
+		argc++;
+	va_end(ap);
+	argv[argc] = NULL;
+
+	fflush(stdout);
+	fflush(stderr);
+	fo = fileno(tmpfile());
+	fe = fileno(tmpfile());
+	so = dup(1);
+	se = dup(2);
+	dup2(fo, 1);
+	dup2(fe, 2);
+	r = cmd_main(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(so, 1);
+	dup2(se, 2);
+	close(so);
+	close(se);
+	slurp_fd(fo, out_buf, sizeof(out_buf));
+	slurp_fd(fe, err_buf, sizeof(err_buf));
+	return r;
+}
+
+static void test_table(void)
+{
+	int n = 0;
+
+	for (const struct cmd_entry *const *e = cmd_table; *e; e++, n++) {
+		CU_ASSERT_PTR_NOT_NULL((*e)->name);
+		CU_ASSERT_PTR_NOT_NULL((*e)->summary);
+		CU_ASSERT_PTR_NOT_NULL((*e)->synopsis);
+		CU_ASSERT_PTR_NOT_NULL((*e)->run);
+		/* The synopsis starts with the name. */
+		CU_ASSERT_EQUAL(strncmp((*e)->synopsis, (*e)->name, strlen((*e)->name)), 0);
+		CU_ASSERT_PTR_EQUAL(cmd_lookup((*e)->name), *e);
+		for (const struct cmd_entry *const *f = e + 1; *f; f++)
+			CU_ASSERT_NOT_EQUAL(strcmp((*e)->name, (*f)->name), 0);
+	}
+	CU_ASSERT(n >= 2);
+	CU_ASSERT_PTR_NOT_NULL(cmd_lookup("probe"));
+	CU_ASSERT_PTR_NULL(cmd_lookup("prob"));
+	CU_ASSERT_PTR_NULL(cmd_lookup(""));
+}
+
+static void test_version(void)
+{
+	char want[64];
+
+	snprintf(want, sizeof(want), "stortune %s\n", STT_VERSION);
+	CU_ASSERT_EQUAL(run("stortune", "--version", NULL), 0);
+	CU_ASSERT_STRING_EQUAL(out_buf, want);
+	CU_ASSERT_STRING_EQUAL(err_buf, "");
+}
+
+static void test_help(void)
+{
+	CU_ASSERT_EQUAL(run("stortune", "--help", NULL), 0);
+	for (const struct cmd_entry *const *e = cmd_table; *e; e++)
+		CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, (*e)->summary));
+	CU_ASSERT_STRING_EQUAL(err_buf, "");
+
+	CU_ASSERT_EQUAL(run("stortune", "help", NULL), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "commands:"));
+
+	for (const struct cmd_entry *const *e = cmd_table; *e; e++) {
+		char want[256];
+
+		snprintf(want, sizeof(want), "usage: stortune %s\n", (*e)->synopsis);
+		CU_ASSERT_EQUAL(run("stortune", "help", (*e)->name, NULL), 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, want));
+		CU_ASSERT_EQUAL(run("stortune", (*e)->name, "--help", NULL), 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, want));
+		CU_ASSERT_STRING_EQUAL(err_buf, "");
+	}
+}
+
+static void test_usage_errors(void)
+{
+	CU_ASSERT_EQUAL(run("stortune", NULL), 2);
+	CU_ASSERT_STRING_EQUAL(out_buf, "");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "usage: stortune"));
+
+	CU_ASSERT_EQUAL(run("stortune", "frobnicate", NULL), 2);
+	CU_ASSERT_STRING_EQUAL(out_buf, "");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "'frobnicate' is not a stortune command"));
+
+	CU_ASSERT_EQUAL(run("stortune", "--frobnicate", NULL), 2);
+	CU_ASSERT_STRING_EQUAL(out_buf, "");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "frobnicate"));
+
+	CU_ASSERT_EQUAL(run("stortune", "probe", "--frobnicate", NULL), 2);
+	CU_ASSERT_STRING_EQUAL(out_buf, "");
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "usage: stortune probe"));
+
+	CU_ASSERT_EQUAL(run("stortune", "help", "frobnicate", NULL), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "frobnicate"));
+
+	CU_ASSERT_EQUAL(run("stortune", "probe", "/nonexistent/stortune-test", NULL), 2);
+	CU_ASSERT_STRING_EQUAL(out_buf, "");
+	CU_ASSERT_STRING_EQUAL(err_buf,
+			       "stortune probe: /nonexistent/stortune-test: does not exist\n");
+
+	CU_ASSERT_EQUAL(run("stortune", "probe", "/proc/self/status", NULL), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "is neither a directory nor a block device"));
+}
+
+/* Output that cannot be written is a failure, exit 1 (git's run_builtin). */
+static void test_stdout_error(void)
+{
+	char *argv[] = { (char *)"stortune", (char *)"--help", NULL };
+	int so, full, se, null, r;
+
+	full = open("/dev/full", O_WRONLY);
+	null = open("/dev/null", O_WRONLY);
+	CU_ASSERT_FATAL(full >= 0 && null >= 0);
+	fflush(stdout);
+	fflush(stderr);
+	so = dup(1);
+	se = dup(2);
+	dup2(full, 1);
+	dup2(null, 2);
+	r = cmd_main(2, argv);
+	clearerr(stdout);
+	dup2(so, 1);
+	dup2(se, 2);
+	close(so);
+	close(se);
+	close(full);
+	close(null);
+	CU_ASSERT_EQUAL(r, 1);
+}
+
+int unit_register_cmd(void)
+{
+	CU_pSuite s = CU_add_suite("cmd", NULL, NULL);
+
+	if (!s)
+		return CU_get_error();
+	CU_add_test(s, "command table", test_table);
+	CU_add_test(s, "--version", test_version);
+	CU_add_test(s, "--help, help CMD, CMD --help", test_help);
+	CU_add_test(s, "usage errors exit 2", test_usage_errors);
+	CU_add_test(s, "write error on stdout exits 1", test_stdout_error);
+	return CU_get_error();
+}

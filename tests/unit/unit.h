@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef STT_TEST_UNIT_H
+#define STT_TEST_UNIT_H
+
+#include <CUnit/CUnit.h>
+
+/*
+ * One file per src/ module (and one for the command table); each exports a
+ * register function that adds its suite and returns 0, or a CUnit error.
+ * Add the function here and to the list in main.c.
+ */
+int unit_register_cmd(void);
+int unit_register_sysfs(void);
+int unit_register_probe(void);
+int unit_register_stats(void);
+
+/* Directory of captured samples (tests/unit/data), from UNIT_DATA or the source tree. */
+const char *unit_data_dir(void);
+
+#endif
