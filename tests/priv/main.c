@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The privileged test runner: root, real loop devices and mounts. Exit 77 = skipped. */
+#include "priv.h"
+
+#include <CUnit/Basic.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char dir[256];
+
+const char *priv_dir(void)
+{
+	return dir;
+}
+
+const char *priv_stortune(void)
+{
+	const char *s = getenv("STORTUNE");
+
+	return s ? s : "./stortune";
+}
+
+int priv_sh(const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	if (st == -1)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int priv_capture(char **out, const char *fmt, ...)
+{
+	size_t cap = 65536, len = 0, n;
+	char cmd[8192], *buf;
+	va_list ap;
+	FILE *p;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	*out = NULL;
+	buf = malloc(cap);
+	if (!buf)
+		return -1;
+	p = popen(cmd, "r");
+	if (!p) {
+		free(buf);
+		return -1;
+	}
+	while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+		len += n;
+		if (cap - len < 2) {
+			char *nb = realloc(buf, cap * 2);
+
+			if (!nb)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	buf[len] = '\0';
+	st = pclose(p);
+	*out = buf;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Loop devices whose backing file is under our directory, and mounts under it. */
+static int leftovers(void)
+{
+	int n = 0;
+
+	n += priv_sh("losetup -a | grep -q '%s'", dir) == 0;
+	n += priv_sh("grep -q ' %s' /proc/self/mountinfo", dir) == 0;
+	return n;
+}
+
+static int (*const suites[])(void) = {
+	priv_register_probe,
+};
+
+int main(void)
+{
+	unsigned int failures;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "priv: skipped: needs root\n");
+		return 77;
+	}
+	if (access("/dev/loop-control", F_OK)) {
+		fprintf(stderr, "priv: skipped: no loop devices (/dev/loop-control)\n");
+		return 77;
+	}
+	if (access(priv_stortune(), X_OK)) {
+		fprintf(stderr, "priv: %s: not built (run make first)\n", priv_stortune());
+		return 2;
+	}
+	setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
+	snprintf(dir, sizeof(dir), "/var/tmp/stortune-priv-XXXXXX");
+	if (!mkdtemp(dir)) {
+		perror("priv: mkdtemp");
+		return 2;
+	}
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
+		if (suites[i]() != CUE_SUCCESS) {
+			fprintf(stderr, "priv: cannot register suite %zu\n", i);
+			return 2;
+		}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failures = CU_get_number_of_failures();
+	if (CU_get_error() != CUE_SUCCESS)
+		failures++;
+	CU_cleanup_registry();
+
+	if (leftovers()) {
+		fprintf(stderr, "priv: FAILED: loop devices or mounts of %s left behind:\n", dir);
+		priv_sh("losetup -a | grep '%s' >&2; grep ' %s' /proc/self/mountinfo >&2", dir,
+			dir);
+		failures++;
+	} else {
+		printf("priv: no loop device or mount left behind\n");
+	}
+	priv_sh("rm -rf '%s'", dir);
+	return failures != 0;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef STT_TEST_PRIV_H
+#define STT_TEST_PRIV_H
+
+#include <CUnit/CUnit.h>
+#include <stdbool.h>
+
+/*
+ * Root tests on real kernel objects (loop devices, mounts). The runner exits 77 when it
+ * cannot run (not root, no loop devices). Each suite cleans up what it made; the runner
+ * checks at the end that no loop device or mount of the tests is left.
+ */
+int priv_register_probe(void);
+
+/* The scratch directory of this run (under /var/tmp), made by the runner. */
+const char *priv_dir(void);
+/* Path of the stortune binary under test (STORTUNE or ./stortune). */
+const char *priv_stortune(void);
+
+/* Runs a shell command line; returns its exit status (-1 when it could not run). */
+__attribute__((format(printf, 1, 2))) int priv_sh(const char *fmt, ...);
+/*
+ * Runs a command line, capturing stdout into a malloc'd string (*out); returns the exit
+ * status.
+ */
+__attribute__((format(printf, 2, 3))) int priv_capture(char **out, const char *fmt, ...);
+
+#endif
