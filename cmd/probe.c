@@ -4,6 +4,7 @@
 
 #include "err.h"
 #include "fmt.h"
+#include "fsutil.h"
 #include "host.h"
 #include "probe.h"
 
@@ -149,24 +150,6 @@ fail:
 	return -ENOMEM;
 }
 
-static int mkdir_p(const char *dir)
-{
-	char buf[4096];
-
-	snprintf(buf, sizeof(buf), "%s", dir);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static int cmd_probe(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -202,7 +185,7 @@ static int cmd_probe(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc
 	paths = argv + optind;
 	if (n == 0) {
 		/* The embedded default: the scratch directory stortune works in. */
-		r = mkdir_p(workdir);
+		r = stt_fs_mkdir_p(workdir, 0700);
 		if (r)
 			return cmd_fail(self, CMD_EXIT_FAILURE, "%s: cannot create: %s", workdir,
 					strerror(-r));
@@ -225,7 +208,7 @@ static int cmd_probe(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc
 		}
 	}
 
-	if (mount_test && mkdir_p(workdir) == 0)
+	if (mount_test && stt_fs_mkdir_p(workdir, 0700) == 0)
 		cmd_note(ctx, "probing the host (xfs quota test in %s)...\n", workdir);
 	else
 		mount_test = false;

@@ -119,3 +119,247 @@ void stt_dm_probe(struct stt_dm_info *info)
 		snprintf(info->reason, sizeof(info->reason),
 			 "thin-pool target not loaded (modprobe dm-thin-pool)");
 }
+
+/* Device operations */
+
+static bool dm_kernel_present(void)
+{
+	int fd;
+
+	if (misc_has_dm())
+		return true;
+	fd = open("/dev/mapper/control", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/* Runs @dmt; 0 or -errno with "NAME: WHAT: cause". Destroys @dmt. */
+static int run_task(struct dm_task *dmt, const char *name, const char *what)
+{
+	int r = 0;
+
+	stt_err_clear();
+	if (!dm_task_run(dmt)) {
+		int e = dm_task_get_errno(dmt);
+
+		r = e > 0 ? -e : -EIO;
+		if (*stt_err_msg())
+			stt_err_set("%s: %s: %s (%s)", name, what, strerror(-r), stt_err_msg());
+		else
+			stt_err_set("%s: %s: %s", name, what, strerror(-r));
+	}
+	dm_task_update_nodes();
+	dm_task_destroy(dmt);
+	return r;
+}
+
+static struct dm_task *task_new(int type, const char *name)
+{
+	struct dm_task *dmt;
+
+	dm_quiet();
+	dmt = dm_task_create(type);
+	if (!dmt)
+		return NULL;
+	if (name && !dm_task_set_name(dmt, name)) {
+		dm_task_destroy(dmt);
+		return NULL;
+	}
+	return dmt;
+}
+
+static int load_table(int type, const char *name, const char *ttype, uint64_t sectors,
+		      const char *params, const char *what)
+{
+	struct dm_task *dmt = task_new(type, name);
+
+	if (!dmt)
+		return stt_err(-ENOMEM, "%s: %s: out of memory", name, what);
+	if (!dm_task_add_target(dmt, 0, sectors, ttype, params) ||
+	    (type == DM_DEVICE_CREATE && !dm_task_set_add_node(dmt, DM_ADD_NODE_ON_CREATE))) {
+		dm_task_destroy(dmt);
+		return stt_err(-ENOMEM, "%s: %s: out of memory", name, what);
+	}
+	return run_task(dmt, name, what);
+}
+
+int stt_dm_create(const char *name, const char *type, uint64_t sectors, const char *params)
+{
+	int r;
+
+	/* DM_DEVICE_CREATE with a table loads it and resumes in one go. */
+	r = load_table(DM_DEVICE_CREATE, name, type, sectors, params, "create");
+	if (r)
+		return r;
+	return 0;
+}
+
+int stt_dm_reload(const char *name, const char *type, uint64_t sectors, const char *params)
+{
+	int r = load_table(DM_DEVICE_RELOAD, name, type, sectors, params, "reload");
+
+	return r ? r : stt_dm_resume(name);
+}
+
+static int simple(int type, const char *name, const char *what)
+{
+	struct dm_task *dmt = task_new(type, name);
+
+	if (!dmt)
+		return stt_err(-ENOMEM, "%s: %s: out of memory", name, what);
+	return run_task(dmt, name, what);
+}
+
+int stt_dm_exists(const char *name)
+{
+	struct dm_task *dmt;
+	struct dm_info info;
+	int r = 0;
+
+	if (!dm_kernel_present())
+		return 0;
+	dmt = task_new(DM_DEVICE_INFO, name);
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_run(dmt) || !dm_task_get_info(dmt, &info))
+		r = -EIO;
+	else
+		r = info.exists ? 1 : 0;
+	dm_task_destroy(dmt);
+	return r;
+}
+
+static int remove_dev(const char *name, bool deferred)
+{
+	struct dm_task *dmt;
+	int r;
+
+	r = stt_dm_exists(name);
+	if (r <= 0)
+		return r;
+	dmt = task_new(DM_DEVICE_REMOVE, name);
+	if (!dmt)
+		return stt_err(-ENOMEM, "%s: remove: out of memory", name);
+	/* udev-less hosts still get short-lived openers (blkid): retry like dmsetup does. */
+	dm_task_retry_remove(dmt);
+	if (deferred)
+		dm_task_deferred_remove(dmt);
+	return run_task(dmt, name, "remove");
+}
+
+int stt_dm_remove(const char *name)
+{
+	return remove_dev(name, false);
+}
+
+int stt_dm_remove_deferred(const char *name)
+{
+	return remove_dev(name, true);
+}
+
+int stt_dm_suspend(const char *name)
+{
+	return simple(DM_DEVICE_SUSPEND, name, "suspend");
+}
+
+int stt_dm_resume(const char *name)
+{
+	struct dm_task *dmt = task_new(DM_DEVICE_RESUME, name);
+
+	if (!dmt)
+		return stt_err(-ENOMEM, "%s: resume: out of memory", name);
+	dm_task_set_add_node(dmt, DM_ADD_NODE_ON_RESUME);
+	return run_task(dmt, name, "resume");
+}
+
+int stt_dm_message(const char *name, const char *msg)
+{
+	struct dm_task *dmt = task_new(DM_DEVICE_TARGET_MSG, name);
+	char what[128];
+
+	if (!dmt)
+		return stt_err(-ENOMEM, "%s: message: out of memory", name);
+	snprintf(what, sizeof(what), "message \"%s\"", msg);
+	if (!dm_task_set_sector(dmt, 0) || !dm_task_set_message(dmt, msg)) {
+		dm_task_destroy(dmt);
+		return stt_err(-ENOMEM, "%s: %s: out of memory", name, what);
+	}
+	return run_task(dmt, name, what);
+}
+
+int stt_dm_status(const char *name, char *params, size_t len)
+{
+	char *type = NULL, *p = NULL;
+	uint64_t start, length;
+	struct dm_task *dmt;
+	int r = 0;
+
+	dmt = task_new(DM_DEVICE_STATUS, name);
+	if (!dmt)
+		return stt_err(-ENOMEM, "%s: status: out of memory", name);
+	stt_err_clear();
+	if (!dm_task_run(dmt)) {
+		int e = dm_task_get_errno(dmt);
+
+		r = stt_err(e > 0 ? -e : -EIO, "%s: status: %s", name, strerror(e > 0 ? e : EIO));
+		goto out;
+	}
+	dm_get_next_target(dmt, NULL, &start, &length, &type, &p);
+	/* Copied before the task (which owns the string) is destroyed. */
+	snprintf(params, len, "%s", p ? p : "");
+out:
+	dm_task_destroy(dmt);
+	return r;
+}
+
+int stt_dm_thin_delete(const char *pool, unsigned int id)
+{
+	char msg[64];
+	int r;
+
+	r = stt_dm_exists(pool);
+	if (r <= 0)
+		return r;
+	snprintf(msg, sizeof(msg), "delete %u", id);
+	r = stt_dm_message(pool, msg);
+	/* The kernel answers ENODATA for an id the pool does not hold: nothing to undo. */
+	if (r == -ENODATA)
+		return 0;
+	return r;
+}
+
+int stt_dm_list(char *out, size_t len)
+{
+	struct dm_names *names;
+	struct dm_task *dmt;
+	unsigned int next = 0;
+	int n = 0;
+
+	if (len)
+		out[0] = '\0';
+	if (!dm_kernel_present())
+		return 0;
+	dmt = task_new(DM_DEVICE_LIST, NULL);
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_run(dmt)) {
+		dm_task_destroy(dmt);
+		return -EIO;
+	}
+	names = dm_task_get_names(dmt);
+	if (names && names->dev) {
+		do {
+			size_t used;
+
+			names = (struct dm_names *)((char *)names + next);
+			used = strlen(out);
+			snprintf(out + used, len - used, "%s%s", n ? ", " : "", names->name);
+			n++;
+			next = names->next;
+		} while (next);
+	}
+	dm_task_destroy(dmt);
+	return n;
+}

@@ -88,6 +88,7 @@ static int leftovers(void)
 
 static int (*const suites[])(void) = {
 	priv_register_probe,
+	priv_register_backends,
 };
 
 int main(void)

@@ -11,6 +11,7 @@
  * checks at the end that no loop device or mount of the tests is left.
  */
 int priv_register_probe(void);
+int priv_register_backends(void);
 
 /* The scratch directory of this run (under /var/tmp), made by the runner. */
 const char *priv_dir(void);

@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * direct-lvm: Docker's production devicemapper setup on a block device, with Docker's own
+ * commands (through liblvm2cmd): pvcreate, vgcreate, lvcreate thinpool 95%VG and
+ * thinpoolmeta 1%VG, lvconvert --zero n -c 512K --thinpool, the autoextend profile and
+ * lvchange --metadataprofile. The pool is then driven as dm-loop's (src/backend/thinpool.c).
+ *
+ * The disk is --device DEV, written only with --destroy-data naming the same device and
+ * only when probing finds it free; without --device a loop device over a sparse file in
+ * the workdir stands in for it. The VG is "stt<random>", never Docker's "docker".
+ */
+#include "backend/backend.h"
+#include "backend/thinpool.h"
+
+#include "dm.h"
+#include "err.h"
+#include "fsutil.h"
+#include "journal.h"
+#include "loop.h"
+#include "lvm.h"
+#include "probe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DIRECTLVM_CHUNK_BYTES (512u << 10) /* Docker's lvconvert -c 512K */
+#define PROFILE_DIR "/etc/lvm/profile"
+
+struct directlvm {
+	struct stt_thinpool tp;
+	char rundir[PATH_MAX], img[PATH_MAX + 20], disk[PATH_MAX], vg[32], profile[PATH_MAX];
+	unsigned int rec_dir, rec_loop, rec_pv, rec_vg, rec_profile;
+	bool tp_ready;
+};
+
+static uint32_t chunk_of(const struct stt_backend_opts *o)
+{
+	return o->chunk_bytes ? o->chunk_bytes : DIRECTLVM_CHUNK_BYTES;
+}
+
+/* --device and --destroy-data must name the same device, and probing must find it free. */
+int stt_directlvm_check_device(const char *device, const char *destroy_data, char *reason,
+			       size_t len);
+
+int stt_directlvm_check_device(const char *device, const char *destroy_data, char *reason,
+			       size_t len)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	struct stt_probe_target *t;
+	int r;
+
+	if (!destroy_data) {
+		snprintf(reason, len, "%s: refusing to write a device without --destroy-data %s",
+			 device, device);
+		return -EPERM;
+	}
+	if (!realpath(device, a)) {
+		snprintf(reason, len, "%s: %s", device, strerror(errno));
+		return -ENOENT;
+	}
+	if (!realpath(destroy_data, b) || strcmp(a, b)) {
+		snprintf(reason, len, "%s: --destroy-data names %s, not this device; refusing",
+			 device, destroy_data);
+		return -EPERM;
+	}
+	t = malloc(sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	r = stt_probe_path(device, t);
+	if (r) {
+		snprintf(reason, len, "%s", stt_err_msg());
+	} else if (t->kind != STT_PROBE_BLOCK) {
+		snprintf(reason, len, "%s: not a block device", device);
+		r = -EINVAL;
+	} else if (!t->dev.free_to_use) {
+		snprintf(reason, len, "%s: %s; refusing", device, t->dev.verdict);
+		r = -EBUSY;
+	}
+	free(t);
+	return r;
+}
+
+static int directlvm_available(const struct stt_backend_opts *o, char *reason, size_t len)
+{
+	int r = stt_thinpool_available(reason, len);
+
+	if (r)
+		return r;
+	if (!stt_lvm_available()) {
+		snprintf(reason, len, "no LVM tools (liblvm2cmd cannot run lvm)");
+		return -ENOENT;
+	}
+	if (o->device) {
+		r = stt_directlvm_check_device(o->device, o->destroy_data, reason, len);
+		if (r)
+			return r;
+	} else if (!stt_loop_available()) {
+		snprintf(reason, len, "needs --device DEV --destroy-data DEV (no loop devices)");
+		return -ENODEV;
+	}
+	return stt_thinpool_opts_check(o, chunk_of(o), reason, len);
+}
+
+static int lvm(const char *fmt, const char *a, const char *b, const char *c)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), fmt, a, b, c);
+	return stt_lvm_run(cmd);
+}
+
+static int write_profile(const char *path)
+{
+	static const char text[] = "activation {\n"
+				   "\tthin_pool_autoextend_threshold=80\n"
+				   "\tthin_pool_autoextend_percent=20\n"
+				   "}\n";
+	int fd, r = 0;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return stt_err(-errno, "%s: cannot create: %s", path, strerror(errno));
+	if (write(fd, text, sizeof(text) - 1) != (ssize_t)sizeof(text) - 1 || fsync(fd))
+		r = stt_err(-EIO, "%s: cannot write", path);
+	close(fd);
+	return r;
+}
+
+/* LVM shows the pool as "<vg>-thinpool-tpool" when it adds a layer above it, else by name. */
+static int find_pool(struct directlvm *p)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), "%s-thinpool-tpool", p->vg);
+	if (stt_dm_exists(name) == 1) {
+		snprintf(p->tp.pool, sizeof(p->tp.pool), "%s", name);
+		return 0;
+	}
+	snprintf(name, sizeof(name), "%s-thinpool", p->vg);
+	if (stt_dm_exists(name) == 1) {
+		snprintf(p->tp.pool, sizeof(p->tp.pool), "%s", name);
+		return 0;
+	}
+	return stt_err(-ENODEV, "%s/thinpool: no active thin-pool device after lvconvert", p->vg);
+}
+
+static int directlvm_teardown(struct stt_backend *b);
+
+static int directlvm_prepare(struct stt_backend *b)
+{
+	const struct stt_backend_opts *o = &b->opts;
+	struct stt_journal *j = o->journal;
+	char suffix[12], chunk[32];
+	struct directlvm *p;
+	int r;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	b->priv = p;
+	p->rec_dir = p->rec_loop = p->rec_pv = p->rec_vg = p->rec_profile = STT_JOURNAL_NONE;
+	stt_backend_random_name(suffix, 8, "abcdefghijklmnopqrstuvwxyz0123456789");
+	snprintf(p->vg, sizeof(p->vg), "stt%s", suffix);
+	if ((r = stt_fs_mkdir_p(o->workdir, 0700))) {
+		r = stt_err(r, "%s: cannot create: %s", o->workdir, strerror(-r));
+		goto fail;
+	}
+	snprintf(p->rundir, sizeof(p->rundir), "%s/directlvm-%s", o->workdir, suffix);
+	if ((r = stt_journal_add(j, STT_J_DIR, p->rundir, NULL, &p->rec_dir)))
+		goto fail;
+	if (mkdir(p->rundir, 0700)) {
+		r = stt_err(-errno, "%s: cannot create: %s", p->rundir, strerror(errno));
+		goto fail;
+	}
+	if (o->device) {
+		snprintf(p->disk, sizeof(p->disk), "%s", o->device);
+	} else {
+		snprintf(p->img, sizeof(p->img), "%s/disk.img", p->rundir);
+		if ((r = stt_backend_sparse_file(p->img, o->scratch_bytes)) ||
+		    (r = stt_backend_attach_loop(j, p->img, o->loop_direct_io, p->disk,
+						 sizeof(p->disk), &p->rec_loop)))
+			goto fail;
+	}
+
+	if ((r = stt_journal_add(j, STT_J_PV, p->disk, NULL, &p->rec_pv)) ||
+	    (r = lvm("pvcreate -y %s", p->disk, NULL, NULL)))
+		goto fail;
+	if ((r = stt_journal_add(j, STT_J_VG, p->vg, NULL, &p->rec_vg)) ||
+	    (r = lvm("vgcreate %s %s", p->vg, p->disk, NULL)) ||
+	    (r = lvm("lvcreate --wipesignatures y -y -n thinpool %s -l 95%%VG", p->vg, NULL,
+		     NULL)) ||
+	    (r = lvm("lvcreate --wipesignatures y -y -n thinpoolmeta %s -l 1%%VG", p->vg, NULL,
+		     NULL)))
+		goto fail;
+	snprintf(chunk, sizeof(chunk), "%uK", chunk_of(o) >> 10);
+	{
+		char cmd[512];
+
+		snprintf(cmd, sizeof(cmd),
+			 "lvconvert -y --zero %s -c %s --thinpool %s/thinpool --poolmetadata "
+			 "%s/thinpoolmeta",
+			 o->zeroing ? "y" : "n", chunk, p->vg, p->vg);
+		if ((r = stt_lvm_run(cmd)))
+			goto fail;
+	}
+	if ((r = stt_fs_mkdir_p(PROFILE_DIR, 0755))) {
+		r = stt_err(r, "%s: cannot create: %s", PROFILE_DIR, strerror(-r));
+		goto fail;
+	}
+	snprintf(p->profile, sizeof(p->profile), PROFILE_DIR "/%s-thinpool.profile", p->vg);
+	if ((r = stt_journal_add(j, STT_J_FILE, p->profile, NULL, &p->rec_profile)) ||
+	    (r = write_profile(p->profile)))
+		goto fail;
+	{
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "lvchange --metadataprofile %s-thinpool %s/thinpool",
+			 p->vg, p->vg);
+		if ((r = stt_lvm_run(cmd)))
+			goto fail;
+	}
+	if ((r = find_pool(p)))
+		goto fail;
+
+	snprintf(p->tp.prefix, sizeof(p->tp.prefix), "%s-thin", p->vg);
+	snprintf(p->tp.mntdir, sizeof(p->tp.mntdir), "%s/mnt", p->rundir);
+	snprintf(p->tp.metadir, sizeof(p->tp.metadir), "%s/metadata", p->rundir);
+	p->tp.fs = o->fs;
+	p->tp.dev_bytes = o->base_bytes;
+	p->tp.deferred_removal = o->deferred_removal;
+	p->tp.deferred_deletion = o->deferred_deletion;
+	p->tp.blkdiscard = o->blkdiscard > 0; /* off by default on a real device */
+	p->tp.journal = j;
+	if ((r = stt_thinpool_init(&p->tp)))
+		goto fail;
+	p->tp_ready = true;
+	return 0;
+fail:
+	(void)directlvm_teardown(b);
+	return r;
+}
+
+static int directlvm_teardown(struct stt_backend *b)
+{
+	struct directlvm *p = b->priv;
+	int r = 0;
+
+	if (!p)
+		return 0;
+	if (p->tp_ready)
+		r = stt_thinpool_release(&p->tp);
+	if (!r) {
+		const unsigned int recs[] = { p->rec_dir, p->rec_loop, p->rec_pv, p->rec_vg,
+					      p->rec_profile };
+
+		stt_backend_undo(b->opts.journal, recs, sizeof(recs) / sizeof(recs[0]));
+	}
+	free(p);
+	b->priv = NULL;
+	return r;
+}
+
+static struct stt_thinpool *tp_of(struct stt_backend *b)
+{
+	return &((struct directlvm *)b->priv)->tp;
+}
+
+static int directlvm_layer_create(struct stt_backend *b, struct stt_layer *parent,
+				  stt_layer_fill_fn fill, void *arg, struct stt_layer **out)
+{
+	char id[STT_LAYER_ID_LEN + 1];
+
+	stt_backend_random_id(id);
+	return stt_thinpool_layer_create(tp_of(b), id, parent, fill, arg, out);
+}
+
+static int directlvm_layer_remove(struct stt_backend *b, struct stt_layer *l)
+{
+	return stt_thinpool_layer_remove(tp_of(b), l);
+}
+
+static int directlvm_container_create(struct stt_backend *b, struct stt_layer *image,
+				      struct stt_container **out)
+{
+	return stt_thinpool_container_create(tp_of(b), image, out);
+}
+
+static int directlvm_container_start(struct stt_backend *b, struct stt_container *c)
+{
+	return stt_thinpool_container_start(tp_of(b), c);
+}
+
+static int directlvm_container_stop(struct stt_backend *b, struct stt_container *c)
+{
+	return stt_thinpool_container_stop(tp_of(b), c);
+}
+
+static int directlvm_container_remove(struct stt_backend *b, struct stt_container *c)
+{
+	return stt_thinpool_container_remove(tp_of(b), c);
+}
+
+static int directlvm_pool_status(struct stt_backend *b, struct stt_pool_status *st)
+{
+	int r = stt_thinpool_status(tp_of(b), st);
+
+	if (!r)
+		st->data_block_bytes = chunk_of(&b->opts);
+	return r;
+}
+
+static int directlvm_device_name(struct stt_backend *b, char *name, size_t len)
+{
+	char real[PATH_MAX];
+	const char *dev = ((struct directlvm *)b->priv)->disk;
+
+	if (realpath(dev, real))
+		dev = real;
+	snprintf(name, len, "%s", strncmp(dev, "/dev/", 5) ? dev : dev + 5);
+	return 0;
+}
+
+const struct stt_backend_ops stt_backend_directlvm = {
+	.version = STT_BACKEND_OPS_VERSION,
+	.name = "direct-lvm",
+	.summary = "devicemapper thin pool on an LVM volume of a block device",
+	.available = directlvm_available,
+	.prepare = directlvm_prepare,
+	.layer_create = directlvm_layer_create,
+	.layer_remove = directlvm_layer_remove,
+	.container_create = directlvm_container_create,
+	.container_start = directlvm_container_start,
+	.container_stop = directlvm_container_stop,
+	.container_remove = directlvm_container_remove,
+	.teardown = directlvm_teardown,
+	.pool_status = directlvm_pool_status,
+	.device_name = directlvm_device_name,
+};

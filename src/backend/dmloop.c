@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * dm-loop ("loop-lvm"): Docker's devicemapper default before direct-lvm. Sparse "data"
+ * (100G) and "metadata" (2G) files attached to loop devices, and a thin pool on them:
+ * "0 <sectors> thin-pool <meta> <data> 128 32768 1 skip_block_zeroing" (64K blocks, low
+ * water mark 32768). Thin devices as src/backend/thinpool.c drives them.
+ */
+#include "backend/backend.h"
+#include "backend/thinpool.h"
+
+#include "dm.h"
+#include "err.h"
+#include "exec.h"
+#include "fsutil.h"
+#include "journal.h"
+#include "loop.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DMLOOP_CHUNK_BYTES (64u << 10) /* Docker's dm.blocksize */
+#define DMLOOP_LOW_WATER 32768u
+
+struct dmloop {
+	struct stt_thinpool tp;
+	char rundir[PATH_MAX], data[PATH_MAX + 40], meta[PATH_MAX + 40];
+	char datadev[64], metadev[64];
+	unsigned int rec_dir, rec_data, rec_meta, rec_pool;
+	bool tp_ready;
+};
+
+static uint32_t chunk_of(const struct stt_backend_opts *o)
+{
+	return o->chunk_bytes ? o->chunk_bytes : DMLOOP_CHUNK_BYTES;
+}
+
+static int dmloop_available(const struct stt_backend_opts *o, char *reason, size_t len)
+{
+	int r = stt_thinpool_available(reason, len);
+
+	if (r)
+		return r;
+	if (!stt_loop_available()) {
+		snprintf(reason, len, "kernel has no loop devices (no /dev/loop-control)");
+		return -ENODEV;
+	}
+	return stt_thinpool_opts_check(o, chunk_of(o), reason, len);
+}
+
+static int dmloop_teardown(struct stt_backend *b);
+
+static int dmloop_prepare(struct stt_backend *b)
+{
+	const struct stt_backend_opts *o = &b->opts;
+	struct stt_journal *j = o->journal;
+	char suffix[12], params[256], dir[PATH_MAX + 20];
+	uint32_t chunk = chunk_of(o);
+	struct dmloop *p;
+	int r;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	b->priv = p;
+	p->rec_dir = p->rec_data = p->rec_meta = p->rec_pool = STT_JOURNAL_NONE;
+	stt_backend_random_name(suffix, 8, "abcdefghijklmnopqrstuvwxyz0123456789");
+	if ((r = stt_fs_mkdir_p(o->workdir, 0700))) {
+		r = stt_err(r, "%s: cannot create: %s", o->workdir, strerror(-r));
+		goto fail;
+	}
+	snprintf(p->rundir, sizeof(p->rundir), "%s/dmloop-%s", o->workdir, suffix);
+	if ((r = stt_journal_add(j, STT_J_DIR, p->rundir, NULL, &p->rec_dir)))
+		goto fail;
+	snprintf(dir, sizeof(dir), "%s/devicemapper", p->rundir);
+	if (mkdir(p->rundir, 0700) || mkdir(dir, 0700)) {
+		r = stt_err(-errno, "%s: cannot create: %s", p->rundir, strerror(errno));
+		goto fail;
+	}
+	snprintf(p->data, sizeof(p->data), "%s/data", dir);
+	snprintf(p->meta, sizeof(p->meta), "%s/metadata", dir);
+	if ((r = stt_backend_sparse_file(p->data, o->data_bytes)) ||
+	    (r = stt_backend_sparse_file(p->meta, o->meta_bytes)))
+		goto fail;
+	if ((r = stt_backend_attach_loop(j, p->data, o->loop_direct_io, p->datadev,
+					 sizeof(p->datadev), &p->rec_data)) ||
+	    (r = stt_backend_attach_loop(j, p->meta, o->loop_direct_io, p->metadev,
+					 sizeof(p->metadev), &p->rec_meta)))
+		goto fail;
+
+	snprintf(p->tp.pool, sizeof(p->tp.pool), "stortune-%s-pool", suffix);
+	if ((r = stt_journal_add(j, STT_J_DM, p->tp.pool, NULL, &p->rec_pool)))
+		goto fail;
+	snprintf(params, sizeof(params), "%s %s %u %u %s", p->metadev, p->datadev, chunk / 512,
+		 DMLOOP_LOW_WATER, o->zeroing ? "0" : "1 skip_block_zeroing");
+	if ((r = stt_dm_create(p->tp.pool, "thin-pool", o->data_bytes / 512, params)))
+		goto fail;
+
+	snprintf(p->tp.prefix, sizeof(p->tp.prefix), "stortune-%s", suffix);
+	snprintf(p->tp.mntdir, sizeof(p->tp.mntdir), "%s/mnt", p->rundir);
+	snprintf(p->tp.metadir, sizeof(p->tp.metadir), "%s/metadata", p->rundir);
+	p->tp.fs = o->fs;
+	p->tp.dev_bytes = o->base_bytes;
+	p->tp.deferred_removal = o->deferred_removal;
+	p->tp.deferred_deletion = o->deferred_deletion;
+	p->tp.blkdiscard = o->blkdiscard < 0 ? true : o->blkdiscard != 0; /* on for loop */
+	p->tp.journal = j;
+	if ((r = stt_thinpool_init(&p->tp)))
+		goto fail;
+	p->tp_ready = true;
+	return 0;
+fail:
+	(void)dmloop_teardown(b);
+	return r;
+}
+
+static int dmloop_teardown(struct stt_backend *b)
+{
+	struct dmloop *p = b->priv;
+	int r = 0;
+
+	if (!p)
+		return 0;
+	if (p->tp_ready)
+		r = stt_thinpool_release(&p->tp);
+	if (!r) {
+		const unsigned int recs[] = { p->rec_dir, p->rec_data, p->rec_meta, p->rec_pool };
+
+		stt_backend_undo(b->opts.journal, recs, sizeof(recs) / sizeof(recs[0]));
+	}
+	free(p);
+	b->priv = NULL;
+	return r;
+}
+
+static struct stt_thinpool *tp_of(struct stt_backend *b)
+{
+	return &((struct dmloop *)b->priv)->tp;
+}
+
+static int dmloop_layer_create(struct stt_backend *b, struct stt_layer *parent,
+			       stt_layer_fill_fn fill, void *arg, struct stt_layer **out)
+{
+	char id[STT_LAYER_ID_LEN + 1];
+
+	stt_backend_random_id(id);
+	return stt_thinpool_layer_create(tp_of(b), id, parent, fill, arg, out);
+}
+
+static int dmloop_layer_remove(struct stt_backend *b, struct stt_layer *l)
+{
+	return stt_thinpool_layer_remove(tp_of(b), l);
+}
+
+static int dmloop_container_create(struct stt_backend *b, struct stt_layer *image,
+				   struct stt_container **out)
+{
+	return stt_thinpool_container_create(tp_of(b), image, out);
+}
+
+static int dmloop_container_start(struct stt_backend *b, struct stt_container *c)
+{
+	return stt_thinpool_container_start(tp_of(b), c);
+}
+
+static int dmloop_container_stop(struct stt_backend *b, struct stt_container *c)
+{
+	return stt_thinpool_container_stop(tp_of(b), c);
+}
+
+static int dmloop_container_remove(struct stt_backend *b, struct stt_container *c)
+{
+	return stt_thinpool_container_remove(tp_of(b), c);
+}
+
+static int dmloop_pool_status(struct stt_backend *b, struct stt_pool_status *st)
+{
+	int r = stt_thinpool_status(tp_of(b), st);
+
+	if (!r)
+		st->data_block_bytes = chunk_of(&b->opts);
+	return r;
+}
+
+static int dmloop_device_name(struct stt_backend *b, char *name, size_t len)
+{
+	const char *dev = ((struct dmloop *)b->priv)->datadev;
+
+	snprintf(name, len, "%s", strncmp(dev, "/dev/", 5) ? dev : dev + 5);
+	return 0;
+}
+
+const struct stt_backend_ops stt_backend_dmloop = {
+	.version = STT_BACKEND_OPS_VERSION,
+	.name = "dm-loop",
+	.summary = "devicemapper thin pool on loop devices over sparse files (loop-lvm)",
+	.available = dmloop_available,
+	.prepare = dmloop_prepare,
+	.layer_create = dmloop_layer_create,
+	.layer_remove = dmloop_layer_remove,
+	.container_create = dmloop_container_create,
+	.container_start = dmloop_container_start,
+	.container_stop = dmloop_container_stop,
+	.container_remove = dmloop_container_remove,
+	.teardown = dmloop_teardown,
+	.pool_status = dmloop_pool_status,
+	.device_name = dmloop_device_name,
+};
