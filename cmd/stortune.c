@@ -17,6 +17,9 @@
 
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_probe_entry,
+	&cmd_backends_entry,
+	&cmd_selftest_entry,
+	&cmd_cleanup_entry,
 	&cmd_help_entry,
 	NULL,
 };

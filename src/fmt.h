@@ -8,4 +8,13 @@
 /* "1.00 GiB", "512 B": binary units, three significant digits. Returns @buf. */
 const char *stt_fmt_bytes(uint64_t bytes, char *buf, size_t len);
 
+/*
+ * "4k", "64K", "512KiB", "1.5G", "100g", "4096": bytes, binary multiples (k m g t p).
+ * 0 or -EINVAL (not a size, negative, fraction of a byte) or -ERANGE.
+ */
+__attribute__((warn_unused_result)) int stt_fmt_parse_size(const char *s, uint64_t *bytes);
+
+/* "250ms", "10s", "2m", "1h", "30" (seconds): milliseconds. 0, -EINVAL or -ERANGE. */
+__attribute__((warn_unused_result)) int stt_fmt_parse_time_ms(const char *s, uint64_t *ms);
+
 #endif

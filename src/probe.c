@@ -458,6 +458,32 @@ int stt_probe_path(const char *path, struct stt_probe_target *t)
 	return stt_err(-EINVAL, "%s: is neither a directory nor a block device", path);
 }
 
+int stt_probe_check_destroy(const char *device, const char *destroy_data)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	struct stt_probe_target *t;
+	int r;
+
+	if (!destroy_data)
+		return stt_err(-EPERM, "%s: refusing to write a device without --destroy-data %s",
+			       device, device);
+	if (!realpath(device, a))
+		return stt_err(-ENOENT, "%s: does not exist", device);
+	if (!realpath(destroy_data, b) || strcmp(a, b))
+		return stt_err(-EPERM, "%s: --destroy-data names %s, not this device; refusing",
+			       device, destroy_data);
+	t = malloc(sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	r = stt_probe_path(device, t);
+	if (!r && t->kind != STT_PROBE_BLOCK)
+		r = stt_err(-EINVAL, "%s: not a block device", device);
+	else if (!r && !t->dev.free_to_use)
+		r = stt_err(-EBUSY, "%s: %s; refusing", device, t->dev.verdict);
+	free(t);
+	return r;
+}
+
 /* JSON */
 
 #define ADD(o, k, v)                                                                               \

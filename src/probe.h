@@ -91,6 +91,14 @@ __attribute__((warn_unused_result)) int stt_probe_path(const char *path,
  */
 void stt_probe_verdict(struct stt_probe_dev *d);
 
+/*
+ * The safety rule for writing a device: @destroy_data names the same device as @device,
+ * and probing finds it free (no signature, not mounted, no holders, opens O_EXCL).
+ * 0, or -EPERM / -EBUSY / -ENOENT / -EINVAL with a message naming the device and why.
+ */
+__attribute__((warn_unused_result)) int stt_probe_check_destroy(const char *device,
+							       const char *destroy_data);
+
 struct json_object;
 __attribute__((warn_unused_result)) int stt_probe_to_json(const struct stt_probe_target *t,
 							 struct json_object **out);

@@ -89,6 +89,14 @@ int stt_backend_close(struct stt_backend *b)
 	return r;
 }
 
+void stt_backend_abandon(struct stt_backend *b)
+{
+	if (!b)
+		return;
+	free(b->priv);
+	free(b);
+}
+
 #define CALL(b, op, ...)                                                                           \
 	((b)->ops->op ? (b)->ops->op((b), __VA_ARGS__)                                             \
 		      : stt_err(-EOPNOTSUPP, "%s: " #op " not supported", (b)->ops->name))

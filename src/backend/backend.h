@@ -148,6 +148,11 @@ __attribute__((warn_unused_result)) int stt_backend_open(const char *name,
 							struct stt_backend **out);
 /* Tears down and frees; NULL is a no-op. */
 int stt_backend_close(struct stt_backend *b);
+/*
+ * Frees @b without touching what it made, after a failure: the run's journal undoes the
+ * objects. (A backend's priv is one allocation, freed here.) NULL is a no-op.
+ */
+void stt_backend_abandon(struct stt_backend *b);
 
 __attribute__((warn_unused_result)) int stt_backend_layer_create(struct stt_backend *b,
 								struct stt_layer *parent,

@@ -43,48 +43,6 @@ static uint32_t chunk_of(const struct stt_backend_opts *o)
 	return o->chunk_bytes ? o->chunk_bytes : DIRECTLVM_CHUNK_BYTES;
 }
 
-/* --device and --destroy-data must name the same device, and probing must find it free. */
-int stt_directlvm_check_device(const char *device, const char *destroy_data, char *reason,
-			       size_t len);
-
-int stt_directlvm_check_device(const char *device, const char *destroy_data, char *reason,
-			       size_t len)
-{
-	char a[PATH_MAX], b[PATH_MAX];
-	struct stt_probe_target *t;
-	int r;
-
-	if (!destroy_data) {
-		snprintf(reason, len, "%s: refusing to write a device without --destroy-data %s",
-			 device, device);
-		return -EPERM;
-	}
-	if (!realpath(device, a)) {
-		snprintf(reason, len, "%s: %s", device, strerror(errno));
-		return -ENOENT;
-	}
-	if (!realpath(destroy_data, b) || strcmp(a, b)) {
-		snprintf(reason, len, "%s: --destroy-data names %s, not this device; refusing",
-			 device, destroy_data);
-		return -EPERM;
-	}
-	t = malloc(sizeof(*t));
-	if (!t)
-		return -ENOMEM;
-	r = stt_probe_path(device, t);
-	if (r) {
-		snprintf(reason, len, "%s", stt_err_msg());
-	} else if (t->kind != STT_PROBE_BLOCK) {
-		snprintf(reason, len, "%s: not a block device", device);
-		r = -EINVAL;
-	} else if (!t->dev.free_to_use) {
-		snprintf(reason, len, "%s: %s; refusing", device, t->dev.verdict);
-		r = -EBUSY;
-	}
-	free(t);
-	return r;
-}
-
 static int directlvm_available(const struct stt_backend_opts *o, char *reason, size_t len)
 {
 	int r = stt_thinpool_available(reason, len);
@@ -96,9 +54,11 @@ static int directlvm_available(const struct stt_backend_opts *o, char *reason, s
 		return -ENOENT;
 	}
 	if (o->device) {
-		r = stt_directlvm_check_device(o->device, o->destroy_data, reason, len);
-		if (r)
+		r = stt_probe_check_destroy(o->device, o->destroy_data);
+		if (r) {
+			snprintf(reason, len, "%s", stt_err_msg());
 			return r;
+		}
 	} else if (!stt_loop_available()) {
 		snprintf(reason, len, "needs --device DEV --destroy-data DEV (no loop devices)");
 		return -ENODEV;

@@ -12,6 +12,7 @@
  */
 int priv_register_probe(void);
 int priv_register_backends(void);
+int priv_register_interrupt(void);
 
 /* The scratch directory of this run (under /var/tmp), made by the runner. */
 const char *priv_dir(void);

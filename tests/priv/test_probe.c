@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 enum { IMG_EMPTY, IMG_EXT4, IMG_XFS, IMG_PV, IMG_GPT, IMG_MOUNTED, IMG_N };
@@ -303,6 +304,76 @@ static void test_bad_input(void)
 			1);
 }
 
+static int first_mib(const char *dev, char *buf)
+{
+	int fd = open(dev, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = pread(fd, buf, 1 << 20, 0);
+	close(fd);
+	return n == 1 << 20 ? 0 : -1;
+}
+
+/*
+ * A device with a filesystem, an LVM PV, a partition table, a mounted one, and one not
+ * named by --destroy-data: each refused with its reason, exit 2, its first MiB unchanged.
+ */
+static void test_refusals(void)
+{
+	static const struct {
+		int img, consent; /* --destroy-data names dev[consent] */
+		const char *why;
+	} cases[] = {
+		{ IMG_EXT4, IMG_EXT4, "has an ext4 filesystem; refusing" },
+		{ IMG_XFS, IMG_XFS, "has an xfs filesystem; refusing" },
+		{ IMG_PV, IMG_PV, "is an LVM physical volume (LVM2_member); refusing" },
+		{ IMG_GPT, IMG_GPT, "has a gpt partition table" },
+		{ IMG_MOUNTED, IMG_MOUNTED, "mounted on " },
+		{ IMG_EMPTY, IMG_EXT4, "--destroy-data names " },
+		{ IMG_EMPTY, -1, "refusing to write a device without --destroy-data" },
+	};
+	char *before = malloc(1 << 20), *after = malloc(1 << 20), *out = NULL;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(before);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(after);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *d = dev[cases[i].img];
+		char consent[128] = "";
+		char want[256];
+
+		if (cases[i].consent >= 0)
+			snprintf(consent, sizeof(consent), "--destroy-data %s",
+				 dev[cases[i].consent]);
+		CU_ASSERT_EQUAL_FATAL(first_mib(d, before), 0);
+		/* selftest, backends: both apply the rule before anything is made. */
+		CU_ASSERT_EQUAL(priv_capture(&out,
+					     "%s selftest --backend direct-lvm --device %s %s "
+					     "--workdir '%s/refuse' 2>&1",
+					     priv_stortune(), d, consent, priv_dir()),
+				2);
+		snprintf(want, sizeof(want), "stortune selftest: %s: ", d);
+		CU_ASSERT_EQUAL(strncmp(out, want, strlen(want)), 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(out, cases[i].why));
+		/* One line. */
+		CU_ASSERT_PTR_NOT_NULL(strchr(out, '\n'));
+		CU_ASSERT_EQUAL(strchr(out, '\n')[1], '\0');
+		if (!strstr(out, cases[i].why))
+			fprintf(stderr, "got: %s", out);
+		free(out);
+		CU_ASSERT_EQUAL(priv_sh("%s backends --device %s %s >/dev/null 2>&1",
+					priv_stortune(), d, consent),
+				2);
+		CU_ASSERT_EQUAL_FATAL(first_mib(d, after), 0);
+		CU_ASSERT_EQUAL(memcmp(before, after, 1 << 20), 0);
+	}
+	/* Nothing was made: no workdir, no journal left behind. */
+	CU_ASSERT_NOT_EQUAL(priv_sh("[ -e '%s/refuse' ]", priv_dir()), 0);
+	free(before);
+	free(after);
+}
+
 int priv_register_probe(void)
 {
 	CU_pSuite s = CU_add_suite("probe", suite_init, suite_cleanup);
@@ -314,5 +385,6 @@ int priv_register_probe(void)
 	CU_add_test(s, "xfs ftype", test_xfs_ftype);
 	CU_add_test(s, "this host", test_host);
 	CU_add_test(s, "bad input", test_bad_input);
+	CU_add_test(s, "refusals: devices in use and without consent", test_refusals);
 	return CU_get_error();
 }
