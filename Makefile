@@ -93,6 +93,14 @@ check: deps
 	@build/priv-tests; rc=$$?; \
 	if [ $$rc -eq 77 ]; then echo "privileged tests skipped (need root)"; \
 	elif [ $$rc -ne 0 ]; then exit $$rc; fi
+	@echo "== VM tests (qemu/TCG guest: device-mapper backends)"
+	@tests/vm/run.sh; rc=$$?; \
+	if [ $$rc -eq 77 ]; then echo "VM tests skipped (no qemu-system-x86_64)"; \
+	elif [ $$rc -ne 0 ]; then exit $$rc; fi
+
+# The VM tier alone (it needs ./stortune and build/priv-tests).
+check-vm: stortune build/priv-tests
+	@tests/vm/run.sh
 
 install: stortune
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/profiles
@@ -106,6 +114,6 @@ clean:
 format:
 	clang-format -i $(SRC_C) $(wildcard src/*.h src/backend/*.h cmd/*.c cmd/*.h tests/*/*.c tests/*/*.h)
 
-.PHONY: all deps run check install clean format
+.PHONY: all deps run check check-vm install clean format
 
 -include $(SRC_O:.o=.d) $(CMD_O:.o=.d) $(UNIT_O:.o=.d) $(PRIV_O:.o=.d) build/cmd/main.d

@@ -40,6 +40,12 @@ static void dm_quiet(void)
 
 	if (done)
 		return;
+	/*
+	 * Without udev (containers, an initramfs) libdevmapper must make the /dev/mapper nodes
+	 * itself, which it does only when told udev is not there.
+	 */
+	if (access("/run/udev/control", F_OK))
+		setenv("DM_DISABLE_UDEV", "1", 0);
 	dm_log_with_errno_init(dm_log);
 	dm_udev_set_sync_support(0);
 	done = true;

@@ -34,6 +34,9 @@ static int run_locked(const char *cmdline, bool quiet_missing)
 	(void)quiet_missing;
 	snprintf(buf, sizeof(buf), "%s", cmdline);
 	last_error[0] = '\0';
+	/* Without udev, LVM (through libdevmapper) must make its device nodes itself. */
+	if (access("/run/udev/control", F_OK))
+		setenv("DM_DISABLE_UDEV", "1", 0);
 	lvm2_log_fn(log_fn);
 	h = lvm2_init();
 	if (!h)

@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -286,6 +287,9 @@ static void run_backend(const char *name)
 	o.data_bytes = 4ull << 30;
 	o.meta_bytes = 128ull << 20;
 	o.base_bytes = 1ull << 30;
+	/* The VM tier gives direct-lvm its emulated NVMe disk (STT_PRIV_DEVICE=/dev/nvme0n1). */
+	if (!strcmp(name, "direct-lvm") && getenv("STT_PRIV_DEVICE"))
+		o.device = o.destroy_data = getenv("STT_PRIV_DEVICE");
 
 	r = stt_backend_open(name, &o, &b);
 	if (r)
@@ -352,6 +356,9 @@ static void run_backend(const char *name)
 	stt_journal_close(j);
 	j = NULL;
 	CU_ASSERT_TRUE(nothing_left(workdir));
+	/* A real disk is left as it was found: no signature (no LVM2_member). */
+	if (o.device)
+		CU_ASSERT_EQUAL(priv_sh("[ -z \"$(blkid -p -o value -s TYPE %s)\" ]", o.device), 0);
 	priv_sh("rmdir '%s' '%s' 2>/dev/null", workdir, jdir);
 }
 
@@ -368,6 +375,50 @@ static void test_dmloop(void)
 static void test_directlvm(void)
 {
 	run_backend("direct-lvm");
+}
+
+/*
+ * What `stortune backends` says of the dm backends matches the kernel: without
+ * device-mapper they are unavailable with the reason, and selftest on them fails cleanly.
+ */
+static void test_availability(void)
+{
+	bool dm = priv_sh("grep -qw device-mapper /proc/misc") == 0;
+	struct json_object *arr;
+	char *out = NULL;
+
+	CU_ASSERT_EQUAL(priv_capture(&out, "%s backends --json", priv_stortune()), 0);
+	arr = out ? json_tokener_parse(out) : NULL;
+	free(out);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(arr);
+	CU_ASSERT_EQUAL(json_object_array_length(arr), 3);
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		struct json_object *b = json_object_array_get_idx(arr, i), *v;
+		const char *name = json_object_get_string(json_object_object_get(b, "backend"));
+		bool avail;
+
+		v = json_object_object_get(b, "available");
+		avail = json_object_get_boolean(v);
+		if (!strcmp(name, "overlay")) {
+			CU_ASSERT_TRUE(avail);
+			continue;
+		}
+		CU_ASSERT_EQUAL(avail, dm);
+		if (!dm)
+			CU_ASSERT_PTR_NOT_NULL(strstr(json_object_get_string(json_object_object_get(
+							      b, "reason")),
+						      "kernel has no device-mapper"));
+	}
+	json_object_put(arr);
+	if (!dm) {
+		CU_ASSERT_EQUAL(priv_capture(&out, "%s selftest --backend dm-loop 2>&1",
+					     priv_stortune()),
+				1);
+		CU_ASSERT_PTR_NOT_NULL(out ? strstr(out, "dm-loop: unavailable: kernel has no "
+							 "device-mapper")
+					   : NULL);
+		free(out);
+	}
 }
 
 static bool required(const char *name)
@@ -391,6 +442,7 @@ int priv_register_backends(void)
 
 	if (!s)
 		return CU_get_error();
+	CU_add_test(s, "availability matches the kernel", test_availability);
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
 		const struct stt_backend_ops *ops = stt_backend_lookup(tests[i].name);
 		struct stt_backend_opts o;

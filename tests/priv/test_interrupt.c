@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #define TRIALS_TERM 20
-#define TRIALS_KILL 6
+#define TRIALS_KILL 6 /* one in each phase with objects: prepare .. remove layer */
 
 static const char *const phases[] = { "prepare",	 "import layer",    "create and start",
 				      "check",		 "stop and remove", "remove layer",
@@ -37,7 +37,8 @@ static unsigned int seed;
 static int run_and_kill(const char *backend, const char *work, const char *jdir,
 			const char *phase, unsigned int max_delay_us, int sig, bool *sent)
 {
-	char want[128], line[512], cmd[2048];
+	const char *dev = getenv("STT_PRIV_DEVICE");
+	char want[128], line[512], cmd[2048], devopt[256] = "";
 	int pipefd[2], st;
 	size_t len = 0;
 	pid_t pid;
@@ -45,11 +46,15 @@ static int run_and_kill(const char *backend, const char *work, const char *jdir,
 
 	*sent = false;
 	snprintf(want, sizeof(want), "%s: %s", backend, phase);
+	if (dev && !strcmp(backend, "direct-lvm"))
+		snprintf(devopt, sizeof(devopt), "--device %s --destroy-data %s", dev, dev);
+	/* Sizes: enough for phases of some length here; the VM tier makes them smaller. */
 	snprintf(cmd, sizeof(cmd),
-		 "exec %s selftest --backend %s --layers 30 --containers 120 --workdir '%s' "
+		 "exec %s selftest --backend %s --layers %s --containers %s --workdir '%s' "
 		 "--journal-dir '%s' --scratch-size 4G --data-size 4G --meta-size 128M "
-		 "--base-size 1G >/dev/null",
-		 priv_stortune(), backend, work, jdir);
+		 "--base-size 1G %s >/dev/null",
+		 priv_stortune(), backend, getenv("STT_INT_LAYERS") ?: "30",
+		 getenv("STT_INT_CONTAINERS") ?: "120", work, jdir, devopt);
 	if (pipe(pipefd))
 		return -1;
 	pid = fork();
@@ -112,6 +117,7 @@ static bool clean(const char *work, const char *jdir, const char *what)
 
 static void run_backend(const char *backend)
 {
+	const char *dev = getenv("STT_PRIV_DEVICE");
 	char work[PATH_MAX], jdir[PATH_MAX], what[160];
 	unsigned int phases_hit[N_PHASES] = { 0 };
 	bool sent;
@@ -154,6 +160,8 @@ static void run_backend(const char *backend)
 			 phases[p], t);
 		CU_ASSERT_TRUE(clean(work, jdir, what));
 	}
+	if (dev && !strcmp(backend, "direct-lvm"))
+		CU_ASSERT_EQUAL(priv_sh("[ -z \"$(blkid -p -o value -s TYPE %s)\" ]", dev), 0);
 	priv_sh("rmdir '%s' '%s' 2>/dev/null", work, jdir);
 }
 

@@ -11,6 +11,9 @@ static int (*const suites[])(void) = {
 	unit_register_sysfs,
 	unit_register_probe,
 	unit_register_stats,
+	unit_register_journal,
+	unit_register_thinpool,
+	unit_register_fmt,
 };
 
 const char *unit_data_dir(void)

@@ -13,6 +13,9 @@ int unit_register_cmd(void);
 int unit_register_sysfs(void);
 int unit_register_probe(void);
 int unit_register_stats(void);
+int unit_register_journal(void);
+int unit_register_thinpool(void);
+int unit_register_fmt(void);
 
 /* Directory of captured samples (tests/unit/data), from UNIT_DATA or the source tree. */
 const char *unit_data_dir(void);

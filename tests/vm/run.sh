@@ -1,0 +1,155 @@
+#!/bin/bash
+# VM test tier, host side (what `make check` calls): build the guest (cached), boot it under qemu/TCG
+# with tests/vm/smoke.sh, and check what it brought back. Prints one line per check and, last,
+# "N passed, N failed". Exit 0 when all passed, 1 otherwise, 77 (skipped) without qemu-system-x86_64.
+#
+#   STT_VM_TIMEOUT   seconds before the guest is killed (default 300)
+#   STT_VM_OUT       where the guest's results go (default build/vm/out/smoke)
+#   STT_VM_SCRIPT    the guest script (default tests/vm/smoke.sh; for testing this script)
+set -uo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+GUEST=$HERE/guest.sh
+OUT=${STT_VM_OUT:-$ROOT/build/vm/out/smoke}
+TIMEOUT=${STT_VM_TIMEOUT:-300}
+SCRIPT=${STT_VM_SCRIPT:-$HERE/smoke.sh}
+
+if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
+	echo "vm tests skipped: qemu-system-x86_64 is not installed (make deps installs qemu-system-x86)"
+	exit 77
+fi
+
+PASS=0
+FAIL=0
+ok() { PASS=$((PASS + 1)); echo "ok     $*"; }
+bad() { FAIL=$((FAIL + 1)); echo "FAIL   $*"; }
+check() { # check NAME COMMAND...
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else bad "$name"; fi
+}
+finish() {
+	echo "$PASS passed, $FAIL failed"
+	[ "$FAIL" -eq 0 ]
+	exit
+}
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+T0=$(date +%s.%N)
+# A private TMPDIR for guest.sh: its disk images live there, and it must be empty afterwards.
+TMPD=$(mktemp -d "${TMPDIR:-/tmp}/stt-vmtest.XXXXXX")
+trap 'rm -rf "$TMPD"' EXIT
+
+echo "== vm: building the guest"
+if "$GUEST" build; then
+	ok "guest build"
+else
+	bad "guest build"
+	finish
+fi
+T1=$(date +%s.%N)
+
+echo "== vm: booting the guest with $(basename "$SCRIPT") (TCG, timeout ${TIMEOUT}s)"
+TMPDIR=$TMPD "$GUEST" run "$SCRIPT" --out "$OUT" --timeout "$TIMEOUT" --quiet
+RC=$?
+T2=$(date +%s.%N)
+if [ $RC -eq 0 ]; then
+	ok "guest ran smoke.sh and exited 0"
+else
+	bad "guest run (guest.sh run exit $RC; console: $OUT/console.log)"
+	# Show what failed.
+	grep -a -E '^(!! FAILED|CHECK FAILED)' "$OUT/console.log" 2>/dev/null | tr -d '\r' | sed 's/^/       /'
+	[ -f "$OUT/diag.txt" ] && sed 's/^/       | /' "$OUT/diag.txt" | head -n 60
+fi
+check "console.log has the STT-VM-EXIT marker" grep -aq 'STT-VM-EXIT=' "$OUT/console.log"
+check "no disk images left behind" test -z "$(ls -A "$TMPD")"
+
+# --- what the guest reported
+TXT=$OUT/smoke.txt
+JSON=$OUT/smoke.json
+FACTS=$OUT/facts.txt
+check "results disk brought back smoke.txt" test -s "$TXT"
+json_ok() {
+	[ -s "$JSON" ] || return 1
+	if command -v jq >/dev/null 2>&1; then
+		jq -e '.ok == true and (.steps | length) > 0 and (.facts | type) == "object"' "$JSON" >/dev/null
+	elif command -v python3 >/dev/null 2>&1; then
+		python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["ok"] is True and d["steps"] else 1)' "$JSON"
+	else
+		grep -q '"ok": true' "$JSON"
+	fi
+}
+check "smoke.json is valid JSON and says ok" json_ok
+
+# Every step the dm backends rely on must be there and have passed (a missing step is a failure:
+# the guest stopped before it).
+STEPS="env.modules env.targets env.disk env.dm_nodes env.lvm_conf env.overlay env.lvm_stock_conf
+a.mkfs_ext4 a.mount_ext4 a.sparse_files a.losetup a.pool_create a.create_thin a.thin_activate
+a.mkfs_xfs a.write_base a.snapshot a.snap_activate a.isolation a.pool_status a.thin_remove
+a.pool_remove a.loop_detach a.dm_empty a.wipe
+b.pvcreate b.vgcreate b.lv_data b.lv_meta b.lvconvert b.profile b.lvs b.pool_dm b.thin
+b.thin_remove b.vgremove b.pvremove"
+for s in $STEPS; do
+	line=$(grep -m1 -E "^(PASS|FAIL) $s " "$TXT" 2>/dev/null || true)
+	case "$line" in
+	PASS*) ok "guest step $s" ;;
+	FAIL*) bad "guest step $s: ${line#FAIL $s }" ;;
+	*) bad "guest step $s: not reached" ;;
+	esac
+done
+# Steps smoke.sh grew that this list does not name yet still count.
+if [ -f "$TXT" ]; then
+	while read -r st name _; do
+		case " $(echo $STEPS) " in *" $name "*) continue ;; esac
+		if [ "$st" = PASS ]; then ok "guest step $name"; else bad "guest step $name"; fi
+	done <"$TXT"
+fi
+
+# Facts the C backends are built on.
+fact() { sed -n "s/^$1=//p" "$FACTS" 2>/dev/null | head -n 1; }
+fact_is() { [ "$(fact "$1")" = "$2" ]; }
+fact_starts() { case "$(fact "$1")" in "$2"*) return 0 ;; *) return 1 ;; esac; }
+fact_gt0() { local v; v=$(fact "$1"); [ -n "$v" ] && [ "$v" -gt 0 ] 2>/dev/null; }
+check "fact: guest kernel is Debian's 6.1 ($(fact kernel))" fact_starts kernel 6.1.
+check "fact: thin-pool target present ($(fact thin_pool_target_version))" fact_starts thin_pool_target_version v1.
+check "fact: DM_DISABLE_UDEV=1 makes libdevmapper create /dev/mapper nodes" fact_starts dm_node_with_DM_DISABLE_UDEV created
+check "fact: without it (and without udev) no /dev/mapper node appears" fact_is dm_node_without_DM_DISABLE_UDEV missing
+check "fact: dm-loop pool of 2G has 32768 64K blocks" fact_is a_pool_data_blocks 32768
+check "fact: dm-loop pool reported used data blocks ($(fact a_pool_data_used_blocks))" fact_gt0 a_pool_data_used_blocks
+check "fact: xfs snapshot mount needs nouuid" fact_starts a_xfs_snapshot_mount_without_nouuid fails
+fact_has() { case "$(fact "$1")" in *"$2"*) return 0 ;; *) return 1 ;; esac; }
+check "fact: LVM pool is /dev/mapper/docker-thinpool, a thin-pool target" fact_has b_pool_table " thin-pool "
+check "fact: LVM direct-lvm pool used data blocks ($(fact b_data_blocks_512k_after_mkfs_and_8MiB))" fact_gt0 b_data_blocks_512k_after_mkfs_and_8MiB
+
+# --- stortune's own dm backends, for real: tests/priv's backend and interruption suites in the guest
+# (dm-loop on sparse files, direct-lvm on the NVMe disk), with the project's binaries.
+POUT=${STT_VM_PRIV_OUT:-$ROOT/build/vm/out/priv}
+if [ -x "$ROOT/build/priv-tests" ] && [ -x "$ROOT/stortune" ]; then
+	echo "== vm: booting the guest with priv.sh (stortune's backends; timeout ${PRIV_TIMEOUT:=1500}s)"
+	TMPDIR=$TMPD "$GUEST" run "$HERE/priv.sh" --out "$POUT" --timeout "$PRIV_TIMEOUT" --mem 3072 \
+		--quiet --file "$ROOT/build/priv-tests:/usr/local/bin/priv-tests"
+	RC=$?
+	if [ $RC -eq 0 ]; then
+		ok "guest ran the privileged backend tests and exited 0"
+	else
+		bad "guest priv tests (exit $RC; log: $POUT/priv.log)"
+		grep -a -E 'FAILED|^ +[0-9]+\. ' "$POUT/priv.log" 2>/dev/null | head -n 30 | sed 's/^/       /'
+	fi
+	for b in dm-loop direct-lvm; do
+		check "guest: $b lifecycle test passed" grep -aq "Test: $b: .* layers, .* containers ...passed" "$POUT/priv.log"
+		check "guest: $b interruption test (SIGTERM, SIGKILL + cleanup) passed" \
+			sh -c "grep -a -A1 'Test: $b: SIGTERM' '$POUT/priv.log' | grep -q 'passed\$'"
+	done
+	check "guest: no dm device left (dmsetup ls)" grep -q 'No devices found' "$POUT/dmsetup-ls.txt"
+	check "guest: no loop device left" test ! -s "$POUT/losetup.txt"
+	check "guest: the NVMe disk has no signature left" test ! -s "$POUT/disk-blkid.txt"
+	check "no disk images left behind (priv)" test -z "$(ls -A "$TMPD")"
+else
+	bad "guest priv tests: build/priv-tests or ./stortune not built (make check builds them)"
+fi
+
+T3=$(date +%s.%N)
+echo "== vm timing: build $(secs "$T0" "$T1") s, boot+smoke $(secs "$T1" "$T2") s, total $(secs "$T0" "$T3") s" \
+	"($(tr '\n' ' ' <"$OUT/timing.txt" 2>/dev/null))"
+finish
