@@ -16,8 +16,9 @@ CC         ?= cc
 INSTALL    ?= install
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-PKGS := blkid devmapper json-c inih cunit
+PKGS := blkid devmapper json-c inih cunit libarchive
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
@@ -26,7 +27,7 @@ WARN   := -Wall -Wextra -Wformat-security -Wstrict-prototypes -Wwrite-strings -W
 # snprintf truncation is deliberate throughout (bounded buffers for names and messages).
 WARN   += -Wno-format-truncation
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc -Icmd -MMD -MP \
-	-D_GNU_SOURCE -DSTT_VERSION='"$(VERSION)"' -DSTT_DATADIR='"$(DATADIR)"' -pthread
+	-D_GNU_SOURCE -DSTT_VERSION='"$(VERSION)"' -DSTT_GIT_REV='"$(GIT_REV)"' -DSTT_DATADIR='"$(DATADIR)"' -pthread
 ALL_LDFLAGS := $(LDFLAGS) -pthread
 LIBS := $(PKG_LIBS) -laio -llvm2cmd -lm
 
@@ -83,7 +84,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory stortune
-	./stortune probe
+	@scripts/run.sh
 
 check: deps
 	@$(MAKE) --no-print-directory stortune build/unit-tests build/priv-tests

@@ -34,6 +34,8 @@ extern const struct cmd_entry cmd_probe_entry;
 extern const struct cmd_entry cmd_backends_entry;
 extern const struct cmd_entry cmd_selftest_entry;
 extern const struct cmd_entry cmd_cleanup_entry;
+extern const struct cmd_entry cmd_bench_entry;
+extern const struct cmd_entry cmd_qualify_entry;
 
 const struct cmd_entry *cmd_lookup(const char *name);
 int cmd_main(int argc, char **argv);
@@ -109,6 +111,61 @@ struct cmd_target {
 void cmd_target_init(struct cmd_target *t);
 int cmd_target_opt(const struct cmd_entry *e, struct cmd_target *t, int c, const char *arg);
 int cmd_target_check(const struct cmd_entry *e, const struct cmd_target *t);
+
+/* The benchmark options and state shared by bench and qualify (cmd/bench.c). */
+struct stt_profile;
+struct stt_image;
+struct stt_host;
+
+#include "bench.h"
+
+enum {
+	CMD_OPT_BACKEND = CMD_OPT_TARGET_END + 1,
+	CMD_OPT_PROFILE,
+	CMD_OPT_IMAGE,
+	CMD_OPT_CONTAINERS,
+	CMD_OPT_CONCURRENCY,
+	CMD_OPT_REPETITIONS,
+	CMD_OPT_OUTPUT,
+	CMD_OPT_ENV_LABEL,
+	CMD_OPT_BENCH_END,
+};
+
+#define CMD_BENCH_OPTIONS                                                                          \
+	{ "backend", required_argument, NULL, CMD_OPT_BACKEND },                                   \
+	{ "profile", required_argument, NULL, CMD_OPT_PROFILE },                                   \
+	{ "image", required_argument, NULL, CMD_OPT_IMAGE },                                       \
+	{ "containers", required_argument, NULL, CMD_OPT_CONTAINERS },                             \
+	{ "concurrency", required_argument, NULL, CMD_OPT_CONCURRENCY },                           \
+	{ "repetitions", required_argument, NULL, CMD_OPT_REPETITIONS },                           \
+	{                                                                                          \
+		"env-label", required_argument, NULL, CMD_OPT_ENV_LABEL                            \
+	}
+
+struct cmd_bench {
+	struct cmd_target t;
+	const char *backends, *profile_name, *image_tar, *env_label;
+	bool profile_given;
+	unsigned int containers, concurrency, repetitions; /* 0: the profile's */
+	struct stt_bench_params params;
+	struct stt_profile *profile;
+	struct stt_image *img;
+	struct stt_host *host;
+};
+
+void cmd_bench_init(struct cmd_bench *cb);
+/* Takes target and bench options (codes CMD_OPT_WORKDIR .. CMD_OPT_BENCH_END). */
+int cmd_bench_opt(const struct cmd_entry *self, struct cmd_bench *cb, int c, const char *arg);
+/* Checks the target, loads profile and image, probes the host: CMD_CONTINUE or exit code. */
+int cmd_bench_setup(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_bench *cb);
+/* Runs the benchmark on the chosen backends; *@out is the results document. */
+int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_bench *cb,
+		  struct json_object **out);
+void cmd_bench_release(struct cmd_bench *cb);
+
+/* The summary table of a results document (cmd/summary.c). */
+#include <stdio.h>
+void cmd_print_summary(struct json_object *doc, FILE *f);
 
 /* Prints a json-c object on stdout, pretty, with a final newline. */
 struct json_object;

@@ -20,6 +20,8 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_backends_entry,
 	&cmd_selftest_entry,
 	&cmd_cleanup_entry,
+	&cmd_bench_entry,
+	&cmd_qualify_entry,
 	&cmd_help_entry,
 	NULL,
 };

@@ -5,6 +5,7 @@
 #include "sysfs.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <libdevmapper.h>
 #include <stdarg.h>
@@ -15,10 +16,15 @@
 
 #define LOG_ERR_LEVEL 3 /* libdevmapper's _LOG_ERR */
 
+/*
+ * libdevmapper keeps global state (its list of pending node operations, the log): one call
+ * at a time. Docker's devmapper driver holds one lock over its device operations too.
+ */
+static pthread_mutex_t dm_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
 /* libdevmapper's messages become the thread's error message instead of going to stderr. */
 __attribute__((format(printf, 5, 6))) static void dm_log(int level, const char *file, int line,
-							  int dm_errno_or_class, const char *f,
-							  ...)
+							 int dm_errno_or_class, const char *f, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -89,7 +95,7 @@ out:
 	dm_task_destroy(dmt);
 }
 
-void stt_dm_probe(struct stt_dm_info *info)
+static void locked_dm_probe(struct stt_dm_info *info)
 {
 	char v[64];
 
@@ -104,8 +110,8 @@ void stt_dm_probe(struct stt_dm_info *info)
 		} else {
 			snprintf(info->reason, sizeof(info->reason),
 				 info->control_node
-					 ? "kernel has no device-mapper (/dev/mapper/control: %s)"
-					 : "kernel has no device-mapper (no /dev/mapper/control)",
+				     ? "kernel has no device-mapper (/dev/mapper/control: %s)"
+				     : "kernel has no device-mapper (no /dev/mapper/control)",
 				 strerror(errno));
 			return;
 		}
@@ -191,7 +197,8 @@ static int load_table(int type, const char *name, const char *ttype, uint64_t se
 	return run_task(dmt, name, what);
 }
 
-int stt_dm_create(const char *name, const char *type, uint64_t sectors, const char *params)
+static int locked_dm_create(const char *name, const char *type, uint64_t sectors,
+			    const char *params)
 {
 	int r;
 
@@ -202,7 +209,8 @@ int stt_dm_create(const char *name, const char *type, uint64_t sectors, const ch
 	return 0;
 }
 
-int stt_dm_reload(const char *name, const char *type, uint64_t sectors, const char *params)
+static int locked_dm_reload(const char *name, const char *type, uint64_t sectors,
+			    const char *params)
 {
 	int r = load_table(DM_DEVICE_RELOAD, name, type, sectors, params, "reload");
 
@@ -218,7 +226,7 @@ static int simple(int type, const char *name, const char *what)
 	return run_task(dmt, name, what);
 }
 
-int stt_dm_exists(const char *name)
+static int locked_dm_exists(const char *name)
 {
 	struct dm_task *dmt;
 	struct dm_info info;
@@ -255,22 +263,22 @@ static int remove_dev(const char *name, bool deferred)
 	return run_task(dmt, name, "remove");
 }
 
-int stt_dm_remove(const char *name)
+static int locked_dm_remove(const char *name)
 {
 	return remove_dev(name, false);
 }
 
-int stt_dm_remove_deferred(const char *name)
+static int locked_dm_remove_deferred(const char *name)
 {
 	return remove_dev(name, true);
 }
 
-int stt_dm_suspend(const char *name)
+static int locked_dm_suspend(const char *name)
 {
 	return simple(DM_DEVICE_SUSPEND, name, "suspend");
 }
 
-int stt_dm_resume(const char *name)
+static int locked_dm_resume(const char *name)
 {
 	struct dm_task *dmt = task_new(DM_DEVICE_RESUME, name);
 
@@ -280,7 +288,7 @@ int stt_dm_resume(const char *name)
 	return run_task(dmt, name, "resume");
 }
 
-int stt_dm_message(const char *name, const char *msg)
+static int locked_dm_message(const char *name, const char *msg)
 {
 	struct dm_task *dmt = task_new(DM_DEVICE_TARGET_MSG, name);
 	char what[128];
@@ -295,7 +303,7 @@ int stt_dm_message(const char *name, const char *msg)
 	return run_task(dmt, name, what);
 }
 
-int stt_dm_status(const char *name, char *params, size_t len)
+static int locked_dm_status(const char *name, char *params, size_t len)
 {
 	char *type = NULL, *p = NULL;
 	uint64_t start, length;
@@ -320,7 +328,7 @@ out:
 	return r;
 }
 
-int stt_dm_thin_delete(const char *pool, unsigned int id)
+static int locked_dm_thin_delete(const char *pool, unsigned int id)
 {
 	char msg[64];
 	int r;
@@ -336,7 +344,7 @@ int stt_dm_thin_delete(const char *pool, unsigned int id)
 	return r;
 }
 
-int stt_dm_list(char *out, size_t len)
+static int locked_dm_list(char *out, size_t len)
 {
 	struct dm_names *names;
 	struct dm_task *dmt;
@@ -368,4 +376,123 @@ int stt_dm_list(char *out, size_t len)
 	}
 	dm_task_destroy(dmt);
 	return n;
+}
+
+/* The public entry points: each under the lock. */
+
+void stt_dm_probe(struct stt_dm_info *info)
+{
+	pthread_mutex_lock(&dm_lock);
+	locked_dm_probe(info);
+	pthread_mutex_unlock(&dm_lock);
+}
+
+int stt_dm_create(const char *name, const char *type, uint64_t sectors, const char *params)
+{
+	int r;
+
+	pthread_mutex_lock(&dm_lock);
+	r = locked_dm_create(name, type, sectors, params);
+	pthread_mutex_unlock(&dm_lock);
+	return r;
+}
+
+int stt_dm_reload(const char *name, const char *type, uint64_t sectors, const char *params)
+{
+	int r;
+
+	pthread_mutex_lock(&dm_lock);
+	r = locked_dm_reload(name, type, sectors, params);
+	pthread_mutex_unlock(&dm_lock);
+	return r;
+}
+
+int stt_dm_exists(const char *name)
+{
+	int r;
+
+	pthread_mutex_lock(&dm_lock);
+	r = locked_dm_exists(name);
+	pthread_mutex_unlock(&dm_lock);
+	return r;
+}
+
+int stt_dm_remove(const char *name)
+{
+	int r;
+
+	pthread_mutex_lock(&dm_lock);
+	r = locked_dm_remove(name);
+	pthread_mutex_unlock(&dm_lock);
+	return r;
+}
+
+int stt_dm_remove_deferred(const char *name)
+{
+	int r;
+
+	pthread_mutex_lock(&dm_lock);
+	r = locked_dm_remove_deferred(name);
+	pthread_mutex_unlock(&dm_lock);
+	return r;
+}
+
+int stt_dm_suspend(const char *name)
+{
+	int r;
+
+	pthread_mutex_lock(&dm_lock);
+	r = locked_dm_suspend(name);
+	pthread_mutex_unlock(&dm_lock);
+	return r;
+}
+
+int stt_dm_resume(const char *name)
+{
+	int r;
+
+	pthread_mutex_lock(&dm_lock);
+	r = locked_dm_resume(name);
+	pthread_mutex_unlock(&dm_lock);
+	return r;
+}
+
+int stt_dm_message(const char *name, const char *msg)
+{
+	int r;
+
+	pthread_mutex_lock(&dm_lock);
+	r = locked_dm_message(name, msg);
+	pthread_mutex_unlock(&dm_lock);
+	return r;
+}
+
+int stt_dm_status(const char *name, char *params, size_t len)
+{
+	int r;
+
+	pthread_mutex_lock(&dm_lock);
+	r = locked_dm_status(name, params, len);
+	pthread_mutex_unlock(&dm_lock);
+	return r;
+}
+
+int stt_dm_thin_delete(const char *pool, unsigned int id)
+{
+	int r;
+
+	pthread_mutex_lock(&dm_lock);
+	r = locked_dm_thin_delete(pool, id);
+	pthread_mutex_unlock(&dm_lock);
+	return r;
+}
+
+int stt_dm_list(char *out, size_t len)
+{
+	int r;
+
+	pthread_mutex_lock(&dm_lock);
+	r = locked_dm_list(out, len);
+	pthread_mutex_unlock(&dm_lock);
+	return r;
 }

@@ -190,7 +190,12 @@ static int undo(enum stt_jkind kind, const char *a, const char *b)
 
 /* The journal file */
 
-static int append_line(struct stt_journal *j, const char *line)
+/*
+ * Appends @line; with @sync, waits until it is on disk. A record must be on disk before its
+ * object exists; a "done" line need not be: if it is lost, replaying undoes an object that is
+ * already gone, which is a no-op.
+ */
+static int append_line(struct stt_journal *j, const char *line, bool sync)
 {
 	size_t len = strlen(line), off = 0;
 
@@ -204,7 +209,7 @@ static int append_line(struct stt_journal *j, const char *line)
 		}
 		off += (size_t)n;
 	}
-	if (fdatasync(j->fd))
+	if (sync && fdatasync(j->fd))
 		return stt_err(-errno, "%s: cannot sync: %s", j->path, strerror(errno));
 	return 0;
 }
@@ -266,7 +271,7 @@ int stt_journal_open(const char *dir, struct stt_journal **out)
 		goto fail;
 	}
 	snprintf(hdr, sizeof(hdr), MAGIC "\t%d\t%lld\n", (int)getpid(), (long long)time(NULL));
-	r = append_line(j, hdr);
+	r = append_line(j, hdr, true);
 	if (r)
 		goto fail;
 	*out = j;
@@ -297,7 +302,7 @@ int stt_journal_add(struct stt_journal *j, enum stt_jkind kind, const char *a, c
 	snprintf(line, sizeof(line), "%u\t%s\t%s\t%s\n", seq, kind_names[kind], a, b ? b : "");
 	r = push(j, seq, kind, a, b);
 	if (!r) {
-		r = append_line(j, line);
+		r = append_line(j, line, true);
 		if (r) {
 			j->n--;
 			free(j->recs[j->n].a);
@@ -323,7 +328,7 @@ int stt_journal_done(struct stt_journal *j, unsigned int id)
 	} else if (!j->recs[id].done) {
 		snprintf(line, sizeof(line), "%u\tdone\n", id);
 		j->recs[id].done = true;
-		r = append_line(j, line);
+		r = append_line(j, line, false);
 	}
 	pthread_mutex_unlock(&j->lock);
 	return r;

@@ -93,6 +93,8 @@ static const struct {
 	{ "probe", priv_register_probe },
 	{ "backends", priv_register_backends },
 	{ "interrupt", priv_register_interrupt },
+	{ "bench", priv_register_bench },
+	{ "image", priv_register_image },
 };
 
 int main(void)

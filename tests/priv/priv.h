@@ -13,6 +13,8 @@
 int priv_register_probe(void);
 int priv_register_backends(void);
 int priv_register_interrupt(void);
+int priv_register_bench(void);
+int priv_register_image(void);
 
 /* The scratch directory of this run (under /var/tmp), made by the runner. */
 const char *priv_dir(void);

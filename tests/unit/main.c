@@ -14,6 +14,9 @@ static int (*const suites[])(void) = {
 	unit_register_journal,
 	unit_register_thinpool,
 	unit_register_fmt,
+	unit_register_profile,
+	unit_register_image,
+	unit_register_results,
 };
 
 const char *unit_data_dir(void)

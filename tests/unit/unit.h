@@ -16,6 +16,9 @@ int unit_register_stats(void);
 int unit_register_journal(void);
 int unit_register_thinpool(void);
 int unit_register_fmt(void);
+int unit_register_profile(void);
+int unit_register_image(void);
+int unit_register_results(void);
 
 /* Directory of captured samples (tests/unit/data), from UNIT_DATA or the source tree. */
 const char *unit_data_dir(void);

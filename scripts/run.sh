@@ -1,0 +1,30 @@
+#!/bin/sh
+# make run: `stortune qualify` of the embedded default (the scratch directory, no spare disk).
+# On a kernel without device-mapper the dm backends run in the VM tier (tests/vm: Debian's
+# kernel under qemu/TCG with an emulated NVMe disk) and qualify includes their results,
+# labelled vm-tcg. Output: build/run/{results.json,summary.txt} and the table on stdout.
+set -eu
+cd "$(dirname "$0")/.."
+out=build/run
+profile=${PROFILE:-ci}
+mkdir -p "$out"
+rm -f "$out/vm/vm.json"
+include=""
+if ! grep -qw device-mapper /proc/misc 2>/dev/null; then
+	if command -v qemu-system-x86_64 >/dev/null 2>&1; then
+		echo "== this kernel has no device-mapper: dm-loop and direct-lvm run in the VM tier"
+		tests/vm/guest.sh build
+		if tests/vm/guest.sh run tests/vm/bench.sh --out "$out/vm" --timeout 1800 \
+			--mem 3072 --quiet --file "profiles/$profile.ini:/profiles/$profile.ini" \
+			--env "STT_PROFILE=/profiles/$profile.ini"; then
+			include="--include $out/vm/vm.json"
+		else
+			echo "== the VM run failed (see $out/vm/console.log); qualifying without it"
+		fi
+	else
+		echo "== no qemu: the dm backends are reported unavailable"
+	fi
+fi
+echo "== stortune qualify (scratch target, profile $profile)"
+# shellcheck disable=SC2086
+./stortune qualify --profile "$profile" -o "$out" $include
