@@ -32,7 +32,7 @@
 #define PROFILE_DIR "/etc/lvm/profile"
 
 struct directlvm {
-	struct stt_thinpool tp;
+	struct stt_thinpool tp; /* first: the shared thin-pool ops cast priv to it */
 	char rundir[PATH_MAX], img[PATH_MAX + 20], disk[PATH_MAX], vg[32], profile[PATH_MAX];
 	unsigned int rec_dir, rec_loop, rec_pv, rec_vg, rec_profile;
 	bool tp_ready;
@@ -225,49 +225,9 @@ static int directlvm_teardown(struct stt_backend *b)
 	return r;
 }
 
-static struct stt_thinpool *tp_of(struct stt_backend *b)
-{
-	return &((struct directlvm *)b->priv)->tp;
-}
-
-static int directlvm_layer_create(struct stt_backend *b, struct stt_layer *parent,
-				  stt_layer_fill_fn fill, void *arg, struct stt_layer **out)
-{
-	char id[STT_LAYER_ID_LEN + 1];
-
-	stt_backend_random_id(id);
-	return stt_thinpool_layer_create(tp_of(b), id, parent, fill, arg, out);
-}
-
-static int directlvm_layer_remove(struct stt_backend *b, struct stt_layer *l)
-{
-	return stt_thinpool_layer_remove(tp_of(b), l);
-}
-
-static int directlvm_container_create(struct stt_backend *b, struct stt_layer *image,
-				      struct stt_container **out)
-{
-	return stt_thinpool_container_create(tp_of(b), image, out);
-}
-
-static int directlvm_container_start(struct stt_backend *b, struct stt_container *c)
-{
-	return stt_thinpool_container_start(tp_of(b), c);
-}
-
-static int directlvm_container_stop(struct stt_backend *b, struct stt_container *c)
-{
-	return stt_thinpool_container_stop(tp_of(b), c);
-}
-
-static int directlvm_container_remove(struct stt_backend *b, struct stt_container *c)
-{
-	return stt_thinpool_container_remove(tp_of(b), c);
-}
-
 static int directlvm_pool_status(struct stt_backend *b, struct stt_pool_status *st)
 {
-	int r = stt_thinpool_status(tp_of(b), st);
+	int r = stt_thinpool_status(b->priv, st); /* priv starts with the pool */
 
 	if (!r)
 		st->data_block_bytes = chunk_of(&b->opts);
@@ -291,12 +251,12 @@ const struct stt_backend_ops stt_backend_directlvm = {
 	.summary = "devicemapper thin pool on an LVM volume of a block device",
 	.available = directlvm_available,
 	.prepare = directlvm_prepare,
-	.layer_create = directlvm_layer_create,
-	.layer_remove = directlvm_layer_remove,
-	.container_create = directlvm_container_create,
-	.container_start = directlvm_container_start,
-	.container_stop = directlvm_container_stop,
-	.container_remove = directlvm_container_remove,
+	.layer_create = stt_thinpool_op_layer_create,
+	.layer_remove = stt_thinpool_op_layer_remove,
+	.container_create = stt_thinpool_op_container_create,
+	.container_start = stt_thinpool_op_container_start,
+	.container_stop = stt_thinpool_op_container_stop,
+	.container_remove = stt_thinpool_op_container_remove,
 	.teardown = directlvm_teardown,
 	.pool_status = directlvm_pool_status,
 	.device_name = directlvm_device_name,

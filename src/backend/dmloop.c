@@ -28,7 +28,7 @@
 #define DMLOOP_LOW_WATER 32768u
 
 struct dmloop {
-	struct stt_thinpool tp;
+	struct stt_thinpool tp; /* first: the shared thin-pool ops cast priv to it */
 	char rundir[PATH_MAX], data[PATH_MAX + 40], meta[PATH_MAX + 40];
 	char datadev[64], metadev[64];
 	unsigned int rec_dir, rec_data, rec_meta, rec_pool;
@@ -138,49 +138,9 @@ static int dmloop_teardown(struct stt_backend *b)
 	return r;
 }
 
-static struct stt_thinpool *tp_of(struct stt_backend *b)
-{
-	return &((struct dmloop *)b->priv)->tp;
-}
-
-static int dmloop_layer_create(struct stt_backend *b, struct stt_layer *parent,
-			       stt_layer_fill_fn fill, void *arg, struct stt_layer **out)
-{
-	char id[STT_LAYER_ID_LEN + 1];
-
-	stt_backend_random_id(id);
-	return stt_thinpool_layer_create(tp_of(b), id, parent, fill, arg, out);
-}
-
-static int dmloop_layer_remove(struct stt_backend *b, struct stt_layer *l)
-{
-	return stt_thinpool_layer_remove(tp_of(b), l);
-}
-
-static int dmloop_container_create(struct stt_backend *b, struct stt_layer *image,
-				   struct stt_container **out)
-{
-	return stt_thinpool_container_create(tp_of(b), image, out);
-}
-
-static int dmloop_container_start(struct stt_backend *b, struct stt_container *c)
-{
-	return stt_thinpool_container_start(tp_of(b), c);
-}
-
-static int dmloop_container_stop(struct stt_backend *b, struct stt_container *c)
-{
-	return stt_thinpool_container_stop(tp_of(b), c);
-}
-
-static int dmloop_container_remove(struct stt_backend *b, struct stt_container *c)
-{
-	return stt_thinpool_container_remove(tp_of(b), c);
-}
-
 static int dmloop_pool_status(struct stt_backend *b, struct stt_pool_status *st)
 {
-	int r = stt_thinpool_status(tp_of(b), st);
+	int r = stt_thinpool_status(b->priv, st); /* priv starts with the pool */
 
 	if (!r)
 		st->data_block_bytes = chunk_of(&b->opts);
@@ -201,12 +161,12 @@ const struct stt_backend_ops stt_backend_dmloop = {
 	.summary = "devicemapper thin pool on loop devices over sparse files (loop-lvm)",
 	.available = dmloop_available,
 	.prepare = dmloop_prepare,
-	.layer_create = dmloop_layer_create,
-	.layer_remove = dmloop_layer_remove,
-	.container_create = dmloop_container_create,
-	.container_start = dmloop_container_start,
-	.container_stop = dmloop_container_stop,
-	.container_remove = dmloop_container_remove,
+	.layer_create = stt_thinpool_op_layer_create,
+	.layer_remove = stt_thinpool_op_layer_remove,
+	.container_create = stt_thinpool_op_container_create,
+	.container_start = stt_thinpool_op_container_start,
+	.container_stop = stt_thinpool_op_container_stop,
+	.container_remove = stt_thinpool_op_container_remove,
 	.teardown = dmloop_teardown,
 	.pool_status = dmloop_pool_status,
 	.device_name = dmloop_device_name,

@@ -90,43 +90,15 @@ static int overlay_available(const struct stt_backend_opts *o, char *reason, siz
 	return 0;
 }
 
-static void random_name(char *out, size_t n, const char *alphabet)
-{
-	unsigned char raw[64];
-	size_t k = strlen(alphabet);
-
-	if (n > sizeof(raw))
-		n = sizeof(raw);
-	if (getrandom(raw, n, 0) != (ssize_t)n)
-		for (size_t i = 0; i < n; i++)
-			raw[i] = (unsigned char)rand();
-	for (size_t i = 0; i < n; i++)
-		out[i] = alphabet[raw[i] % k];
-	out[n] = '\0';
-}
-
-static int mkfs(const char *fs, const char *img)
-{
-	const char *xfs[] = { "mkfs.xfs", "-q", "-f", "-n", "ftype=1", img, NULL };
-	const char *ext4[] = { "mkfs.ext4", "-q", "-F", img, NULL };
-	char out[2048];
-	int st, r;
-
-	r = stt_exec_capture(!strcmp(fs, "xfs") ? xfs : ext4, out, sizeof(out), &st);
-	if (r)
-		return stt_err(r, "mkfs.%s: cannot run: %s", fs, strerror(-r));
-	if (st)
-		return stt_err(-EIO, "mkfs.%s %s failed (exit %d): %s", fs, img, st, out);
-	return 0;
-}
-
 static int overlay_prepare(struct stt_backend *b)
 {
 	const struct stt_backend_opts *o = &b->opts;
 	struct stt_journal *j = o->journal;
 	char suffix[12], l[PATH_MAX + 4];
+	static const char *const xfs_ftype[] = { "-n", "ftype=1", NULL };
+	const char *const *ftype = !strcmp(o->fs, "xfs") ? xfs_ftype : NULL;
 	struct overlay *p;
-	int fd = -1, lfd = -1, r;
+	int r;
 
 	p = calloc(1, sizeof(*p));
 	if (!p)
@@ -140,7 +112,7 @@ static int overlay_prepare(struct stt_backend *b)
 		r = stt_err(r, "%s: cannot create: %s", o->workdir, strerror(-r));
 		goto fail;
 	}
-	random_name(suffix, 8, "abcdefghijklmnopqrstuvwxyz0123456789");
+	stt_backend_random_name(suffix, 8, "abcdefghijklmnopqrstuvwxyz0123456789");
 	snprintf(p->rundir, sizeof(p->rundir), "%s/overlay-%s", o->workdir, suffix);
 	snprintf(p->img, sizeof(p->img), "%s/backing.img", p->rundir);
 	snprintf(p->mnt, sizeof(p->mnt), "%s/mnt", p->rundir);
@@ -152,24 +124,11 @@ static int overlay_prepare(struct stt_backend *b)
 		r = stt_err(-errno, "%s: cannot create: %s", p->rundir, strerror(errno));
 		goto fail;
 	}
-	fd = open(p->img, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || ftruncate(fd, (off_t)o->scratch_bytes)) {
-		r = stt_err(-errno, "%s: cannot create a sparse file of %llu bytes: %s", p->img,
-			    (unsigned long long)o->scratch_bytes, strerror(errno));
+	if ((r = stt_backend_sparse_file(p->img, o->scratch_bytes)) ||
+	    (r = stt_backend_mkfs(o->fs, p->img, ftype)) ||
+	    (r = stt_backend_attach_loop(j, p->img, o->loop_direct_io, p->loopdev,
+					 sizeof(p->loopdev), &p->rec_loop)))
 		goto fail;
-	}
-	close(fd);
-	fd = -1;
-	if ((r = mkfs(o->fs, p->img)))
-		goto fail;
-	if ((r = stt_journal_add(j, STT_J_LOOP, p->img, NULL, &p->rec_loop)))
-		goto fail;
-	lfd = stt_loop_attach(p->img, o->loop_direct_io ? STT_LOOP_DIRECT_IO : 0, p->loopdev,
-			      sizeof(p->loopdev));
-	if (lfd < 0) {
-		r = lfd;
-		goto fail;
-	}
 	if ((r = stt_journal_add(j, STT_J_MOUNT, p->mnt, NULL, &p->rec_mount)))
 		goto fail;
 	if (mount(p->loopdev, p->mnt, o->fs, 0, "")) {
@@ -177,22 +136,17 @@ static int overlay_prepare(struct stt_backend *b)
 			    strerror(errno));
 		goto fail;
 	}
-	close(lfd);
-	lfd = -1;
 	snprintf(l, sizeof(l), "%s/l", p->root);
 	if (mkdir(p->root, 0710) || mkdir(l, 0700)) {
 		r = stt_err(-errno, "%s: cannot create: %s", p->root, strerror(errno));
 		goto fail;
 	}
 	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	if (lfd >= 0)
-		close(lfd);
-	/* Undo in reverse; a failure here is reported by the run's final undo. */
-	if (!stt_journal_undo_one(j, p->rec_mount) && !stt_journal_undo_one(j, p->rec_loop))
-		(void)!stt_journal_undo_one(j, p->rec_dir);
+fail: {
+	const unsigned int recs[] = { p->rec_dir, p->rec_loop, p->rec_mount };
+
+	stt_backend_undo(j, recs, sizeof(recs) / sizeof(recs[0]));
+}
 	free(p);
 	b->priv = NULL;
 	return r;
@@ -201,21 +155,19 @@ fail:
 static int overlay_teardown(struct stt_backend *b)
 {
 	struct overlay *p = ovl(b);
-	struct stt_journal *j = b->opts.journal;
-	int r, first = 0;
+	int r;
 
 	if (!p)
 		return 0;
-	/* Mounts made by containers not stopped are the callers'; these are ours. */
-	if ((r = stt_journal_undo_one(j, p->rec_mount)) && !first)
-		first = r;
-	if ((r = stt_journal_undo_one(j, p->rec_loop)) && !first)
-		first = r;
-	if ((r = stt_journal_undo_one(j, p->rec_dir)) && !first)
-		first = r;
+	/* Mounts of containers not stopped are the caller's; these are ours, newest first. */
+	r = stt_journal_undo_one(b->opts.journal, p->rec_mount);
+	if (!r)
+		r = stt_journal_undo_one(b->opts.journal, p->rec_loop);
+	if (!r)
+		r = stt_journal_undo_one(b->opts.journal, p->rec_dir);
 	free(p);
 	b->priv = NULL;
-	return first;
+	return r;
 }
 
 static int write_file(const char *path, const char *data)
@@ -286,7 +238,7 @@ static int create_layer(struct stt_backend *b, const char *id, struct stt_layer 
 	l->parent = parent;
 	l->depth = parent ? parent->depth + 1 : 1;
 	snprintf(l->id, sizeof(l->id), "%s", id);
-	random_name(ol->link, STT_OVERLAY_LINK_LEN, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+	stt_backend_random_name(ol->link, STT_OVERLAY_LINK_LEN, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
 
 	snprintf(dir, sizeof(dir), "%s/%s", p->root, l->id);
 	if (mkdir(dir, 0710)) {

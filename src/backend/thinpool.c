@@ -550,3 +550,45 @@ int stt_thinpool_container_remove(struct stt_thinpool *tp, struct stt_container 
 	free(c);
 	return 0;
 }
+
+/* Backend ops: the backend's priv starts with its struct stt_thinpool. */
+
+static struct stt_thinpool *tp_of(struct stt_backend *b)
+{
+	return b->priv;
+}
+
+int stt_thinpool_op_layer_create(struct stt_backend *b, struct stt_layer *parent,
+				 stt_layer_fill_fn fill, void *arg, struct stt_layer **out)
+{
+	char id[STT_LAYER_ID_LEN + 1];
+
+	stt_backend_random_id(id);
+	return stt_thinpool_layer_create(tp_of(b), id, parent, fill, arg, out);
+}
+
+int stt_thinpool_op_layer_remove(struct stt_backend *b, struct stt_layer *l)
+{
+	return stt_thinpool_layer_remove(tp_of(b), l);
+}
+
+int stt_thinpool_op_container_create(struct stt_backend *b, struct stt_layer *image,
+				     struct stt_container **out)
+{
+	return stt_thinpool_container_create(tp_of(b), image, out);
+}
+
+int stt_thinpool_op_container_start(struct stt_backend *b, struct stt_container *c)
+{
+	return stt_thinpool_container_start(tp_of(b), c);
+}
+
+int stt_thinpool_op_container_stop(struct stt_backend *b, struct stt_container *c)
+{
+	return stt_thinpool_container_stop(tp_of(b), c);
+}
+
+int stt_thinpool_op_container_remove(struct stt_backend *b, struct stt_container *c)
+{
+	return stt_thinpool_container_remove(tp_of(b), c);
+}

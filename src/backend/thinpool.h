@@ -72,4 +72,17 @@ int stt_thinpool_container_start(struct stt_thinpool *tp, struct stt_container *
 int stt_thinpool_container_stop(struct stt_thinpool *tp, struct stt_container *c);
 int stt_thinpool_container_remove(struct stt_thinpool *tp, struct stt_container *c);
 
+/*
+ * The ops of a backend whose priv begins with a struct stt_thinpool (dm-loop, direct-lvm):
+ * layer and container operations on that pool, with random layer ids.
+ */
+int stt_thinpool_op_layer_create(struct stt_backend *b, struct stt_layer *parent,
+				 stt_layer_fill_fn fill, void *arg, struct stt_layer **out);
+int stt_thinpool_op_layer_remove(struct stt_backend *b, struct stt_layer *l);
+int stt_thinpool_op_container_create(struct stt_backend *b, struct stt_layer *image,
+				     struct stt_container **out);
+int stt_thinpool_op_container_start(struct stt_backend *b, struct stt_container *c);
+int stt_thinpool_op_container_stop(struct stt_backend *b, struct stt_container *c);
+int stt_thinpool_op_container_remove(struct stt_backend *b, struct stt_container *c);
+
 #endif
