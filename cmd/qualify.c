@@ -5,6 +5,7 @@
  */
 #include "cmd.h"
 
+#include "engine.h"
 #include "err.h"
 #include "fsutil.h"
 #include "probe.h"
@@ -12,10 +13,12 @@
 #include "results.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { OPT_INCLUDE = CMD_OPT_BENCH_END + 1 };
 
@@ -61,6 +64,96 @@ static int include(struct json_object *doc, const char *path)
 	return 0;
 }
 
+/*
+ * Raw figures of the target with the engine: what the device could do, the reference for
+ * the backends' figures. Reads only: of the device itself with --device (no data touched),
+ * else of a file in the workdir (laid out once, removed after).
+ */
+static struct json_object *raw_device(struct cmd_ctx *ctx, const struct cmd_target *t,
+				      uint64_t runtime_ms)
+{
+	static const struct {
+		const char *name;
+		enum stt_engine_rw rw;
+		uint64_t bs;
+		unsigned int depth;
+	} jobs[] = {
+		{ "4k-randread-qd1", STT_ENGINE_RANDREAD, 4096, 1 },
+		{ "4k-randread-qd32", STT_ENGINE_RANDREAD, 4096, 32 },
+		{ "1m-read-qd4", STT_ENGINE_READ, 1 << 20, 4 },
+	};
+	struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
+	char path[4096];
+
+	if (t->o.device)
+		snprintf(path, sizeof(path), "%s", t->o.device);
+	else
+		snprintf(path, sizeof(path), "%s/raw-reference.dat", t->o.workdir);
+	json_object_object_add(o, "target", json_object_new_string(path));
+	json_object_object_add(o, "jobs", arr);
+	if (!t->o.device) {
+		/* A sparse file: the engine lays it out (writes its holes) before the reads. */
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+		if (fd < 0 || ftruncate(fd, 1ll << 30))
+			json_object_object_add(o, "error", json_object_new_string(strerror(errno)));
+		if (fd >= 0)
+			close(fd);
+	}
+	for (size_t i = 0; i < sizeof(jobs) / sizeof(jobs[0]); i++) {
+		struct stt_engine_result res;
+		struct stt_engine_job job;
+		struct json_object *jr = NULL, *e = json_object_new_object();
+
+		stt_engine_job_init(&job);
+		job.path = path;
+		job.rw = jobs[i].rw;
+		job.bs_bytes = jobs[i].bs;
+		job.iodepth = jobs[i].depth;
+		job.runtime_ms = runtime_ms;
+		job.time_based = true;
+		job.size_bytes = t->o.device ? 0 : (int64_t)(1ull << 30);
+		cmd_note(ctx, "qualify: raw %s on %s\n", jobs[i].name, path);
+		json_object_object_add(e, "name", json_object_new_string(jobs[i].name));
+		if (stt_engine_run(&job, &res)) {
+			json_object_object_add(e, "error", json_object_new_string(stt_err_msg()));
+		} else {
+			if (!stt_engine_result_to_json(&res, &jr))
+				json_object_object_add(e, "result", jr);
+			stt_engine_result_release(&res);
+		}
+		json_object_array_add(arr, e);
+	}
+	if (!t->o.device)
+		unlink(path);
+	return o;
+}
+
+static void print_raw(struct json_object *raw, FILE *f)
+{
+	struct json_object *arr = stt_results_get(raw, "jobs");
+
+	fprintf(f, "\nraw target (%s): ", json_object_get_string(stt_results_get(raw, "target")));
+	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+		struct json_object *e = json_object_array_get_idx(arr, i);
+		struct json_object *r = stt_results_get(e, "result.read");
+
+		if (!r) {
+			fprintf(f, "%s%s: %s", i ? "; " : "",
+				json_object_get_string(stt_results_get(e, "name")),
+				json_object_get_string(stt_results_get(e, "error")));
+			continue;
+		}
+		fprintf(f, "%s%s %.0f IOPS, clat p50 %.0f us", i ? "; " : "",
+			json_object_get_string(stt_results_get(e, "name")),
+			json_object_get_double(stt_results_get(r, "iops")),
+			json_object_get_double(json_object_object_get(
+				stt_results_get(r, "clat_ns.percentile"), "50.000000")) /
+				1e3);
+	}
+	fputc('\n', f);
+}
+
 static void verdicts(struct json_object *doc, FILE *f)
 {
 	struct json_object *arr = stt_results_get(doc, "backends");
@@ -87,7 +180,7 @@ static int cmd_qualify(const struct cmd_entry *self, struct cmd_ctx *ctx, int ar
 	};
 	const char *outdir = NULL, *includes[MAX_INCLUDES];
 	struct stt_probe_target *target = NULL;
-	struct json_object *doc = NULL, *jt;
+	struct json_object *doc = NULL, *jt, *raw;
 	int c, r = CMD_CONTINUE, ninc = 0;
 	struct cmd_bench cb;
 
@@ -136,13 +229,15 @@ static int cmd_qualify(const struct cmd_entry *self, struct cmd_ctx *ctx, int ar
 		goto out;
 	}
 
+	raw = raw_device(ctx, &cb.t, 3000);
 	r = cmd_bench_run(self, ctx, &cb, &doc);
-	if (!doc)
+	if (!doc) {
+		json_object_put(raw);
 		goto out;
+	}
+	json_object_object_add(doc, "raw_device", raw);
 	if (!stt_probe_to_json(target, &jt))
 		json_object_object_add(stt_results_get(doc, "environment"), "target", jt);
-	if (cb.t.o.device == NULL && !ctx->quiet)
-		cmd_note(ctx, "qualify: raw device figures: see 'stortune io' (scratch target)\n");
 	for (int i = 0; i < ninc; i++)
 		if (include(doc, includes[i]))
 			fprintf(stderr, "stortune qualify: --include %s\n", stt_err_msg());
@@ -162,6 +257,7 @@ static int cmd_qualify(const struct cmd_entry *self, struct cmd_ctx *ctx, int ar
 		f = fopen(path, "w");
 		if (f) {
 			cmd_print_summary(doc, f);
+			print_raw(raw, f);
 			verdicts(doc, f);
 			fclose(f);
 		}
@@ -174,6 +270,7 @@ static int cmd_qualify(const struct cmd_entry *self, struct cmd_ctx *ctx, int ar
 		printf("stortune qualify (%s, profile %s)\n\n",
 		       cb.t.o.device ? cb.t.o.device : "scratch target", cb.profile_name);
 		cmd_print_summary(doc, stdout);
+		print_raw(raw, stdout);
 		verdicts(doc, stdout);
 	}
 out:
