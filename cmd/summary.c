@@ -91,6 +91,20 @@ void cmd_print_summary(struct json_object *doc, FILE *f)
 			fprintf(f, " %8s\n", a);
 		}
 	}
+	for (size_t b = 0; arr && b < json_object_array_length(arr); b++) {
+		struct json_object *be = json_object_array_get_idx(arr, b);
+		struct json_object *pr = stt_results_get(be, "provisioning");
+		double fw, ow;
+
+		if (!pr)
+			continue;
+		fw = json_object_get_double(stt_results_get(pr, "first_write.write.clat_ns.mean"));
+		ow = json_object_get_double(stt_results_get(pr, "overwrite.write.clat_ns.mean"));
+		fprintf(f, "%s: 4k writes to a fresh thin device: first write %.0f us, overwrite %.0f "
+			   "us (%.1fx: block provisioning)\n",
+			json_object_get_string(stt_results_get(be, "backend")), fw / 1e3, ow / 1e3,
+			ow > 0 ? fw / ow : 0);
+	}
 	w = stt_results_get(doc, "warnings");
 	for (size_t b = 0; arr && b < json_object_array_length(arr); b++) {
 		struct json_object *bw = stt_results_get(json_object_array_get_idx(arr, b), "warnings");

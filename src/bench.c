@@ -2,6 +2,7 @@
 #include "bench.h"
 
 #include "devstat.h"
+#include "engine.h"
 #include "err.h"
 #include "journal.h"
 
@@ -554,6 +555,70 @@ static int pool_json(struct stt_backend *b, struct json_object *o, const char *k
 	return 0;
 }
 
+/*
+ * Thin pools: what provisioning costs. A fresh thin device written sequentially in 4 KiB
+ * writes, twice over the same 16 MiB: the first pass allocates a pool block at each block
+ * boundary (and zeroes it with --zeroing), the second overwrites blocks that exist.
+ */
+static int provisioning(struct stt_backend *b, struct json_object *res)
+{
+	struct json_object *o, *pass[2] = { NULL, NULL };
+	struct stt_engine_result er;
+	struct stt_engine_job job;
+	char path[256];
+	uint64_t bytes;
+	int r;
+
+	if (!b->ops->scratch_open)
+		return 0;
+	r = b->ops->scratch_open(b, path, sizeof(path), &bytes);
+	if (r)
+		return r;
+	for (int i = 0; i < 2 && !r; i++) {
+		stt_engine_job_init(&job);
+		job.path = path;
+		job.destroy_data = path;
+		job.rw = STT_ENGINE_WRITE;
+		job.bs_bytes = 4096;
+		job.iodepth = 1;
+		job.size_bytes = bytes < (16ull << 20) ? (int64_t)bytes : (int64_t)(16ull << 20);
+		r = stt_engine_run(&job, &er);
+		if (!r) {
+			r = stt_engine_result_to_json(&er, &pass[i]);
+			stt_engine_result_release(&er);
+		}
+	}
+	if (!r) {
+		double p50[2], mean[2];
+
+		for (int i = 0; i < 2; i++) {
+			struct json_object *clat = json_object_object_get(
+				json_object_object_get(pass[i], "write"), "clat_ns");
+
+			p50[i] = json_object_get_double(json_object_object_get(
+				json_object_object_get(clat, "percentile"), "50.000000"));
+			mean[i] = json_object_get_double(json_object_object_get(clat, "mean"));
+		}
+		o = json_object_new_object();
+		json_object_object_add(o, "bs_bytes", json_object_new_int(4096));
+		json_object_object_add(o, "size_bytes", json_object_new_int64(job.size_bytes));
+		json_object_object_add(o, "first_write", pass[0]);
+		json_object_object_add(o, "overwrite", pass[1]);
+		json_object_object_add(o, "clat_mean_ratio",
+				       json_object_new_double(mean[1] > 0 ? mean[0] / mean[1] : 0));
+		json_object_object_add(o, "clat_p50_ratio",
+				       json_object_new_double(p50[1] > 0 ? p50[0] / p50[1] : 0));
+		json_object_object_add(res, "provisioning", o);
+		pass[0] = pass[1] = NULL;
+	}
+	json_object_put(pass[0]);
+	json_object_put(pass[1]);
+	if (!r)
+		return b->ops->scratch_close(b);
+	(void)b->ops->scratch_close(b);
+	return r;
+}
+
 /* One repetition in one mode: all phases, barrier between them. */
 static int run_mode(struct run *r, enum stt_bench_mode mode, unsigned int rep,
 		    struct mode_rec *m, stt_bench_progress_fn progress, void *parg,
@@ -692,6 +757,12 @@ int stt_bench_run(const char *name, const struct stt_backend_opts *o,
 	}
 	if ((e = pool_json(r.b, pools, "after_import")))
 		goto out;
+	if (r.b->ops->scratch_open) {
+		if (progress)
+			progress(name, "provisioning: first write vs overwrite", 0, 0, 0, parg);
+		if ((e = provisioning(r.b, res)))
+			goto out;
+	}
 	r.top = layers[wl->layers - 1];
 
 	for (unsigned int rep = 0; rep < p->repetitions; rep++) {

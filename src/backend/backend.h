@@ -126,6 +126,12 @@ struct stt_backend_ops {
 	int (*pool_status)(struct stt_backend *b, struct stt_pool_status *st);
 	/* The kernel name of the block device under the backend ("loop3", "dm-2"). */
 	int (*device_name)(struct stt_backend *b, char *name, size_t len);
+	/*
+	 * Optional (thin pools): a fresh, empty thin device of the pool, active, for raw
+	 * provisioning figures; its path into @path. scratch_close() deletes it.
+	 */
+	int (*scratch_open)(struct stt_backend *b, char *path, size_t len, uint64_t *bytes);
+	int (*scratch_close)(struct stt_backend *b);
 };
 
 struct stt_backend {

@@ -259,5 +259,7 @@ const struct stt_backend_ops stt_backend_directlvm = {
 	.container_remove = stt_thinpool_op_container_remove,
 	.teardown = directlvm_teardown,
 	.pool_status = directlvm_pool_status,
+	.scratch_open = stt_thinpool_op_scratch_open,
+	.scratch_close = stt_thinpool_op_scratch_close,
 	.device_name = directlvm_device_name,
 };

@@ -169,5 +169,7 @@ const struct stt_backend_ops stt_backend_dmloop = {
 	.container_remove = stt_thinpool_op_container_remove,
 	.teardown = dmloop_teardown,
 	.pool_status = dmloop_pool_status,
+	.scratch_open = stt_thinpool_op_scratch_open,
+	.scratch_close = stt_thinpool_op_scratch_close,
 	.device_name = dmloop_device_name,
 };

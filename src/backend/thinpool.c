@@ -592,3 +592,49 @@ int stt_thinpool_op_container_remove(struct stt_backend *b, struct stt_container
 {
 	return stt_thinpool_container_remove(tp_of(b), c);
 }
+
+int stt_thinpool_op_scratch_open(struct stt_backend *b, char *path, size_t len, uint64_t *bytes)
+{
+	struct stt_thinpool *tp = tp_of(b);
+	struct tp_dev *d;
+	int r;
+
+	if (tp->scratch)
+		return stt_err(-EBUSY, "%s: scratch device already open", tp->pool);
+	pthread_mutex_lock(&tp->lock);
+	d = dev_new(tp->next_id++);
+	pthread_mutex_unlock(&tp->lock);
+	if (!d)
+		return -ENOMEM;
+	pthread_mutex_lock(&tp->lock);
+	r = create_thin(tp, d);
+	if (!r)
+		r = bump_transaction(tp);
+	pthread_mutex_unlock(&tp->lock);
+	if (!r)
+		r = activate(tp, d);
+	if (r) {
+		dev_abort(tp, d);
+		free(d);
+		return r;
+	}
+	tp->scratch = d;
+	snprintf(path, len, "/dev/mapper/%s", d->name);
+	*bytes = tp->dev_bytes;
+	return 0;
+}
+
+int stt_thinpool_op_scratch_close(struct stt_backend *b)
+{
+	struct stt_thinpool *tp = tp_of(b);
+	int r;
+
+	if (!tp->scratch)
+		return 0;
+	r = delete_dev(tp, tp->scratch, NULL);
+	if (!r) {
+		free(tp->scratch);
+		tp->scratch = NULL;
+	}
+	return r;
+}

@@ -35,6 +35,7 @@ struct stt_thinpool {
 	unsigned int base_id; /* 0 until the base device exists */
 	unsigned int base_rec; /* its journal record */
 	pthread_mutex_t lock; /* serialises pool messages (one transaction at a time) */
+	void *scratch;	      /* the scratch device while open */
 };
 
 /*
@@ -84,5 +85,7 @@ int stt_thinpool_op_container_create(struct stt_backend *b, struct stt_layer *im
 int stt_thinpool_op_container_start(struct stt_backend *b, struct stt_container *c);
 int stt_thinpool_op_container_stop(struct stt_backend *b, struct stt_container *c);
 int stt_thinpool_op_container_remove(struct stt_backend *b, struct stt_container *c);
+int stt_thinpool_op_scratch_open(struct stt_backend *b, char *path, size_t len, uint64_t *bytes);
+int stt_thinpool_op_scratch_close(struct stt_backend *b);
 
 #endif
