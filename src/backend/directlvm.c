@@ -188,14 +188,7 @@ static int directlvm_prepare(struct stt_backend *b)
 		goto fail;
 
 	snprintf(p->tp.prefix, sizeof(p->tp.prefix), "%s-thin", p->vg);
-	snprintf(p->tp.mntdir, sizeof(p->tp.mntdir), "%s/mnt", p->rundir);
-	snprintf(p->tp.metadir, sizeof(p->tp.metadir), "%s/metadata", p->rundir);
-	p->tp.fs = o->fs;
-	p->tp.dev_bytes = o->base_bytes;
-	p->tp.deferred_removal = o->deferred_removal;
-	p->tp.deferred_deletion = o->deferred_deletion;
-	p->tp.blkdiscard = o->blkdiscard > 0; /* off by default on a real device */
-	p->tp.journal = j;
+	stt_thinpool_configure(&p->tp, o, p->rundir, false); /* off on a real device */
 	if ((r = stt_thinpool_init(&p->tp)))
 		goto fail;
 	p->tp_ready = true;

@@ -102,14 +102,7 @@ static int dmloop_prepare(struct stt_backend *b)
 		goto fail;
 
 	snprintf(p->tp.prefix, sizeof(p->tp.prefix), "stortune-%s", suffix);
-	snprintf(p->tp.mntdir, sizeof(p->tp.mntdir), "%s/mnt", p->rundir);
-	snprintf(p->tp.metadir, sizeof(p->tp.metadir), "%s/metadata", p->rundir);
-	p->tp.fs = o->fs;
-	p->tp.dev_bytes = o->base_bytes;
-	p->tp.deferred_removal = o->deferred_removal;
-	p->tp.deferred_deletion = o->deferred_deletion;
-	p->tp.blkdiscard = o->blkdiscard < 0 ? true : o->blkdiscard != 0; /* on for loop */
-	p->tp.journal = j;
+	stt_thinpool_configure(&p->tp, o, p->rundir, true); /* discard on for loop */
 	if ((r = stt_thinpool_init(&p->tp)))
 		goto fail;
 	p->tp_ready = true;

@@ -321,6 +321,19 @@ static int mkfs_dev(struct stt_thinpool *tp, struct tp_dev *d)
 	return stt_backend_mkfs(tp->fs, dev, !strcmp(tp->fs, "xfs") ? xfs : ext4);
 }
 
+void stt_thinpool_configure(struct stt_thinpool *tp, const struct stt_backend_opts *o,
+			    const char *rundir, bool blkdiscard_default)
+{
+	snprintf(tp->mntdir, sizeof(tp->mntdir), "%s/mnt", rundir);
+	snprintf(tp->metadir, sizeof(tp->metadir), "%s/metadata", rundir);
+	tp->fs = o->fs;
+	tp->dev_bytes = o->base_bytes;
+	tp->deferred_removal = o->deferred_removal;
+	tp->deferred_deletion = o->deferred_deletion;
+	tp->blkdiscard = o->blkdiscard < 0 ? blkdiscard_default : o->blkdiscard != 0;
+	tp->journal = o->journal;
+}
+
 int stt_thinpool_init(struct stt_thinpool *tp)
 {
 	struct stt_pool_status st;

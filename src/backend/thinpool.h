@@ -53,6 +53,14 @@ __attribute__((warn_unused_result)) int stt_thinpool_parse_status(const char *li
 								 struct stt_pool_status *st);
 
 /*
+ * Fills @tp's settings from the backend options: mount and metadata directories under
+ * @rundir, fs, device size, deferred removal/deletion, and BLKDISCARD before delete
+ * (--blkdiscard, else @blkdiscard_default). @tp->pool and @tp->prefix are the caller's.
+ */
+void stt_thinpool_configure(struct stt_thinpool *tp, const struct stt_backend_opts *o,
+			    const char *rundir, bool blkdiscard_default);
+
+/*
  * Starts driving the pool named @tp->pool (already created): reads its transaction id and
  * makes the base device (create_thin, activate, mkfs, deactivate).
  */
