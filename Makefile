@@ -26,7 +26,7 @@ CFLAGS ?= -O2 -g
 WARN   := -Wall -Wextra -Wformat-security -Wstrict-prototypes -Wwrite-strings -Wvla
 # snprintf truncation is deliberate throughout (bounded buffers for names and messages).
 WARN   += -Wno-format-truncation
-ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc -Icmd -MMD -MP \
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -Isrc -Icmd $(PKG_CFLAGS) -MMD -MP \
 	-D_GNU_SOURCE -DSTT_VERSION='"$(VERSION)"' -DSTT_GIT_REV='"$(GIT_REV)"' -DSTT_DATADIR='"$(DATADIR)"' -pthread
 ALL_LDFLAGS := $(LDFLAGS) -pthread
 LIBS := $(PKG_LIBS) -laio -llvm2cmd -lm

@@ -17,6 +17,7 @@
 
 #include "engine.h"
 #include "err.h"
+#include "json.h"
 #include "exec.h"
 #include "stats.h"
 
@@ -385,24 +386,13 @@ static bool dir_used(const struct figures *a, const struct figures *b, int d)
 	return isfinite(a->v[d][F_IOPS]) || isfinite(b->v[d][F_IOPS]);
 }
 
-/* json-c stores a NULL value as JSON null. */
-static int add(struct json_object *o, const char *key, struct json_object *v)
-{
-	if (!v)
-		return -ENOMEM;
-	if (json_object_object_add(o, key, v)) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
 
 /* @v, or null when it is not finite. */
 static int add_num(struct json_object *o, const char *key, double v)
 {
 	if (!isfinite(v))
 		return json_object_object_add(o, key, NULL) ? -ENOMEM : 0;
-	return add(o, key, json_object_new_double(v));
+	return stt_json_add(o, key, json_object_new_double(v));
 }
 
 static struct json_object *figures_json(const struct figures *f, const char *cpu_key)
@@ -413,7 +403,7 @@ static struct json_object *figures_json(const struct figures *f, const char *cpu
 		return NULL;
 	for (int d = 0; d < STT_ENGINE_NDIRS; d++) {
 		dir = json_object_new_object();
-		if (!dir || add(o, dir_name[d], dir))
+		if (!dir || stt_json_add(o, dir_name[d], dir))
 			goto fail;
 		for (int i = 0; i < F_NDIR; i++)
 			if (add_num(dir, fig_key[i], f->v[d][i]))
@@ -434,11 +424,11 @@ static int print_json(const char *version, const char *job_text, const struct ro
 	struct json_object *o = json_object_new_object(), *a, *x, *m;
 	int r = -ENOMEM;
 
-	if (!o || add(o, "fio_version", json_object_new_string(version)) ||
-	    add(o, "job_file", json_object_new_string(job_text)))
+	if (!o || stt_json_add(o, "fio_version", json_object_new_string(version)) ||
+	    stt_json_add(o, "job_file", json_object_new_string(job_text)))
 		goto out;
 	a = json_object_new_array();
-	if (!a || add(o, "rounds", a))
+	if (!a || stt_json_add(o, "rounds", a))
 		goto out;
 	for (unsigned int k = 0; k < n; k++) {
 		x = json_object_new_object();
@@ -446,16 +436,16 @@ static int print_json(const char *version, const char *job_text, const struct ro
 			json_object_put(x);
 			goto out;
 		}
-		if (add(x, "order", json_object_new_string(rs[k].fio_first ? "fio,own"
+		if (stt_json_add(x, "order", json_object_new_string(rs[k].fio_first ? "fio,own"
 									   : "own,fio")) ||
-		    add(x, "fio", figures_json(&rs[k].fio, "cpu_per_io_ns")) ||
-		    add(x, "own", figures_json(&rs[k].own, "cpu_per_io_ns")))
+		    stt_json_add(x, "fio", figures_json(&rs[k].fio, "cpu_per_io_ns")) ||
+		    stt_json_add(x, "own", figures_json(&rs[k].own, "cpu_per_io_ns")))
 			goto out;
 	}
 	m = json_object_new_object();
-	if (!m || add(o, "median", m) || add(m, "fio", figures_json(mf, "cpu_per_io_ns")) ||
-	    add(m, "own", figures_json(mo, "cpu_per_io_ns")) ||
-	    add(o, "ratio", figures_json(rt, "cpu_per_io")))
+	if (!m || stt_json_add(o, "median", m) || stt_json_add(m, "fio", figures_json(mf, "cpu_per_io_ns")) ||
+	    stt_json_add(m, "own", figures_json(mo, "cpu_per_io_ns")) ||
+	    stt_json_add(o, "ratio", figures_json(rt, "cpu_per_io")))
 		goto out;
 	cmd_print_json(o);
 	r = 0;

@@ -15,6 +15,7 @@
 #include "engine.h"
 #include "err.h"
 #include "fmt.h"
+#include "json.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -171,16 +172,6 @@ int cmd_io_parse_job_opt(struct stt_engine_job *job, int c, const char *arg, cha
 
 /* ---- output ----------------------------------------------------------------------------- */
 
-static int json_put(struct json_object *o, const char *key, struct json_object *v)
-{
-	if (!v)
-		return -ENOMEM;
-	if (json_object_object_add(o, key, v)) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
 
 int cmd_io_job_to_json(const struct stt_engine_job *job, struct json_object **out)
 {
@@ -188,24 +179,24 @@ int cmd_io_job_to_json(const struct stt_engine_job *job, struct json_object **ou
 
 	if (!o)
 		return -ENOMEM;
-	if (json_put(o, "target", json_object_new_string(job->path ? job->path : "")) ||
-	    json_put(o, "rw", json_object_new_string(stt_engine_rw_name(job->rw))) ||
-	    json_put(o, "bs_bytes", json_object_new_int64((int64_t)job->bs_bytes)) ||
-	    json_put(o, "iodepth", json_object_new_int64(job->iodepth)) ||
-	    json_put(o, "submit_batch", json_object_new_int64(job->submit_batch)) ||
-	    json_put(o, "reap_max", json_object_new_int64(job->reap_max)) ||
-	    json_put(o, "jobs", json_object_new_int64(job->jobs)) ||
-	    json_put(o, "runtime_ms", json_object_new_int64((int64_t)job->runtime_ms)) ||
-	    json_put(o, "size_bytes", json_object_new_int64(job->size_bytes)) ||
-	    json_put(o, "time_based", json_object_new_boolean(job->time_based)) ||
-	    json_put(o, "ramp_ms", json_object_new_int64((int64_t)job->ramp_ms)) ||
-	    json_put(o, "rwmix_read", json_object_new_int64(job->rwmix_read)) ||
-	    json_put(o, "direct", json_object_new_int64(job->direct)) ||
-	    json_put(o, "offset_bytes", json_object_new_int64((int64_t)job->offset_bytes)) ||
-	    json_put(o, "seed", json_object_new_uint64(job->seed)) ||
-	    json_put(o, "verify", json_object_new_boolean(job->verify)) ||
+	if (stt_json_add(o, "target", json_object_new_string(job->path ? job->path : "")) ||
+	    stt_json_add(o, "rw", json_object_new_string(stt_engine_rw_name(job->rw))) ||
+	    stt_json_add(o, "bs_bytes", json_object_new_int64((int64_t)job->bs_bytes)) ||
+	    stt_json_add(o, "iodepth", json_object_new_int64(job->iodepth)) ||
+	    stt_json_add(o, "submit_batch", json_object_new_int64(job->submit_batch)) ||
+	    stt_json_add(o, "reap_max", json_object_new_int64(job->reap_max)) ||
+	    stt_json_add(o, "jobs", json_object_new_int64(job->jobs)) ||
+	    stt_json_add(o, "runtime_ms", json_object_new_int64((int64_t)job->runtime_ms)) ||
+	    stt_json_add(o, "size_bytes", json_object_new_int64(job->size_bytes)) ||
+	    stt_json_add(o, "time_based", json_object_new_boolean(job->time_based)) ||
+	    stt_json_add(o, "ramp_ms", json_object_new_int64((int64_t)job->ramp_ms)) ||
+	    stt_json_add(o, "rwmix_read", json_object_new_int64(job->rwmix_read)) ||
+	    stt_json_add(o, "direct", json_object_new_int64(job->direct)) ||
+	    stt_json_add(o, "offset_bytes", json_object_new_int64((int64_t)job->offset_bytes)) ||
+	    stt_json_add(o, "seed", json_object_new_uint64(job->seed)) ||
+	    stt_json_add(o, "verify", json_object_new_boolean(job->verify)) ||
 	    (job->destroy_data &&
-	     json_put(o, "destroy_data", json_object_new_string(job->destroy_data)))) {
+	     stt_json_add(o, "destroy_data", json_object_new_string(job->destroy_data)))) {
 		json_object_put(o);
 		return -ENOMEM;
 	}
@@ -330,7 +321,7 @@ static int print_json(const struct stt_engine_job *job, const struct stt_engine_
 	r = cmd_io_job_to_json(job, &j);
 	if (r)
 		goto out;
-	r = json_put(o, "job", j);
+	r = stt_json_add(o, "job", j);
 	if (r)
 		goto out;
 	cmd_print_json(o);

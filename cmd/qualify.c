@@ -10,6 +10,7 @@
 #include "fsutil.h"
 #include "probe.h"
 #include "qualify.h"
+#include "json.h"
 #include "results.h"
 
 #include <errno.h>
@@ -31,30 +32,30 @@ enum { OPT_INCLUDE = CMD_OPT_BENCH_END + 1 };
  */
 static int include(struct json_object *doc, const char *path)
 {
-	struct json_object *other, *ours = stt_results_get(doc, "backends"), *theirs;
+	struct json_object *other, *ours = stt_json_get(doc, "backends"), *theirs;
 	int r = stt_results_load(path, &other);
 
 	if (r)
 		return r;
-	theirs = stt_results_get(other, "backends");
+	theirs = stt_json_get(other, "backends");
 	for (size_t i = 0; i < json_object_array_length(theirs); i++) {
 		struct json_object *be = json_object_array_get_idx(theirs, i);
-		const char *name = json_object_get_string(stt_results_get(be, "backend"));
-		const char *st = json_object_get_string(stt_results_get(be, "status"));
+		const char *name = json_object_get_string(stt_json_get(be, "backend"));
+		const char *st = json_object_get_string(stt_json_get(be, "status"));
 
 		if (!st || strcmp(st, "ok"))
 			continue;
 		for (size_t k = 0; k < json_object_array_length(ours); k++) {
 			struct json_object *mine = json_object_array_get_idx(ours, k);
 
-			if (strcmp(json_object_get_string(stt_results_get(mine, "backend")), name))
+			if (strcmp(json_object_get_string(stt_json_get(mine, "backend")), name))
 				continue;
-			if (!strcmp(json_object_get_string(stt_results_get(mine, "status")), "ok"))
+			if (!strcmp(json_object_get_string(stt_json_get(mine, "status")), "ok"))
 				break; /* a native result wins */
 			json_object_object_add(be, "environment",
 					       json_object_new_string(stt_results_env_label(other)));
 			json_object_object_add(be, "environment_detail",
-					       json_object_get(stt_results_get(other, "environment")));
+					       json_object_get(stt_json_get(other, "environment")));
 			json_object_object_add(be, "included_from", json_object_new_string(path));
 			json_object_array_put_idx(ours, k, json_object_get(be));
 			break;
@@ -131,24 +132,24 @@ static struct json_object *raw_device(struct cmd_ctx *ctx, const struct cmd_targ
 
 static void print_raw(struct json_object *raw, FILE *f)
 {
-	struct json_object *arr = stt_results_get(raw, "jobs");
+	struct json_object *arr = stt_json_get(raw, "jobs");
 
-	fprintf(f, "\nraw target (%s): ", json_object_get_string(stt_results_get(raw, "target")));
+	fprintf(f, "\nraw target (%s): ", json_object_get_string(stt_json_get(raw, "target")));
 	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
 		struct json_object *e = json_object_array_get_idx(arr, i);
-		struct json_object *r = stt_results_get(e, "result.read");
+		struct json_object *r = stt_json_get(e, "result.read");
 
 		if (!r) {
 			fprintf(f, "%s%s: %s", i ? "; " : "",
-				json_object_get_string(stt_results_get(e, "name")),
-				json_object_get_string(stt_results_get(e, "error")));
+				json_object_get_string(stt_json_get(e, "name")),
+				json_object_get_string(stt_json_get(e, "error")));
 			continue;
 		}
 		fprintf(f, "%s%s %.0f IOPS, clat p50 %.0f us", i ? "; " : "",
-			json_object_get_string(stt_results_get(e, "name")),
-			json_object_get_double(stt_results_get(r, "iops")),
+			json_object_get_string(stt_json_get(e, "name")),
+			json_object_get_double(stt_json_get(r, "iops")),
 			json_object_get_double(json_object_object_get(
-				stt_results_get(r, "clat_ns.percentile"), "50.000000")) /
+				stt_json_get(r, "clat_ns.percentile"), "50.000000")) /
 				1e3);
 	}
 	fputc('\n', f);
@@ -156,7 +157,7 @@ static void print_raw(struct json_object *raw, FILE *f)
 
 static void verdicts(struct json_object *doc, FILE *f)
 {
-	struct json_object *arr = stt_results_get(doc, "backends");
+	struct json_object *arr = stt_json_get(doc, "backends");
 
 	fprintf(f, "\nverdict\n");
 	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
@@ -237,7 +238,7 @@ static int cmd_qualify(const struct cmd_entry *self, struct cmd_ctx *ctx, int ar
 	}
 	json_object_object_add(doc, "raw_device", raw);
 	if (!stt_probe_to_json(target, &jt))
-		json_object_object_add(stt_results_get(doc, "environment"), "target", jt);
+		json_object_object_add(stt_json_get(doc, "environment"), "target", jt);
 	for (int i = 0; i < ninc; i++)
 		if (include(doc, includes[i]))
 			fprintf(stderr, "stortune qualify: --include %s\n", stt_err_msg());

@@ -4,6 +4,7 @@
 
 #include "bench.h"
 
+#include "json.h"
 #include "results.h"
 
 #include <json-c/json.h>
@@ -14,7 +15,7 @@
 
 static double median(struct json_object *summary)
 {
-	struct json_object *m = stt_results_get(summary, "median");
+	struct json_object *m = stt_json_get(summary, "median");
 
 	return m ? json_object_get_double(m) : NAN;
 }
@@ -41,7 +42,7 @@ static void bytes(char *buf, size_t len, double b)
 
 void cmd_print_summary(struct json_object *doc, FILE *f)
 {
-	struct json_object *arr = stt_results_get(doc, "backends");
+	struct json_object *arr = stt_json_get(doc, "backends");
 	static const enum stt_bench_phase cols[] = { STT_PHASE_CREATE, STT_PHASE_START,
 						     STT_PHASE_READ,   STT_PHASE_WRITE,
 						     STT_PHASE_COW,    STT_PHASE_STOP,
@@ -55,9 +56,9 @@ void cmd_print_summary(struct json_object *doc, FILE *f)
 	fprintf(f, " %8s %9s %9s %8s\n", "storm/s", "rd-ampl", "cow-ampl", "pc/ctr");
 	for (size_t b = 0; arr && b < json_object_array_length(arr); b++) {
 		struct json_object *be = json_object_array_get_idx(arr, b), *modes;
-		const char *name = json_object_get_string(stt_results_get(be, "backend"));
-		const char *st = json_object_get_string(stt_results_get(be, "status"));
-		const char *env = json_object_get_string(stt_results_get(be, "environment"));
+		const char *name = json_object_get_string(stt_json_get(be, "backend"));
+		const char *st = json_object_get_string(stt_json_get(be, "status"));
+		const char *env = json_object_get_string(stt_json_get(be, "environment"));
 		char label[64];
 
 		snprintf(label, sizeof(label), "%s%s%s%s", name, env && strcmp(env, "native") ? " (" : "",
@@ -65,49 +66,49 @@ void cmd_print_summary(struct json_object *doc, FILE *f)
 			 env && strcmp(env, "native") ? ")" : "");
 		if (!st || strcmp(st, "ok")) {
 			fprintf(f, "%-18s %s: %s\n", label, st ? st : "?",
-				json_object_get_string(stt_results_get(be, "reason")));
+				json_object_get_string(stt_json_get(be, "reason")));
 			continue;
 		}
-		modes = stt_results_get(be, "modes");
+		modes = stt_json_get(be, "modes");
 		json_object_object_foreach(modes, mode, m)
 		{
 			char a[16], c[16], cell[40];
 
 			fprintf(f, "%-18s %-4s", label, mode);
 			for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
-				struct json_object *ph = stt_results_get(stt_results_get(m, "phases"),
+				struct json_object *ph = stt_json_get(stt_json_get(m, "phases"),
 							     stt_bench_phase_name(cols[i]));
 
-				ms(a, sizeof(a), median(stt_results_get(ph, "p50_ns")));
-				ms(c, sizeof(c), median(stt_results_get(ph, "p99_ns")));
+				ms(a, sizeof(a), median(stt_json_get(ph, "p50_ns")));
+				ms(c, sizeof(c), median(stt_json_get(ph, "p99_ns")));
 				snprintf(cell, sizeof(cell), "%s/%s", a, c);
 				fprintf(f, " %13s", ph ? cell : "-");
 			}
-			fprintf(f, " %8.1f", median(stt_results_get(m, "storm.containers_per_s")));
+			fprintf(f, " %8.1f", median(stt_json_get(m, "storm.containers_per_s")));
 			fprintf(f, " %9.2f",
-				median(stt_results_get(m, "phases.first-read.amplification")));
-			fprintf(f, " %9.0f", median(stt_results_get(m, "phases.cow-write.amplification")));
-			bytes(a, sizeof(a), median(stt_results_get(m, "page_cache_per_container_bytes")));
+				median(stt_json_get(m, "phases.first-read.amplification")));
+			fprintf(f, " %9.0f", median(stt_json_get(m, "phases.cow-write.amplification")));
+			bytes(a, sizeof(a), median(stt_json_get(m, "page_cache_per_container_bytes")));
 			fprintf(f, " %8s\n", a);
 		}
 	}
 	for (size_t b = 0; arr && b < json_object_array_length(arr); b++) {
 		struct json_object *be = json_object_array_get_idx(arr, b);
-		struct json_object *pr = stt_results_get(be, "provisioning");
+		struct json_object *pr = stt_json_get(be, "provisioning");
 		double fw, ow;
 
 		if (!pr)
 			continue;
-		fw = json_object_get_double(stt_results_get(pr, "first_write.write.clat_ns.mean"));
-		ow = json_object_get_double(stt_results_get(pr, "overwrite.write.clat_ns.mean"));
+		fw = json_object_get_double(stt_json_get(pr, "first_write.write.clat_ns.mean"));
+		ow = json_object_get_double(stt_json_get(pr, "overwrite.write.clat_ns.mean"));
 		fprintf(f, "%s: 4k writes to a fresh thin device: first write %.0f us, overwrite %.0f "
 			   "us (%.1fx: block provisioning)\n",
-			json_object_get_string(stt_results_get(be, "backend")), fw / 1e3, ow / 1e3,
+			json_object_get_string(stt_json_get(be, "backend")), fw / 1e3, ow / 1e3,
 			ow > 0 ? fw / ow : 0);
 	}
-	w = stt_results_get(doc, "warnings");
+	w = stt_json_get(doc, "warnings");
 	for (size_t b = 0; arr && b < json_object_array_length(arr); b++) {
-		struct json_object *bw = stt_results_get(json_object_array_get_idx(arr, b), "warnings");
+		struct json_object *bw = stt_json_get(json_object_array_get_idx(arr, b), "warnings");
 
 		for (size_t i = 0; bw && i < json_object_array_length(bw); i++)
 			fprintf(f, "warning: %s\n",

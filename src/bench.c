@@ -5,6 +5,7 @@
 #include "engine.h"
 #include "err.h"
 #include "journal.h"
+#include "json.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -321,39 +322,6 @@ static int run_phase(struct run *r, unsigned int rep, stt_bench_progress_fn prog
 
 /* JSON helpers */
 
-struct json_object *stt_bench_hist_json(const struct stt_hist *h)
-{
-	struct json_object *o = json_object_new_object(), *pct, *bins;
-	uint64_t v[32];
-	char key[32];
-
-	if (!o)
-		return NULL;
-	json_object_object_add(o, "min", json_object_new_int64((int64_t)(h->n ? h->min_ns : 0)));
-	json_object_object_add(o, "max", json_object_new_int64((int64_t)h->max_ns));
-	json_object_object_add(o, "mean", json_object_new_double(h->n ? h->mean_ns : 0));
-	json_object_object_add(o, "stddev", json_object_new_double(stt_hist_stddev(h)));
-	json_object_object_add(o, "N", json_object_new_int64((int64_t)h->n));
-	json_object_object_add(o, "clamped", json_object_new_int64((int64_t)h->clamped));
-	if (h->n && stt_hist_percentiles(h, stt_stats_default_pcts, stt_stats_default_npcts,
-					 v) == 0) {
-		pct = json_object_new_object();
-		for (size_t i = 0; i < stt_stats_default_npcts; i++) {
-			snprintf(key, sizeof(key), "%f", stt_stats_default_pcts[i]);
-			json_object_object_add(pct, key, json_object_new_int64((int64_t)v[i]));
-		}
-		json_object_object_add(o, "percentile", pct);
-	}
-	bins = json_object_new_object();
-	for (size_t i = 0; i < stt_hist_nbuckets(h->groups); i++) {
-		if (!h->bins[i])
-			continue;
-		snprintf(key, sizeof(key), "%llu", (unsigned long long)stt_hist_midpoint(i));
-		json_object_object_add(bins, key, json_object_new_int64((int64_t)h->bins[i]));
-	}
-	json_object_object_add(o, "bins", bins);
-	return o;
-}
 
 struct json_object *stt_bench_summary_json(const double *x, size_t n, const char *unit)
 {
@@ -465,6 +433,7 @@ static struct json_object *mode_json(const struct run *r, const struct mode_rec 
 	for (int p = 0; p < STT_NPHASES; p++) {
 		const struct phase_rec *ph = &m->ph[p];
 		struct json_object *j = json_object_new_object(), *dev = json_object_new_object();
+		struct json_object *jh;
 		struct json_object *s;
 		char what[64];
 
@@ -473,7 +442,8 @@ static struct json_object *mode_json(const struct run *r, const struct mode_rec 
 			json_object_put(dev);
 			continue;
 		}
-		json_object_object_add(j, "lat_ns", stt_bench_hist_json(&ph->all));
+		if (!stt_json_hist(&ph->all, STT_JSON_HIST_DETAIL | STT_JSON_HIST_CLAMPED, &jh))
+			json_object_object_add(j, "lat_ns", jh);
 		s = stt_bench_summary_json(ph->p50, n, "ns");
 		snprintf(what, sizeof(what), "%s p50", phase_names[p]);
 		note_noisy(noisy, sizeof(noisy), what, s);

@@ -80,8 +80,6 @@ __attribute__((warn_unused_result)) int stt_bench_run(const char *name,
 						     stt_bench_progress_fn progress, void *arg,
 						     struct json_object **out);
 
-/* A histogram as fio's json+ shows one: min, max, mean, stddev, N, percentile, bins. */
-struct json_object *stt_bench_hist_json(const struct stt_hist *h);
 /* A summary over repetitions: median, ci95, n, noisy (interval wider than 10% of it). */
 struct json_object *stt_bench_summary_json(const double *x, size_t n, const char *unit);
 

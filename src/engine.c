@@ -14,6 +14,7 @@
 #include "engine.h"
 
 #include "err.h"
+#include "json.h"
 #include "stats.h"
 
 #include <errno.h>
@@ -1278,80 +1279,6 @@ out:
 
 /* ---- fio's json shapes ------------------------------------------------------------------ */
 
-/* A double printed as fio prints it ("%f"). */
-static struct json_object *json_fio_double(double v)
-{
-	char buf[64];
-
-	snprintf(buf, sizeof(buf), "%f", v);
-	return json_object_new_double_s(v, buf);
-}
-
-/* Adds @v (which may be NULL after a failed allocation) to @o; takes @v in any case. */
-static int json_add(struct json_object *o, const char *key, struct json_object *v)
-{
-	if (!v)
-		return -ENOMEM;
-	if (json_object_object_add(o, key, v)) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-/* {min, max, mean, stddev, N} and, with @pcts and samples, "percentile" and "bins". */
-static int hist_to_json(const struct stt_hist *h, bool pcts, struct json_object **out)
-{
-	uint64_t vals[32];
-	struct json_object *o, *p, *b;
-	char key[32];
-	int r = -ENOMEM;
-
-	o = json_object_new_object();
-	if (!o)
-		return -ENOMEM;
-	if (json_add(o, "min", json_object_new_int64((int64_t)h->min_ns)) ||
-	    json_add(o, "max", json_object_new_int64((int64_t)h->max_ns)) ||
-	    json_add(o, "mean", json_fio_double(h->n ? h->mean_ns : 0.0)) ||
-	    json_add(o, "stddev", json_fio_double(stt_hist_stddev(h))) ||
-	    json_add(o, "N", json_object_new_int64((int64_t)h->n)))
-		goto out;
-	if (pcts && h->n) {
-		size_t np = stt_stats_default_npcts;
-
-		if (np > sizeof(vals) / sizeof(vals[0]))
-			np = sizeof(vals) / sizeof(vals[0]);
-		r = stt_hist_percentiles(h, stt_stats_default_pcts, np, vals);
-		if (r)
-			goto out;
-		r = -ENOMEM;
-		p = json_object_new_object();
-		if (json_add(o, "percentile", p))
-			goto out;
-		for (size_t i = 0; i < np; i++) {
-			snprintf(key, sizeof(key), "%f", stt_stats_default_pcts[i]);
-			if (json_add(p, key, json_object_new_int64((int64_t)vals[i])))
-				goto out;
-		}
-		b = json_object_new_object();
-		if (json_add(o, "bins", b))
-			goto out;
-		for (size_t i = 0; i < stt_hist_nbuckets(h->groups); i++) {
-			if (!h->bins[i])
-				continue;
-			snprintf(key, sizeof(key), "%llu",
-				 (unsigned long long)stt_hist_midpoint(i));
-			if (json_add(b, key, json_object_new_int64((int64_t)h->bins[i])))
-				goto out;
-		}
-	}
-	*out = o;
-	o = NULL;
-	r = 0;
-out:
-	json_object_put(o);
-	return r;
-}
 
 static int dir_to_json(const struct stt_engine_dir_result *d, struct json_object **out)
 {
@@ -1361,25 +1288,25 @@ static int dir_to_json(const struct stt_engine_dir_result *d, struct json_object
 	o = json_object_new_object();
 	if (!o)
 		return -ENOMEM;
-	if (json_add(o, "io_bytes", json_object_new_int64((int64_t)d->io_bytes)) ||
-	    json_add(o, "io_kbytes", json_object_new_int64((int64_t)(d->io_bytes >> 10))) ||
-	    json_add(o, "bw_bytes", json_object_new_int64((int64_t)d->bw_bytes)) ||
-	    json_add(o, "bw", json_object_new_int64((int64_t)(d->bw_bytes >> 10))) ||
-	    json_add(o, "iops", json_fio_double(d->iops)) ||
-	    json_add(o, "runtime", json_object_new_int64((int64_t)d->runtime_ms)) ||
-	    json_add(o, "total_ios", json_object_new_int64((int64_t)d->total_ios)))
+	if (stt_json_add(o, "io_bytes", json_object_new_int64((int64_t)d->io_bytes)) ||
+	    stt_json_add(o, "io_kbytes", json_object_new_int64((int64_t)(d->io_bytes >> 10))) ||
+	    stt_json_add(o, "bw_bytes", json_object_new_int64((int64_t)d->bw_bytes)) ||
+	    stt_json_add(o, "bw", json_object_new_int64((int64_t)(d->bw_bytes >> 10))) ||
+	    stt_json_add(o, "iops", stt_json_fio_double(d->iops)) ||
+	    stt_json_add(o, "runtime", json_object_new_int64((int64_t)d->runtime_ms)) ||
+	    stt_json_add(o, "total_ios", json_object_new_int64((int64_t)d->total_ios)))
 		goto out;
-	r = hist_to_json(&d->slat, false, &h);
+	r = stt_json_hist(&d->slat, STT_JSON_HIST_FIO, &h);
 	if (!r)
-		r = json_add(o, "slat_ns", h);
+		r = stt_json_add(o, "slat_ns", h);
 	if (!r)
-		r = hist_to_json(&d->clat, true, &h);
+		r = stt_json_hist(&d->clat, STT_JSON_HIST_DETAIL | STT_JSON_HIST_FIO, &h);
 	if (!r)
-		r = json_add(o, "clat_ns", h);
+		r = stt_json_add(o, "clat_ns", h);
 	if (!r)
-		r = hist_to_json(&d->lat, false, &h);
+		r = stt_json_hist(&d->lat, STT_JSON_HIST_FIO, &h);
 	if (!r)
-		r = json_add(o, "lat_ns", h);
+		r = stt_json_add(o, "lat_ns", h);
 	if (r)
 		goto out;
 	*out = o;
@@ -1404,30 +1331,30 @@ int stt_engine_result_to_json(const struct stt_engine_result *res, struct json_o
 	for (unsigned int i = 0; i < STT_ENGINE_NDIRS; i++) {
 		r = dir_to_json(&res->dir[i], &d);
 		if (!r)
-			r = json_add(o, names[i], d);
+			r = stt_json_add(o, names[i], d);
 		if (r)
 			goto out;
 	}
 	r = -ENOMEM;
-	if (json_add(o, "usr_cpu",
-		     json_fio_double(job_ns > 0 ? 100.0 * (double)res->usr_ns / job_ns : 0.0)) ||
-	    json_add(o, "sys_cpu",
-		     json_fio_double(job_ns > 0 ? 100.0 * (double)res->sys_ns / job_ns : 0.0)) ||
-	    json_add(o, "job_runtime",
+	if (stt_json_add(o, "usr_cpu",
+		     stt_json_fio_double(job_ns > 0 ? 100.0 * (double)res->usr_ns / job_ns : 0.0)) ||
+	    stt_json_add(o, "sys_cpu",
+		     stt_json_fio_double(job_ns > 0 ? 100.0 * (double)res->sys_ns / job_ns : 0.0)) ||
+	    stt_json_add(o, "job_runtime",
 		     json_object_new_int64(
 			     (int64_t)((res->job_window_ns + NS_PER_MS / 2) / NS_PER_MS))) ||
-	    json_add(o, "usr_ns", json_object_new_int64((int64_t)res->usr_ns)) ||
-	    json_add(o, "sys_ns", json_object_new_int64((int64_t)res->sys_ns)) ||
-	    json_add(o, "ctx", json_object_new_int64((int64_t)res->ctx)) ||
-	    json_add(o, "cpu_per_io_ns", json_fio_double(stt_engine_cpu_per_io_ns(res))) ||
-	    json_add(o, "o_direct", json_object_new_boolean(direct)) ||
-	    json_add(o, "page_cache_measured", json_object_new_boolean(cached)) ||
-	    json_add(o, "max_inflight", json_object_new_int64(res->max_inflight)) ||
-	    json_add(o, "lbs_bytes", json_object_new_int64(res->lbs_bytes)) ||
-	    json_add(o, "range_bytes", json_object_new_int64((int64_t)res->range_bytes)) ||
-	    json_add(o, "laid_out_bytes", json_object_new_int64((int64_t)res->laid_out_bytes)))
+	    stt_json_add(o, "usr_ns", json_object_new_int64((int64_t)res->usr_ns)) ||
+	    stt_json_add(o, "sys_ns", json_object_new_int64((int64_t)res->sys_ns)) ||
+	    stt_json_add(o, "ctx", json_object_new_int64((int64_t)res->ctx)) ||
+	    stt_json_add(o, "cpu_per_io_ns", stt_json_fio_double(stt_engine_cpu_per_io_ns(res))) ||
+	    stt_json_add(o, "o_direct", json_object_new_boolean(direct)) ||
+	    stt_json_add(o, "page_cache_measured", json_object_new_boolean(cached)) ||
+	    stt_json_add(o, "max_inflight", json_object_new_int64(res->max_inflight)) ||
+	    stt_json_add(o, "lbs_bytes", json_object_new_int64(res->lbs_bytes)) ||
+	    stt_json_add(o, "range_bytes", json_object_new_int64((int64_t)res->range_bytes)) ||
+	    stt_json_add(o, "laid_out_bytes", json_object_new_int64((int64_t)res->laid_out_bytes)))
 		goto out;
-	if (res->note[0] && json_add(o, "note", json_object_new_string(res->note)))
+	if (res->note[0] && stt_json_add(o, "note", json_object_new_string(res->note)))
 		goto out;
 	*out = o;
 	o = NULL;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "qualify.h"
 
+#include "json.h"
 #include "results.h"
 
 #include <json-c/json.h>
@@ -12,16 +13,16 @@
 
 static double med(struct json_object *o, const char *path)
 {
-	struct json_object *m = stt_results_get(o, path);
+	struct json_object *m = stt_json_get(o, path);
 
 	return m ? json_object_get_double(m) : NAN;
 }
 
 void stt_qualify_verdict(struct json_object *be, char *line, size_t len)
 {
-	const char *name = json_object_get_string(stt_results_get(be, "backend"));
-	const char *st = json_object_get_string(stt_results_get(be, "status"));
-	const char *env = json_object_get_string(stt_results_get(be, "environment"));
+	const char *name = json_object_get_string(stt_json_get(be, "backend"));
+	const char *st = json_object_get_string(stt_json_get(be, "status"));
+	const char *env = json_object_get_string(stt_json_get(be, "environment"));
 	struct json_object *mode;
 	const char *mname = "cold";
 	bool vm;
@@ -31,13 +32,13 @@ void stt_qualify_verdict(struct json_object *be, char *line, size_t len)
 		name = "?";
 	if (!st || strcmp(st, "ok")) {
 		snprintf(line, len, "%s: not run: %s", name,
-			 json_object_get_string(stt_results_get(be, "reason")) ?: "no reason given");
+			 json_object_get_string(stt_json_get(be, "reason")) ?: "no reason given");
 		return;
 	}
 	vm = env && strcmp(env, "native");
-	mode = stt_results_get(be, "modes.cold");
+	mode = stt_json_get(be, "modes.cold");
 	if (!mode) {
-		mode = stt_results_get(be, "modes.warm");
+		mode = stt_json_get(be, "modes.warm");
 		mname = "warm";
 	}
 	n = snprintf(line, len, "%s: works%s%s%s: start p50 %.2f ms, first-read p50 %.2f ms (%s), "

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include "json.h"
 #include "results.h"
 
 #include "err.h"
@@ -154,20 +155,6 @@ fail:
 	return r;
 }
 
-struct json_object *stt_results_get(struct json_object *o, const char *path)
-{
-	char key[64];
-
-	while (o && *path) {
-		size_t n = strcspn(path, ".");
-
-		snprintf(key, sizeof(key), "%.*s", (int)n, path);
-		if (!json_object_object_get_ex(o, key, &o))
-			return NULL;
-		path += n + (path[n] == '.');
-	}
-	return o;
-}
 
 const char *stt_results_env_label(struct json_object *doc)
 {

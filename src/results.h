@@ -41,8 +41,6 @@ __attribute__((warn_unused_result)) int stt_results_write(struct json_object *do
 __attribute__((warn_unused_result)) int stt_results_load(const char *path,
 							struct json_object **out);
 
-/* The member at @path ("modes.cold.storm") of nested objects, or NULL. */
-struct json_object *stt_results_get(struct json_object *o, const char *path);
 
 /* The "environment.label" of a results document ("native" when absent). */
 const char *stt_results_env_label(struct json_object *doc);

@@ -7,6 +7,7 @@
  */
 #include "priv.h"
 
+#include "json.h"
 #include "results.h"
 
 #include <json-c/json.h>
@@ -22,7 +23,7 @@ static const char *const phases[] = { "create",	  "start", "first-read", "first-
 
 static double med(struct json_object *o, const char *path)
 {
-	return json_object_get_double(stt_results_get(o, path));
+	return json_object_get_double(stt_json_get(o, path));
 }
 
 static void test_overlay_ci(void)
@@ -40,39 +41,39 @@ static void test_overlay_ci(void)
 				      priv_stortune(), CONTAINERS, REPS, work, jdir, out),
 			      0);
 	CU_ASSERT_EQUAL_FATAL(stt_results_load(out, &doc), 0);
-	CU_ASSERT_STRING_EQUAL(json_object_get_string(stt_results_get(doc, "profile.name")), "ci");
-	CU_ASSERT_PTR_NOT_NULL(stt_results_get(doc, "environment.host.kernel.release"));
-	CU_ASSERT_PTR_NOT_NULL(stt_results_get(doc, "image.digest"));
-	be = json_object_array_get_idx(stt_results_get(doc, "backends"), 0);
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(stt_json_get(doc, "profile.name")), "ci");
+	CU_ASSERT_PTR_NOT_NULL(stt_json_get(doc, "environment.host.kernel.release"));
+	CU_ASSERT_PTR_NOT_NULL(stt_json_get(doc, "image.digest"));
+	be = json_object_array_get_idx(stt_json_get(doc, "backends"), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(be);
-	CU_ASSERT_STRING_EQUAL(json_object_get_string(stt_results_get(be, "backend")), "overlay");
-	CU_ASSERT_STRING_EQUAL(json_object_get_string(stt_results_get(be, "status")), "ok");
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(stt_json_get(be, "backend")), "overlay");
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(stt_json_get(be, "status")), "ok");
 	working_set = json_object_get_double(
-		stt_results_get(doc, "image.startup.read_bytes"));
+		stt_json_get(doc, "image.startup.read_bytes"));
 	CU_ASSERT(working_set > 0);
 
 	for (int mode = 0; mode < 2; mode++) {
-		m = stt_results_get(be, mode ? "modes.warm" : "modes.cold");
+		m = stt_json_get(be, mode ? "modes.warm" : "modes.cold");
 		CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 		for (size_t p = 0; p < sizeof(phases) / sizeof(phases[0]); p++) {
-			struct json_object *ph = stt_results_get(stt_results_get(m, "phases"),
+			struct json_object *ph = stt_json_get(stt_json_get(m, "phases"),
 								 phases[p]);
 
 			CU_ASSERT_PTR_NOT_NULL_FATAL(ph);
 			/* Every container of every repetition is in the histogram. */
-			CU_ASSERT_EQUAL(json_object_get_int(stt_results_get(ph, "lat_ns.N")),
+			CU_ASSERT_EQUAL(json_object_get_int(stt_json_get(ph, "lat_ns.N")),
 					CONTAINERS * REPS);
-			CU_ASSERT_EQUAL(json_object_get_int(stt_results_get(ph, "p50_ns.n")), REPS);
+			CU_ASSERT_EQUAL(json_object_get_int(stt_json_get(ph, "p50_ns.n")), REPS);
 			CU_ASSERT(med(ph, "p50_ns.median") > 0);
 			CU_ASSERT(med(ph, "p99_ns.median") >= med(ph, "p50_ns.median"));
 		}
 		CU_ASSERT(med(m, "storm.containers_per_s.median") > 0);
 	}
 	/* Cold: the working set comes from the device at least once; warm: from the cache. */
-	m = stt_results_get(be, "modes.cold.phases.first-read.device.read_bytes");
-	CU_ASSERT(json_object_get_double(stt_results_get(m, "median")) >= working_set);
-	m = stt_results_get(be, "modes.warm.phases.first-read.device.read_bytes");
-	CU_ASSERT(json_object_get_double(stt_results_get(m, "median")) < working_set / 10);
+	m = stt_json_get(be, "modes.cold.phases.first-read.device.read_bytes");
+	CU_ASSERT(json_object_get_double(stt_json_get(m, "median")) >= working_set);
+	m = stt_json_get(be, "modes.warm.phases.first-read.device.read_bytes");
+	CU_ASSERT(json_object_get_double(stt_json_get(m, "median")) < working_set / 10);
 	/* Overlay shares the page cache: far less than a working set per container. */
 	CU_ASSERT(med(be, "modes.cold.page_cache_per_container_bytes.median") <
 		  working_set * 0.9);

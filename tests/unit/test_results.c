@@ -4,6 +4,7 @@
 
 #include "bench.h"
 #include "devstat.h"
+#include "json.h"
 #include "results.h"
 
 #include <errno.h>
@@ -25,7 +26,7 @@ static void put(const char *path, const char *text)
 static void test_round_trip(void)
 {
 	char path[] = "/tmp/stt-unit-results-XXXXXX";
-	struct json_object *doc, *back, *b, *arr;
+	struct json_object *doc, *back, *b, *arr, *jh;
 	struct stt_hist h;
 	double reps[5] = { 10, 12, 11, 13, 12 };
 	int fd = mkstemp(path);
@@ -38,7 +39,9 @@ static void test_round_trip(void)
 		stt_hist_add(&h, v);
 	b = json_object_new_object();
 	json_object_object_add(b, "backend", json_object_new_string("overlay"));
-	json_object_object_add(b, "lat_ns", stt_bench_hist_json(&h));
+	CU_ASSERT_EQUAL_FATAL(stt_json_hist(&h, STT_JSON_HIST_DETAIL | STT_JSON_HIST_CLAMPED, &jh),
+			      0);
+	json_object_object_add(b, "lat_ns", jh);
 	json_object_object_add(b, "p50_ns", stt_bench_summary_json(reps, 5, "ns"));
 	arr = json_object_object_get(doc, "backends");
 	json_object_array_add(arr, b);
