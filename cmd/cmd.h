@@ -101,9 +101,41 @@ enum {
 	CMD_OPT_TARGET_END,
 };
 
-#define CMD_TARGET_OPTIONS                                                                         	{ "workdir", required_argument, NULL, CMD_OPT_WORKDIR },                                   	{ "journal-dir", required_argument, NULL, CMD_OPT_JOURNAL_DIR },                           	{ "device", required_argument, NULL, CMD_OPT_DEVICE },                                     	{ "destroy-data", required_argument, NULL, CMD_OPT_DESTROY_DATA },                         	{ "fs", required_argument, NULL, CMD_OPT_FS },                                             	{ "scratch-size", required_argument, NULL, CMD_OPT_SCRATCH_SIZE },                         	{ "data-size", required_argument, NULL, CMD_OPT_DATA_SIZE },                               	{ "meta-size", required_argument, NULL, CMD_OPT_META_SIZE },                               	{ "base-size", required_argument, NULL, CMD_OPT_BASE_SIZE },                               	{ "chunk-size", required_argument, NULL, CMD_OPT_CHUNK_SIZE },                             	{ "zeroing", optional_argument, NULL, CMD_OPT_ZEROING },                                   	{ "loop-dio", optional_argument, NULL, CMD_OPT_LOOP_DIO },                                 	{ "deferred-removal", optional_argument, NULL, CMD_OPT_DEFERRED_REMOVAL },                 	{ "deferred-deletion", optional_argument, NULL, CMD_OPT_DEFERRED_DELETION },               	{                                                                                          		"blkdiscard", required_argument, NULL, CMD_OPT_BLKDISCARD                          	}
+#define CMD_TARGET_OPTIONS                                                                         \
+	{ "workdir", required_argument, NULL, CMD_OPT_WORKDIR },                                   \
+	{ "journal-dir", required_argument, NULL, CMD_OPT_JOURNAL_DIR },                           \
+	{ "device", required_argument, NULL, CMD_OPT_DEVICE },                                     \
+	{ "destroy-data", required_argument, NULL, CMD_OPT_DESTROY_DATA },                         \
+	{ "fs", required_argument, NULL, CMD_OPT_FS },                                             \
+	{ "scratch-size", required_argument, NULL, CMD_OPT_SCRATCH_SIZE },                         \
+	{ "data-size", required_argument, NULL, CMD_OPT_DATA_SIZE },                               \
+	{ "meta-size", required_argument, NULL, CMD_OPT_META_SIZE },                               \
+	{ "base-size", required_argument, NULL, CMD_OPT_BASE_SIZE },                               \
+	{ "chunk-size", required_argument, NULL, CMD_OPT_CHUNK_SIZE },                             \
+	{ "zeroing", optional_argument, NULL, CMD_OPT_ZEROING },                                   \
+	{ "loop-dio", optional_argument, NULL, CMD_OPT_LOOP_DIO },                                 \
+	{ "deferred-removal", optional_argument, NULL, CMD_OPT_DEFERRED_REMOVAL },                 \
+	{ "deferred-deletion", optional_argument, NULL, CMD_OPT_DEFERRED_DELETION },               \
+	{                                                                                          \
+		"blkdiscard", required_argument, NULL, CMD_OPT_BLKDISCARD                          \
+	}
 
-#define CMD_TARGET_HELP                                                                            	"target options:\n"                                                                        	"  --workdir DIR          scratch directory (default /var/tmp/stortune)\n"                 	"  --device DEV           a block device for direct-lvm (else a loop device stands in)\n"  	"  --destroy-data DEV     consent to overwrite DEV; must name --device\n"                  	"  --fs xfs|ext4          filesystem of overlay's root and of thin devices (xfs)\n"        	"  --scratch-size SIZE    sparse file for overlay / direct-lvm's stand-in (20G)\n"         	"  --data-size SIZE       dm-loop data file (100G, sparse)\n"                              	"  --meta-size SIZE       dm-loop metadata file (2G, sparse)\n"                            	"  --base-size SIZE       thin device size, dm.basesize (10G)\n"                           	"  --chunk-size SIZE      thin-pool block size (dm-loop 64K, direct-lvm 512K)\n"           	"  --zeroing[=0|1]        zero new thin-pool blocks (off, as Docker)\n"                    	"  --loop-dio[=0|1]       loop devices with direct I/O (off, as Docker)\n"                 	"  --deferred-removal[=0|1], --deferred-deletion[=0|1]   dm.use_deferred_*\n"             	"  --blkdiscard 0|1       discard thin devices before delete (on for dm-loop)\n"           	"  --journal-dir DIR      where the undo journal lives (default /run/stortune)\n"
+#define CMD_TARGET_HELP                                                                            \
+	"target options:\n"                                                                        \
+	"  --workdir DIR          scratch directory (default /var/tmp/stortune)\n"                 \
+	"  --device DEV           a block device for direct-lvm (else a loop device stands in)\n"  \
+	"  --destroy-data DEV     consent to overwrite DEV; must name --device\n"                  \
+	"  --fs xfs|ext4          filesystem of overlay's root and of thin devices (xfs)\n"        \
+	"  --scratch-size SIZE    sparse file for overlay / direct-lvm's stand-in (20G)\n"         \
+	"  --data-size SIZE       dm-loop data file (100G, sparse)\n"                              \
+	"  --meta-size SIZE       dm-loop metadata file (2G, sparse)\n"                            \
+	"  --base-size SIZE       thin device size, dm.basesize (10G)\n"                           \
+	"  --chunk-size SIZE      thin-pool block size (dm-loop 64K, direct-lvm 512K)\n"           \
+	"  --zeroing[=0|1]        zero new thin-pool blocks (off, as Docker)\n"                    \
+	"  --loop-dio[=0|1]       loop devices with direct I/O (off, as Docker)\n"                 \
+	"  --deferred-removal[=0|1], --deferred-deletion[=0|1]   dm.use_deferred_*\n"              \
+	"  --blkdiscard 0|1       discard thin devices before delete (on for dm-loop)\n"           \
+	"  --journal-dir DIR      where the undo journal lives (default /run/stortune)\n"
 
 struct cmd_target {
 	struct stt_backend_opts o;

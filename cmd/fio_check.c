@@ -443,7 +443,8 @@ static int print_json(const char *version, const char *job_text, const struct ro
 			goto out;
 	}
 	m = json_object_new_object();
-	if (!m || stt_json_add(o, "median", m) || stt_json_add(m, "fio", figures_json(mf, "cpu_per_io_ns")) ||
+	if (!m || stt_json_add(o, "median", m) ||
+	    stt_json_add(m, "fio", figures_json(mf, "cpu_per_io_ns")) ||
 	    stt_json_add(m, "own", figures_json(mo, "cpu_per_io_ns")) ||
 	    stt_json_add(o, "ratio", figures_json(rt, "cpu_per_io")))
 		goto out;
@@ -585,23 +586,14 @@ static int cmd_fio_check(const struct cmd_entry *self, struct cmd_ctx *ctx, int 
 		if (r != CMD_CONTINUE)
 			return r;
 	}
-	if (optind >= argc)
-		return cmd_usage_error(self, "no target given");
-	if (argc - optind > 1)
-		return cmd_usage_error(self, "takes one target, got %d", argc - optind);
-	job.path = argv[optind];
-	if (strpbrk(job.path, "\n:"))
-		return cmd_fail(self, CMD_EXIT_USAGE, "%s: fio cannot take this name", job.path);
-	if (!job.runtime_ms && !job.size_bytes)
-		return cmd_fail(self, CMD_EXIT_USAGE, "give --runtime, --size or both");
+	if (optind < argc && strpbrk(argv[optind], "\n:"))
+		return cmd_fail(self, CMD_EXIT_USAGE, "%s: fio cannot take this name",
+				argv[optind]);
 	if (job.verify)
 		return cmd_fail(self, CMD_EXIT_USAGE,
 				"--verify: fio's verify differs; not comparable");
-
-	stt_err_clear();
-	r = stt_engine_check(&job);
-	if (r)
-		return cmd_fail(self, CMD_EXIT_USAGE, "%s", stt_err_msg());
+	if ((r = cmd_io_finish_job(self, &job, argc, argv)) != CMD_CONTINUE)
+		return r;
 	if (!stt_exec_found(fr.fio) || fio_version(fr.fio, version, sizeof(version)))
 		return cmd_fail(self, CMD_EXIT_FAILURE,
 				"%s: fio is not installed or does not run (apt-get install fio, "

@@ -330,6 +330,22 @@ out:
 	return r;
 }
 
+int cmd_io_finish_job(const struct cmd_entry *self, struct stt_engine_job *job, int argc,
+		      char **argv)
+{
+	if (optind >= argc)
+		return cmd_usage_error(self, "no target given");
+	if (argc - optind > 1)
+		return cmd_usage_error(self, "takes one target, got %d", argc - optind);
+	job->path = argv[optind];
+	if (!job->runtime_ms && !job->size_bytes)
+		return cmd_fail(self, CMD_EXIT_USAGE, "give --runtime, --size or both");
+	stt_err_clear();
+	if (stt_engine_check(job))
+		return cmd_fail(self, CMD_EXIT_USAGE, "%s", stt_err_msg());
+	return CMD_CONTINUE;
+}
+
 static int cmd_io(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -354,18 +370,8 @@ static int cmd_io(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc, c
 		if (r != CMD_CONTINUE)
 			return r;
 	}
-	if (optind >= argc)
-		return cmd_usage_error(self, "no target given");
-	if (argc - optind > 1)
-		return cmd_usage_error(self, "takes one target, got %d", argc - optind);
-	job.path = argv[optind];
-	if (!job.runtime_ms && !job.size_bytes)
-		return cmd_fail(self, CMD_EXIT_USAGE, "give --runtime, --size or both");
-
-	stt_err_clear();
-	r = stt_engine_check(&job);
-	if (r)
-		return cmd_fail(self, CMD_EXIT_USAGE, "%s", stt_err_msg());
+	if ((r = cmd_io_finish_job(self, &job, argc, argv)) != CMD_CONTINUE)
+		return r;
 
 	if (!ctx->json)
 		cmd_note(ctx, "%s: %s, bs %s, iodepth %u, jobs %u ...\n", job.path,

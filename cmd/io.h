@@ -79,6 +79,12 @@ enum {
 /* Applies getopt's @c with @arg to @job: 1 taken, 0 not a job option, -EINVAL (@err). */
 int cmd_io_parse_job_opt(struct stt_engine_job *job, int c, const char *arg, char *err,
 			 size_t err_len);
+/*
+ * After the options: takes the one TARGET from @argv[optind..], requires a runtime or a size,
+ * and checks the job with the engine (nothing written). CMD_CONTINUE or an exit code (2).
+ */
+int cmd_io_finish_job(const struct cmd_entry *self, struct stt_engine_job *job, int argc,
+		      char **argv);
 /* The job echoed as {"target", "rw", "bs_bytes", ...}. 0 or -ENOMEM. */
 int cmd_io_job_to_json(const struct stt_engine_job *job, struct json_object **out);
 /* Per direction IOPS, BW, slat/clat/lat and clat percentiles in usec as fio prints them. */

@@ -7,9 +7,10 @@
  *
  * One job runs @jobs threads (with one, the caller's thread: single-threaded, as fio's job
  * process); each has its own fd, its own io_context of @iodepth entries and @iodepth
- * buffers (aligned to 4096), and keeps at most @iodepth I/Os in flight. Each thread prepares every free slot, submits them in io_submit calls of
- * @submit_batch iocbs, then reaps with io_getevents(min_nr = 1, max = @reap_max). The
- * defaults are fio's: iodepth_batch_submit=1, iodepth_batch_complete_min=1 and
+ * buffers (aligned to 4096), and keeps at most @iodepth I/Os in flight. Each thread
+ * prepares every free slot, submits them in io_submit calls of @submit_batch iocbs, then
+ * reaps with io_getevents(min_nr = 1, max = @reap_max). The defaults are fio's:
+ * iodepth_batch_submit=1, iodepth_batch_complete_min=1 and
  * iodepth_batch_complete_max, which defaults to the min, so 1: fio reaps one I/O at a
  * time and resubmits its slot at once, which keeps the queue full.
  *

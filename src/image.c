@@ -903,7 +903,8 @@ int stt_img_make_hardlink(struct stt_layer_writer *w, const struct stt_image_ent
 	char from[PATH_MAX], to[PATH_MAX];
 	int r;
 
-	if ((r = stt_img_prepare(w, e->path, false)) || (r = full_path(w, e->target, from, sizeof(from))) ||
+	if ((r = stt_img_prepare(w, e->path, false)) ||
+	    (r = full_path(w, e->target, from, sizeof(from))) ||
 	    (r = full_path(w, e->path, to, sizeof(to))))
 		return r;
 	if (link(from, to))

@@ -545,7 +545,8 @@ static int layer_deletes(struct stt_image *img, unsigned int li)
 		free(p);
 	}
 	for (size_t i = 0; i < L->n_wh && !r; i++)
-		if (stt_img_tree_find(&img->tree, L->whiteouts[i]) && !stt_img_tree_find(&dels, L->whiteouts[i]) &&
+		if (stt_img_tree_find(&img->tree, L->whiteouts[i]) &&
+		    !stt_img_tree_find(&dels, L->whiteouts[i]) &&
 		    !(r = stt_img_tree_put(&dels, L->whiteouts[i], 0, 0, 0)))
 			r = stt_img_strv_add(&del, &n_del, L->whiteouts[i]);
 	for (size_t k = 0; k < L->n_opq && !r; k++) {

@@ -104,7 +104,10 @@ void stt_backend_abandon(struct stt_backend *b)
 int stt_backend_layer_create(struct stt_backend *b, struct stt_layer *parent,
 			     stt_layer_fill_fn fill, void *arg, struct stt_layer **out)
 {
-	return CALL(b, layer_create, parent, fill, arg, out);
+	char id[STT_LAYER_ID_LEN + 1];
+
+	stt_backend_random_id(id);
+	return CALL(b, layer_create, id, parent, fill, arg, out);
 }
 
 int stt_backend_layer_remove(struct stt_backend *b, struct stt_layer *l)
@@ -115,7 +118,28 @@ int stt_backend_layer_remove(struct stt_backend *b, struct stt_layer *l)
 int stt_backend_container_create(struct stt_backend *b, struct stt_layer *image,
 				 struct stt_container **out)
 {
-	return CALL(b, container_create, image, out);
+	char init_id[STT_LAYER_NAME_MAX];
+	struct stt_container *c;
+	int r;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	stt_backend_random_id(c->id);
+	snprintf(init_id, sizeof(init_id), "%s-init", c->id);
+	r = CALL(b, layer_create, init_id, image, stt_backend_fill_init, NULL, &c->init);
+	if (r)
+		goto fail;
+	r = CALL(b, layer_create, c->id, c->init, NULL, NULL, &c->layer);
+	if (r) {
+		(void)!stt_backend_layer_remove(b, c->init);
+		goto fail;
+	}
+	*out = c;
+	return 0;
+fail:
+	free(c);
+	return r;
 }
 
 int stt_backend_container_start(struct stt_backend *b, struct stt_container *c)
@@ -130,7 +154,17 @@ int stt_backend_container_stop(struct stt_backend *b, struct stt_container *c)
 
 int stt_backend_container_remove(struct stt_backend *b, struct stt_container *c)
 {
-	return CALL(b, container_remove, c);
+	int r;
+
+	if ((r = stt_backend_container_stop(b, c)))
+		return r;
+	if ((r = stt_backend_layer_remove(b, c->layer)))
+		return r;
+	c->layer = NULL;
+	if ((r = stt_backend_layer_remove(b, c->init)))
+		return r;
+	free(c);
+	return 0;
 }
 
 int stt_backend_pool_status(struct stt_backend *b, struct stt_pool_status *st)

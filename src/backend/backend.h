@@ -110,16 +110,17 @@ struct stt_backend_ops {
 	int (*available)(const struct stt_backend_opts *o, char *reason, size_t len);
 	/* Makes the root or pool on the target. */
 	int (*prepare)(struct stt_backend *b);
-	/* A layer on @parent (NULL: a base layer), filled by @fill. */
-	int (*layer_create)(struct stt_backend *b, struct stt_layer *parent, stt_layer_fill_fn fill,
-			    void *arg, struct stt_layer **out);
+	/* Layer @id on @parent (NULL: a base layer), filled by @fill (may be NULL). */
+	int (*layer_create)(struct stt_backend *b, const char *id, struct stt_layer *parent,
+			    stt_layer_fill_fn fill, void *arg, struct stt_layer **out);
 	int (*layer_remove)(struct stt_backend *b, struct stt_layer *l);
-	/* Container = "-init" layer on @image + own layer; start mounts it at c->rootfs. */
-	int (*container_create)(struct stt_backend *b, struct stt_layer *image,
-				struct stt_container **out);
+	/*
+	 * A container is Docker's "<id>-init" layer on @image and its own "<id>" on top, made
+	 * and removed through layer_create/layer_remove for every backend (backend.c); start
+	 * mounts it at c->rootfs.
+	 */
 	int (*container_start)(struct stt_backend *b, struct stt_container *c);
 	int (*container_stop)(struct stt_backend *b, struct stt_container *c);
-	int (*container_remove)(struct stt_backend *b, struct stt_container *c);
 	/* Takes down what prepare made. */
 	int (*teardown)(struct stt_backend *b);
 	/* Optional. */

@@ -188,8 +188,8 @@ static int directlvm_prepare(struct stt_backend *b)
 		goto fail;
 
 	snprintf(p->tp.prefix, sizeof(p->tp.prefix), "%s-thin", p->vg);
-	stt_thinpool_configure(&p->tp, o, p->rundir, false); /* off on a real device */
-	if ((r = stt_thinpool_init(&p->tp)))
+	/* BLKDISCARD before delete: off on a real device */
+	if ((r = stt_thinpool_init(&p->tp, o, p->rundir, false)))
 		goto fail;
 	p->tp_ready = true;
 	return 0;
@@ -246,10 +246,8 @@ const struct stt_backend_ops stt_backend_directlvm = {
 	.prepare = directlvm_prepare,
 	.layer_create = stt_thinpool_op_layer_create,
 	.layer_remove = stt_thinpool_op_layer_remove,
-	.container_create = stt_thinpool_op_container_create,
 	.container_start = stt_thinpool_op_container_start,
 	.container_stop = stt_thinpool_op_container_stop,
-	.container_remove = stt_thinpool_op_container_remove,
 	.teardown = directlvm_teardown,
 	.pool_status = directlvm_pool_status,
 	.scratch_open = stt_thinpool_op_scratch_open,

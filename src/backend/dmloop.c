@@ -102,8 +102,8 @@ static int dmloop_prepare(struct stt_backend *b)
 		goto fail;
 
 	snprintf(p->tp.prefix, sizeof(p->tp.prefix), "stortune-%s", suffix);
-	stt_thinpool_configure(&p->tp, o, p->rundir, true); /* discard on for loop */
-	if ((r = stt_thinpool_init(&p->tp)))
+	/* BLKDISCARD before delete: on for loop, as Docker */
+	if ((r = stt_thinpool_init(&p->tp, o, p->rundir, true)))
 		goto fail;
 	p->tp_ready = true;
 	return 0;
@@ -156,10 +156,8 @@ const struct stt_backend_ops stt_backend_dmloop = {
 	.prepare = dmloop_prepare,
 	.layer_create = stt_thinpool_op_layer_create,
 	.layer_remove = stt_thinpool_op_layer_remove,
-	.container_create = stt_thinpool_op_container_create,
 	.container_start = stt_thinpool_op_container_start,
 	.container_stop = stt_thinpool_op_container_stop,
-	.container_remove = stt_thinpool_op_container_remove,
 	.teardown = dmloop_teardown,
 	.pool_status = dmloop_pool_status,
 	.scratch_open = stt_thinpool_op_scratch_open,

@@ -296,49 +296,12 @@ fail:
 	return r;
 }
 
-static int overlay_layer_create(struct stt_backend *b, struct stt_layer *parent,
-				stt_layer_fill_fn fill, void *arg, struct stt_layer **out)
-{
-	char id[STT_LAYER_ID_LEN + 1];
-
-	stt_backend_random_id(id);
-	return create_layer(b, id, parent, fill, arg, out);
-}
-
 static int overlay_layer_remove(struct stt_backend *b, struct stt_layer *l)
 {
 	int r = remove_layer_dirs(ovl(b), l);
 
 	if (!r)
 		layer_free(l);
-	return r;
-}
-
-static int overlay_container_create(struct stt_backend *b, struct stt_layer *image,
-				    struct stt_container **out)
-{
-	char id[STT_LAYER_ID_LEN + 1], init_id[STT_LAYER_NAME_MAX];
-	struct stt_container *c;
-	int r;
-
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	stt_backend_random_id(id);
-	snprintf(c->id, sizeof(c->id), "%s", id);
-	snprintf(init_id, sizeof(init_id), "%s-init", id);
-	r = create_layer(b, init_id, image, stt_backend_fill_init, NULL, &c->init);
-	if (r)
-		goto fail;
-	r = create_layer(b, id, c->init, NULL, NULL, &c->layer);
-	if (r) {
-		(void)!overlay_layer_remove(b, c->init);
-		goto fail;
-	}
-	*out = c;
-	return 0;
-fail:
-	free(c);
 	return r;
 }
 
@@ -435,21 +398,6 @@ static int overlay_container_stop(struct stt_backend *b, struct stt_container *c
 	return stt_journal_done(b->opts.journal, c->mount_rec);
 }
 
-static int overlay_container_remove(struct stt_backend *b, struct stt_container *c)
-{
-	int r;
-
-	if ((r = overlay_container_stop(b, c)))
-		return r;
-	if ((r = overlay_layer_remove(b, c->layer)))
-		return r;
-	c->layer = NULL;
-	if ((r = overlay_layer_remove(b, c->init)))
-		return r;
-	free(c);
-	return 0;
-}
-
 static int overlay_device_name(struct stt_backend *b, char *name, size_t len)
 {
 	const char *dev = ovl(b)->loopdev;
@@ -464,12 +412,10 @@ const struct stt_backend_ops stt_backend_overlay = {
 	.summary = "overlay2: layer directories and an overlay mount per container",
 	.available = overlay_available,
 	.prepare = overlay_prepare,
-	.layer_create = overlay_layer_create,
+	.layer_create = create_layer,
 	.layer_remove = overlay_layer_remove,
-	.container_create = overlay_container_create,
 	.container_start = overlay_container_start,
 	.container_stop = overlay_container_stop,
-	.container_remove = overlay_container_remove,
 	.teardown = overlay_teardown,
 	.pool_status = NULL,
 	.device_name = overlay_device_name,

@@ -321,8 +321,8 @@ static int mkfs_dev(struct stt_thinpool *tp, struct tp_dev *d)
 	return stt_backend_mkfs(tp->fs, dev, !strcmp(tp->fs, "xfs") ? xfs : ext4);
 }
 
-void stt_thinpool_configure(struct stt_thinpool *tp, const struct stt_backend_opts *o,
-			    const char *rundir, bool blkdiscard_default)
+static void configure(struct stt_thinpool *tp, const struct stt_backend_opts *o,
+		      const char *rundir, bool blkdiscard_default)
 {
 	snprintf(tp->mntdir, sizeof(tp->mntdir), "%s/mnt", rundir);
 	snprintf(tp->metadir, sizeof(tp->metadir), "%s/metadata", rundir);
@@ -334,12 +334,14 @@ void stt_thinpool_configure(struct stt_thinpool *tp, const struct stt_backend_op
 	tp->journal = o->journal;
 }
 
-int stt_thinpool_init(struct stt_thinpool *tp)
+int stt_thinpool_init(struct stt_thinpool *tp, const struct stt_backend_opts *o,
+		      const char *rundir, bool blkdiscard_default)
 {
 	struct stt_pool_status st;
 	struct tp_dev *base;
 	int r;
 
+	configure(tp, o, rundir, blkdiscard_default);
 	pthread_mutex_init(&tp->lock, NULL);
 	if ((r = stt_fs_mkdir_p(tp->mntdir, 0700)) || (r = stt_fs_mkdir_p(tp->metadir, 0700)))
 		return stt_err(r, "%s: cannot create: %s", tp->mntdir, strerror(-r));
@@ -488,34 +490,6 @@ int stt_thinpool_layer_remove(struct stt_thinpool *tp, struct stt_layer *l)
 	return 0;
 }
 
-int stt_thinpool_container_create(struct stt_thinpool *tp, struct stt_layer *image,
-				  struct stt_container **out)
-{
-	char id[STT_LAYER_ID_LEN + 1], init_id[STT_LAYER_NAME_MAX];
-	struct stt_container *c;
-	int r;
-
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	stt_backend_random_id(id);
-	snprintf(c->id, sizeof(c->id), "%s", id);
-	snprintf(init_id, sizeof(init_id), "%s-init", id);
-	r = stt_thinpool_layer_create(tp, init_id, image, stt_backend_fill_init, NULL, &c->init);
-	if (r)
-		goto fail;
-	r = stt_thinpool_layer_create(tp, id, c->init, NULL, NULL, &c->layer);
-	if (r) {
-		(void)!stt_thinpool_layer_remove(tp, c->init);
-		goto fail;
-	}
-	*out = c;
-	return 0;
-fail:
-	free(c);
-	return r;
-}
-
 int stt_thinpool_container_start(struct stt_thinpool *tp, struct stt_container *c)
 {
 	struct tp_dev *d = c->layer->priv;
@@ -549,21 +523,6 @@ int stt_thinpool_container_stop(struct stt_thinpool *tp, struct stt_container *c
 	return 0;
 }
 
-int stt_thinpool_container_remove(struct stt_thinpool *tp, struct stt_container *c)
-{
-	int r;
-
-	if ((r = stt_thinpool_container_stop(tp, c)))
-		return r;
-	if ((r = stt_thinpool_layer_remove(tp, c->layer)))
-		return r;
-	c->layer = NULL;
-	if ((r = stt_thinpool_layer_remove(tp, c->init)))
-		return r;
-	free(c);
-	return 0;
-}
-
 /* Backend ops: the backend's priv starts with its struct stt_thinpool. */
 
 static struct stt_thinpool *tp_of(struct stt_backend *b)
@@ -571,24 +530,15 @@ static struct stt_thinpool *tp_of(struct stt_backend *b)
 	return b->priv;
 }
 
-int stt_thinpool_op_layer_create(struct stt_backend *b, struct stt_layer *parent,
+int stt_thinpool_op_layer_create(struct stt_backend *b, const char *id, struct stt_layer *parent,
 				 stt_layer_fill_fn fill, void *arg, struct stt_layer **out)
 {
-	char id[STT_LAYER_ID_LEN + 1];
-
-	stt_backend_random_id(id);
 	return stt_thinpool_layer_create(tp_of(b), id, parent, fill, arg, out);
 }
 
 int stt_thinpool_op_layer_remove(struct stt_backend *b, struct stt_layer *l)
 {
 	return stt_thinpool_layer_remove(tp_of(b), l);
-}
-
-int stt_thinpool_op_container_create(struct stt_backend *b, struct stt_layer *image,
-				     struct stt_container **out)
-{
-	return stt_thinpool_container_create(tp_of(b), image, out);
 }
 
 int stt_thinpool_op_container_start(struct stt_backend *b, struct stt_container *c)
@@ -599,11 +549,6 @@ int stt_thinpool_op_container_start(struct stt_backend *b, struct stt_container 
 int stt_thinpool_op_container_stop(struct stt_backend *b, struct stt_container *c)
 {
 	return stt_thinpool_container_stop(tp_of(b), c);
-}
-
-int stt_thinpool_op_container_remove(struct stt_backend *b, struct stt_container *c)
-{
-	return stt_thinpool_container_remove(tp_of(b), c);
 }
 
 int stt_thinpool_op_scratch_open(struct stt_backend *b, char *path, size_t len, uint64_t *bytes)

@@ -53,18 +53,16 @@ __attribute__((warn_unused_result)) int stt_thinpool_parse_status(const char *li
 								 struct stt_pool_status *st);
 
 /*
- * Fills @tp's settings from the backend options: mount and metadata directories under
- * @rundir, fs, device size, deferred removal/deletion, and BLKDISCARD before delete
- * (--blkdiscard, else @blkdiscard_default). @tp->pool and @tp->prefix are the caller's.
+ * Starts driving the pool named @tp->pool (already created; @tp->prefix names its thin
+ * devices): takes the settings from the backend options (mount and metadata directories
+ * under @rundir, fs, device size, deferred removal/deletion, BLKDISCARD before delete:
+ * --blkdiscard, else @blkdiscard_default), reads the pool's transaction id and makes the
+ * base device (create_thin, activate, mkfs, deactivate).
  */
-void stt_thinpool_configure(struct stt_thinpool *tp, const struct stt_backend_opts *o,
-			    const char *rundir, bool blkdiscard_default);
-
-/*
- * Starts driving the pool named @tp->pool (already created): reads its transaction id and
- * makes the base device (create_thin, activate, mkfs, deactivate).
- */
-__attribute__((warn_unused_result)) int stt_thinpool_init(struct stt_thinpool *tp);
+__attribute__((warn_unused_result)) int stt_thinpool_init(struct stt_thinpool *tp,
+							 const struct stt_backend_opts *o,
+							 const char *rundir,
+							 bool blkdiscard_default);
 /* Deletes the base device. Layers and containers must be gone already. */
 __attribute__((warn_unused_result)) int stt_thinpool_release(struct stt_thinpool *tp);
 
@@ -75,24 +73,18 @@ __attribute__((warn_unused_result)) int stt_thinpool_status(struct stt_thinpool 
 int stt_thinpool_layer_create(struct stt_thinpool *tp, const char *id, struct stt_layer *parent,
 			      stt_layer_fill_fn fill, void *arg, struct stt_layer **out);
 int stt_thinpool_layer_remove(struct stt_thinpool *tp, struct stt_layer *l);
-int stt_thinpool_container_create(struct stt_thinpool *tp, struct stt_layer *image,
-				  struct stt_container **out);
 int stt_thinpool_container_start(struct stt_thinpool *tp, struct stt_container *c);
 int stt_thinpool_container_stop(struct stt_thinpool *tp, struct stt_container *c);
-int stt_thinpool_container_remove(struct stt_thinpool *tp, struct stt_container *c);
 
 /*
  * The ops of a backend whose priv begins with a struct stt_thinpool (dm-loop, direct-lvm):
  * layer and container operations on that pool, with random layer ids.
  */
-int stt_thinpool_op_layer_create(struct stt_backend *b, struct stt_layer *parent,
+int stt_thinpool_op_layer_create(struct stt_backend *b, const char *id, struct stt_layer *parent,
 				 stt_layer_fill_fn fill, void *arg, struct stt_layer **out);
 int stt_thinpool_op_layer_remove(struct stt_backend *b, struct stt_layer *l);
-int stt_thinpool_op_container_create(struct stt_backend *b, struct stt_layer *image,
-				     struct stt_container **out);
 int stt_thinpool_op_container_start(struct stt_backend *b, struct stt_container *c);
 int stt_thinpool_op_container_stop(struct stt_backend *b, struct stt_container *c);
-int stt_thinpool_op_container_remove(struct stt_backend *b, struct stt_container *c);
 int stt_thinpool_op_scratch_open(struct stt_backend *b, char *path, size_t len, uint64_t *bytes);
 int stt_thinpool_op_scratch_close(struct stt_backend *b);
 
