@@ -325,7 +325,7 @@ static int run_phase(struct run *r, unsigned int rep, stt_bench_progress_fn prog
 
 struct json_object *stt_bench_summary_json(const double *x, size_t n, const char *unit)
 {
-	struct json_object *o = json_object_new_object(), *ci;
+	struct json_object *o = json_object_new_object(), *ci, *vals;
 	struct stt_summary s;
 
 	if (!o)
@@ -347,6 +347,11 @@ struct json_object *stt_bench_summary_json(const double *x, size_t n, const char
 	json_object_object_add(o, "noisy",
 			       json_object_new_boolean(fabs(s.median) > 0 &&
 						       (s.ci_hi - s.ci_lo) > 0.1 * fabs(s.median)));
+	/* The repetitions themselves, in run order: what compare tests. */
+	vals = json_object_new_array_ext((int)n);
+	for (size_t i = 0; vals && i < n; i++)
+		json_object_array_add(vals, json_object_new_double(x[i]));
+	json_object_object_add(o, "values", vals);
 	return o;
 }
 

@@ -80,7 +80,10 @@ __attribute__((warn_unused_result)) int stt_bench_run(const char *name,
 						     stt_bench_progress_fn progress, void *arg,
 						     struct json_object **out);
 
-/* A summary over repetitions: median, ci95, n, noisy (interval wider than 10% of it). */
+/*
+ * A summary over repetitions: median, ci95, n, noisy (interval wider than 10% of it), and
+ * "values": the @n repetitions themselves in run order (what compare tests).
+ */
 struct json_object *stt_bench_summary_json(const double *x, size_t n, const char *unit);
 
 #endif

@@ -120,11 +120,17 @@ static void test_devstat(void)
 static void test_summary(void)
 {
 	double quiet[6] = { 100, 101, 99, 100, 102, 100 }, loud[6] = { 50, 150, 100, 80, 120, 95 };
-	struct json_object *s;
+	struct json_object *s, *vals;
 
 	s = stt_bench_summary_json(quiet, 6, "ns");
 	CU_ASSERT_FALSE(json_object_get_boolean(json_object_object_get(s, "noisy")));
 	CU_ASSERT_EQUAL(json_object_get_int(json_object_object_get(s, "n")), 6);
+	/* the repetitions themselves, in run order */
+	vals = json_object_object_get(s, "values");
+	CU_ASSERT_EQUAL_FATAL(json_object_array_length(vals), 6);
+	for (size_t i = 0; i < 6; i++)
+		CU_ASSERT_DOUBLE_EQUAL(json_object_get_double(json_object_array_get_idx(vals, i)),
+				       quiet[i], 0);
 	json_object_put(s);
 	s = stt_bench_summary_json(loud, 6, "ns");
 	CU_ASSERT_TRUE(json_object_get_boolean(json_object_object_get(s, "noisy")));
