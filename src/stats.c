@@ -310,3 +310,248 @@ out:
 	free(v);
 	return r;
 }
+
+/* ---- Two samples ---- */
+
+double stt_stats_norm_cdf(double z)
+{
+	return 0.5 * erfc(-z / M_SQRT2);
+}
+
+/* Bisection on the distribution function: slow but exact to the last bit, and rarely called. */
+double stt_stats_norm_quantile(double p)
+{
+	double lo = -40.0, hi = 40.0;
+
+	if (!(p > 0.0))
+		return -INFINITY;
+	if (!(p < 1.0))
+		return INFINITY;
+	for (int i = 0; i < 200 && hi - lo > 0.0; i++) {
+		double mid = lo / 2.0 + hi / 2.0;
+
+		if (mid == lo || mid == hi)
+			break;
+		if (stt_stats_norm_cdf(mid) < p)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo / 2.0 + hi / 2.0;
+}
+
+/*
+ * Counts of U over all orderings of @m x's and @n y's, by the largest element: a y on top is
+ * above all i x's (adds i to U), an x on top adds nothing. So, for j y's and i x's,
+ * N(i, j, u) = N(i, j - 1, u - i) + N(i - 1, j, u), built up one y at a time. Only
+ * additions, so the counts (up to C(100, 50) ~ 1e29) keep full relative precision in doubles.
+ */
+int stt_stats_mw_cdf(size_t m, size_t n, double *cdf)
+{
+	size_t width = m * n + 1, rows = m + 1;
+	double *prev, *cur, total = 0.0, cum = 0.0;
+
+	if (m < 1 || n < 1 || m > STT_MW_EXACT_MAX || n > STT_MW_EXACT_MAX)
+		return stt_err(-EINVAL, "Mann-Whitney: exact distribution for 1 to %d values a side",
+			       STT_MW_EXACT_MAX);
+	prev = calloc(rows * width, sizeof(*prev));
+	cur = calloc(rows * width, sizeof(*cur));
+	if (!prev || !cur) {
+		free(prev);
+		free(cur);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < rows; i++)
+		prev[i * width] = 1.0; /* no y: U = 0 */
+	for (size_t j = 1; j <= n; j++) {
+		double *t;
+
+		memset(cur, 0, rows * width * sizeof(*cur));
+		cur[0] = 1.0;
+		for (size_t i = 1; i < rows; i++) {
+			double *row = cur + i * width, *below = cur + (i - 1) * width;
+			const double *before = prev + i * width;
+
+			for (size_t u = 0; u <= i * j; u++)
+				row[u] = (u >= i ? before[u - i] : 0.0) + below[u];
+		}
+		t = prev;
+		prev = cur;
+		cur = t;
+	}
+	for (size_t u = 0; u < width; u++)
+		total += prev[m * width + u];
+	for (size_t u = 0; u < width; u++) {
+		cum += prev[m * width + u];
+		cdf[u] = cum / total;
+	}
+	cdf[width - 1] = 1.0;
+	free(prev);
+	free(cur);
+	return 0;
+}
+
+long stt_stats_mw_critical(size_t m, size_t n, double a)
+{
+	double mn = (double)m * (double)n;
+	long c;
+
+	if (!m || !n || !(a > 0.0 && a < 1.0))
+		return -1;
+	if (m <= STT_MW_EXACT_MAX && n <= STT_MW_EXACT_MAX) {
+		double *cdf = calloc(m * n + 1, sizeof(*cdf));
+
+		if (cdf && !stt_stats_mw_cdf(m, n, cdf)) {
+			/* a relative slack, so that a level hit exactly is not lost to rounding */
+			for (c = -1; c < (long)(m * n) && cdf[c + 1] <= a * (1.0 + 1e-9); c++)
+				;
+			free(cdf);
+			return c;
+		}
+		free(cdf);
+	}
+	/* P(U <= c) ~ Phi((c + 0.5 - mn/2) / sigma) <= a */
+	c = (long)floor(mn / 2.0 - 0.5 +
+			stt_stats_norm_quantile(a) * sqrt(mn * (double)(m + n + 1) / 12.0));
+	if (c < -1)
+		c = -1;
+	if (c > (long)(m * n))
+		c = (long)(m * n);
+	return c;
+}
+
+struct tagged {
+	double v;
+	bool is_y;
+};
+
+static int cmp_tagged(const void *a, const void *b)
+{
+	return cmp_double(&((const struct tagged *)a)->v, &((const struct tagged *)b)->v);
+}
+
+static int check_sample(const double *x, size_t n, const char *what)
+{
+	if (!x || !n)
+		return stt_err(-EINVAL, "%s: no values", what);
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(x[i]))
+			return stt_err(-EINVAL, "%s: value %zu is not a finite number", what, i);
+	return 0;
+}
+
+int stt_stats_mann_whitney(const double *x, size_t m, const double *y, size_t n,
+			   struct stt_mw *out)
+{
+	size_t total = m + n, i = 0;
+	double rank_y = 0.0, tie_sum = 0.0, mn, var;
+	struct tagged *t;
+	int r;
+
+	if ((r = check_sample(x, m, "Mann-Whitney: first sample")) ||
+	    (r = check_sample(y, n, "Mann-Whitney: second sample")))
+		return r;
+	t = calloc(total, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	for (size_t k = 0; k < m; k++)
+		t[k] = (struct tagged){ x[k], false };
+	for (size_t k = 0; k < n; k++)
+		t[m + k] = (struct tagged){ y[k], true };
+	qsort(t, total, sizeof(*t), cmp_tagged);
+
+	/* Mid-ranks: a run of equal values shares the mean of its ranks. */
+	memset(out, 0, sizeof(*out));
+	while (i < total) {
+		size_t j = i;
+		double mid;
+
+		while (j + 1 < total && t[j + 1].v == t[i].v)
+			j++;
+		mid = ((double)(i + 1) + (double)(j + 1)) / 2.0;
+		for (size_t k = i; k <= j; k++)
+			if (t[k].is_y)
+				rank_y += mid;
+		if (j > i) {
+			double len = (double)(j - i + 1);
+
+			out->ties = true;
+			tie_sum += len * len * len - len;
+		}
+		i = j + 1;
+	}
+	free(t);
+
+	mn = (double)m * (double)n;
+	out->u = rank_y - (double)n * (double)(n + 1) / 2.0;
+	if (!out->ties && m <= STT_MW_EXACT_MAX && n <= STT_MW_EXACT_MAX) {
+		double *cdf = calloc(m * n + 1, sizeof(*cdf));
+		long u = lround(out->u);
+
+		if (!cdf)
+			return -ENOMEM;
+		if ((r = stt_stats_mw_cdf(m, n, cdf))) {
+			free(cdf);
+			return r;
+		}
+		/* symmetric: P(U >= u) = P(U <= mn - u) */
+		out->p_less = cdf[u];
+		out->p_greater = cdf[(long)(m * n) - u];
+		out->exact = true;
+		free(cdf);
+		return 0;
+	}
+	var = mn / 12.0 *
+	      ((double)(total + 1) - tie_sum / ((double)total * (double)(total - 1)));
+	if (!(var > 0.0)) {
+		out->p_less = out->p_greater = 1.0;
+		return 0;
+	}
+	out->p_greater = 1.0 - stt_stats_norm_cdf((out->u - mn / 2.0 - 0.5) / sqrt(var));
+	out->p_less = stt_stats_norm_cdf((out->u - mn / 2.0 + 0.5) / sqrt(var));
+	if (out->p_greater > 1.0)
+		out->p_greater = 1.0;
+	if (out->p_less > 1.0)
+		out->p_less = 1.0;
+	return 0;
+}
+
+int stt_stats_shift(const double *x, size_t m, const double *y, size_t n, double conf,
+		    struct stt_shift *out)
+{
+	double *d;
+	size_t pairs, k = 0;
+	long c;
+	int r;
+
+	if ((r = check_sample(x, m, "shift: first sample")) ||
+	    (r = check_sample(y, n, "shift: second sample")))
+		return r;
+	if (!(conf > 0.5 && conf < 1.0))
+		return stt_err(-EINVAL, "shift: confidence %g: must be above 0.5 and below 1", conf);
+	if (m > STT_SHIFT_MAX_PAIRS / n)
+		return stt_err(-EINVAL, "shift: %zu x %zu values: more than %u pairs", m, n,
+			       STT_SHIFT_MAX_PAIRS);
+	pairs = m * n;
+	d = calloc(pairs, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	for (size_t j = 0; j < n; j++)
+		for (size_t i = 0; i < m; i++)
+			d[k++] = y[j] - x[i];
+	qsort(d, pairs, sizeof(*d), cmp_double);
+	out->estimate = sorted_median(d, pairs);
+	c = stt_stats_mw_critical(m, n, 1.0 - conf);
+	if (c < 0) {
+		out->rank = 0;
+		out->lo = -INFINITY;
+		out->hi = INFINITY;
+	} else {
+		/* k = c + 1 <= mn/2 + 1 for any level below 1/2, so lo <= hi */
+		out->rank = (size_t)c + 1;
+		out->lo = d[out->rank - 1];
+		out->hi = d[pairs - out->rank];
+	}
+	free(d);
+	return 0;
+}

@@ -90,4 +90,68 @@ struct stt_summary {
 __attribute__((warn_unused_result)) int stt_stats_summarize(const double *x, size_t n,
 							    struct stt_summary *s, bool *outlier);
 
+/* ---- Two samples: did the location move? ---- */
+
+/* The standard normal distribution function and its inverse (0 < @p < 1). */
+double stt_stats_norm_cdf(double z);
+double stt_stats_norm_quantile(double p);
+
+/* Up to this many values on each side, the Mann-Whitney null distribution is exact. */
+#define STT_MW_EXACT_MAX 50
+/* At most this many pairwise differences (m * n) for the shift estimate. */
+#define STT_SHIFT_MAX_PAIRS (1u << 22)
+
+/*
+ * P(U <= u) for u = 0 .. m*n, into @cdf (m*n + 1 values), where U is the Mann-Whitney
+ * statistic of two samples of @m and @n values drawn from one continuous distribution (all
+ * (m+n choose m) orderings equally likely). @m and @n from 1 to STT_MW_EXACT_MAX, else
+ * -EINVAL; -ENOMEM.
+ */
+__attribute__((warn_unused_result)) int stt_stats_mw_cdf(size_t m, size_t n, double *cdf);
+
+/*
+ * The largest c with P(U <= c) <= @a under the null hypothesis (exact up to STT_MW_EXACT_MAX
+ * values a side, else the normal approximation with continuity correction); -1 when even
+ * P(U <= 0) exceeds @a (too few values for that level). 0 < @a < 1.
+ */
+long stt_stats_mw_critical(size_t m, size_t n, double a);
+
+/* The Mann-Whitney (Wilcoxon rank-sum) test of @y against @x. */
+struct stt_mw {
+	double u;	  /* #{(i, j): y_j > x_i} + #{y_j == x_i} / 2, from 0 to m*n */
+	double p_greater; /* one-sided p-value: y tends to be larger than x */
+	double p_less;	  /* one-sided p-value: y tends to be smaller than x */
+	bool exact;	  /* exact distribution (no ties, both sides <= STT_MW_EXACT_MAX) */
+	bool ties;	  /* equal values in the pooled sample */
+};
+
+/*
+ * Without ties and with at most STT_MW_EXACT_MAX values a side, the p-values are exact;
+ * otherwise the normal approximation, its variance corrected for ties and with continuity
+ * correction. When every value is equal both p-values are 1. 0, -EINVAL (empty sample, a
+ * value not finite) or -ENOMEM.
+ */
+__attribute__((warn_unused_result)) int stt_stats_mann_whitney(const double *x, size_t m,
+							       const double *y, size_t n,
+							       struct stt_mw *out);
+
+/*
+ * The shift of @y against @x: the Hodges-Lehmann estimate (median of the m*n differences
+ * y_j - x_i) and its distribution-free bounds (Moses): with c = stt_stats_mw_critical(m, n,
+ * 1 - @conf) and k = c + 1, @lo is the k-th smallest difference and @hi the k-th largest,
+ * so that P(shift >= lo) >= conf and P(shift <= hi) >= conf when the two samples differ only
+ * by a shift. Together [lo, hi] is a two-sided interval of confidence 2 * conf - 1. When no
+ * such k exists (too few values), lo = -inf and hi = +inf and @rank is 0.
+ */
+struct stt_shift {
+	double estimate;
+	double lo, hi;
+	size_t rank; /* k, 1-based; 0 when there is no bound */
+};
+
+/* 0.5 < @conf < 1. 0, -EINVAL (empty, not finite, more than STT_SHIFT_MAX_PAIRS) or -ENOMEM. */
+__attribute__((warn_unused_result)) int stt_stats_shift(const double *x, size_t m, const double *y,
+							size_t n, double conf,
+							struct stt_shift *out);
+
 #endif

@@ -2,7 +2,9 @@
 /*
  * src/stats: fio's bucket layout checked against a restatement written here, percentiles
  * against the sorted samples, merge against one histogram of everything, Welford against
- * two passes, and the summary against hand-worked arrays and the binomial rule.
+ * two passes, and the summary against hand-worked arrays and the binomial rule; for two
+ * samples, the Mann-Whitney distribution against enumeration of every ordering and the
+ * Hodges-Lehmann shift and its bounds against the sorted pairwise differences.
  */
 #include "unit.h"
 
@@ -747,6 +749,158 @@ static void test_summary_errors(void)
 	CU_ASSERT_EQUAL(stt_stats_summarize(x, 1, NULL, NULL), -EINVAL);
 }
 
+static int cmp_dbl2(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* ---- two samples: Mann-Whitney U, the Hodges-Lehmann shift and its bounds ---- */
+
+/* U of every ordering of m x's and n y's, by enumerating the positions of the x's. */
+static void enumerate_u(size_t m, size_t n, double *count)
+{
+	size_t total = m + n;
+
+	memset(count, 0, (m * n + 1) * sizeof(*count));
+	for (unsigned long mask = 0; mask < (1ul << total); mask++) {
+		size_t xs = 0, u = 0;
+
+		if ((size_t)__builtin_popcountl(mask) != m)
+			continue;
+		/* scanning from the smallest: each y is above the x's seen so far */
+		for (size_t k = 0; k < total; k++) {
+			if (mask & (1ul << k))
+				xs++;
+			else
+				u += xs;
+		}
+		count[u]++;
+	}
+}
+
+static void test_mw_distribution(void)
+{
+	static const size_t sizes[][2] = { { 1, 1 }, { 2, 3 }, { 4, 5 }, { 6, 6 }, { 3, 9 } };
+	double cdf[100], count[100];
+
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		size_t m = sizes[s][0], n = sizes[s][1];
+		double total = 0.0, cum = 0.0;
+
+		CU_ASSERT_EQUAL_FATAL(stt_stats_mw_cdf(m, n, cdf), 0);
+		enumerate_u(m, n, count);
+		for (size_t u = 0; u <= m * n; u++)
+			total += count[u];
+		for (size_t u = 0; u <= m * n; u++) {
+			cum += count[u];
+			CU_ASSERT_DOUBLE_EQUAL(cdf[u], cum / total, 1e-12);
+		}
+	}
+	/* Tables of the rank-sum test, m = n = 10: one-sided 0.05 -> 27, 0.025 -> 23. */
+	CU_ASSERT_EQUAL(stt_stats_mw_critical(10, 10, 0.05), 27);
+	CU_ASSERT_EQUAL(stt_stats_mw_critical(10, 10, 0.025), 23);
+	CU_ASSERT_EQUAL(stt_stats_mw_critical(5, 5, 0.05), 4);
+	/* P(U <= 0) = 1/C(6,3) = 0.05 exactly: reachable at 0.05, not below */
+	CU_ASSERT_EQUAL(stt_stats_mw_critical(3, 3, 0.05), 0);
+	CU_ASSERT_EQUAL(stt_stats_mw_critical(3, 3, 0.04), -1);
+	/*
+	 * Beyond the exact sizes, the normal approximation: floor(mn/2 - 1/2 - z sigma), which at
+	 * 50 x 50 (where both exist) is within 2 of the exact value.
+	 */
+	CU_ASSERT_EQUAL(stt_stats_mw_critical(60, 60, 0.05),
+			(long)floor(1800 - 0.5 - 1.6448536269514722 * sqrt(3600.0 * 121 / 12)));
+	CU_ASSERT(labs(stt_stats_mw_critical(50, 50, 0.05) -
+		       (long)floor(1250 - 0.5 - 1.6448536269514722 * sqrt(2500.0 * 101 / 12))) <= 2);
+	CU_ASSERT_EQUAL(stt_stats_mw_cdf(0, 3, cdf), -EINVAL);
+	CU_ASSERT_EQUAL(stt_stats_mw_cdf(51, 3, cdf), -EINVAL);
+}
+
+static void test_norm(void)
+{
+	CU_ASSERT_DOUBLE_EQUAL(stt_stats_norm_cdf(0.0), 0.5, 1e-15);
+	CU_ASSERT_DOUBLE_EQUAL(stt_stats_norm_cdf(1.959963984540054), 0.975, 1e-12);
+	CU_ASSERT_DOUBLE_EQUAL(stt_stats_norm_quantile(0.95), 1.6448536269514722, 1e-9);
+	CU_ASSERT_DOUBLE_EQUAL(stt_stats_norm_quantile(0.05), -1.6448536269514722, 1e-9);
+	CU_ASSERT_DOUBLE_EQUAL(stt_stats_norm_quantile(0.5), 0.0, 1e-12);
+}
+
+/* p-values of U by brute force over all orderings (no ties). */
+static void test_mann_whitney(void)
+{
+	double x[] = { 1.1, 2.3, 3.5, 4.0 }, y[] = { 2.0, 3.9, 5.1, 6.2, 7.7 };
+	double count[32], total = 0.0, le = 0.0, ge = 0.0;
+	double t1[] = { 1, 2, 2, 3, 3, 3 }, t2[] = { 3, 4, 4, 5, 5, 6 }, same[] = { 7, 7, 7 };
+	struct stt_mw mw;
+	long u_obs = 0;
+
+	for (size_t j = 0; j < 5; j++)
+		for (size_t i = 0; i < 4; i++)
+			u_obs += y[j] > x[i];
+	CU_ASSERT_EQUAL_FATAL(stt_stats_mann_whitney(x, 4, y, 5, &mw), 0);
+	CU_ASSERT_DOUBLE_EQUAL(mw.u, (double)u_obs, 1e-12);
+	CU_ASSERT_TRUE(mw.exact);
+	CU_ASSERT_FALSE(mw.ties);
+	enumerate_u(4, 5, count);
+	for (size_t u = 0; u <= 20; u++) {
+		total += count[u];
+		if ((long)u <= u_obs)
+			le += count[u];
+		if ((long)u >= u_obs)
+			ge += count[u];
+	}
+	CU_ASSERT_DOUBLE_EQUAL(mw.p_less, le / total, 1e-12);
+	CU_ASSERT_DOUBLE_EQUAL(mw.p_greater, ge / total, 1e-12);
+
+	/* Ties: mid-ranks, the normal approximation. U counts a tie as one half. */
+	CU_ASSERT_EQUAL_FATAL(stt_stats_mann_whitney(t1, 6, t2, 6, &mw), 0);
+	CU_ASSERT_TRUE(mw.ties);
+	CU_ASSERT_FALSE(mw.exact);
+	/* pairs: y=3 ties three x=3 (1.5) and beats 3 others (3); 4,4,5,5,6 beat all 6 (30) */
+	CU_ASSERT_DOUBLE_EQUAL(mw.u, 34.5, 1e-12);
+	CU_ASSERT(mw.p_greater < 0.01);
+	CU_ASSERT(mw.p_less > 0.99);
+	/* Everything equal: no evidence either way. */
+	CU_ASSERT_EQUAL(stt_stats_mann_whitney(same, 3, same, 3, &mw), 0);
+	CU_ASSERT_DOUBLE_EQUAL(mw.p_greater, 1.0, 0);
+	CU_ASSERT_DOUBLE_EQUAL(mw.p_less, 1.0, 0);
+	CU_ASSERT_EQUAL(stt_stats_mann_whitney(x, 0, y, 5, &mw), -EINVAL);
+	y[2] = NAN;
+	CU_ASSERT_EQUAL(stt_stats_mann_whitney(x, 4, y, 5, &mw), -EINVAL);
+}
+
+static void test_shift(void)
+{
+	double x[10], y[10], d[100];
+	uint64_t st = 42;
+	struct stt_shift sh;
+	size_t k = 0;
+
+	for (size_t i = 0; i < 10; i++) {
+		x[i] = 100.0 * (1.0 + 0.1 * gauss(&st));
+		y[i] = 120.0 * (1.0 + 0.1 * gauss(&st));
+	}
+	for (size_t j = 0; j < 10; j++)
+		for (size_t i = 0; i < 10; i++)
+			d[k++] = y[j] - x[i];
+	qsort(d, 100, sizeof(d[0]), cmp_dbl2);
+	CU_ASSERT_EQUAL_FATAL(stt_stats_shift(x, 10, y, 10, 0.95, &sh), 0);
+	CU_ASSERT_DOUBLE_EQUAL(sh.estimate, (d[49] + d[50]) / 2.0, 1e-12);
+	/* one-sided 95%: c = 27, so the 28th smallest and the 28th largest */
+	CU_ASSERT_EQUAL(sh.rank, 28);
+	CU_ASSERT_DOUBLE_EQUAL(sh.lo, d[27], 0);
+	CU_ASSERT_DOUBLE_EQUAL(sh.hi, d[72], 0);
+	CU_ASSERT_EQUAL(stt_stats_shift(x, 10, y, 10, 0.90, &sh), 0);
+	CU_ASSERT_EQUAL(sh.rank, 33); /* P(U <= 32) <= 0.10 < P(U <= 33) */
+	/* Too few values for the level: no bound. */
+	CU_ASSERT_EQUAL(stt_stats_shift(x, 2, y, 2, 0.95, &sh), 0);
+	CU_ASSERT_EQUAL(sh.rank, 0);
+	CU_ASSERT_TRUE(isinf(sh.lo) && sh.lo < 0);
+	CU_ASSERT_TRUE(isinf(sh.hi) && sh.hi > 0);
+	CU_ASSERT_EQUAL(stt_stats_shift(x, 10, y, 10, 0.4, &sh), -EINVAL);
+}
+
 int unit_register_stats(void)
 {
 	static const struct {
@@ -772,6 +926,10 @@ int unit_register_stats(void)
 		{ "summary: median interval", test_summary_ci },
 		{ "summary: outliers", test_summary_outliers },
 		{ "summary: errors", test_summary_errors },
+		{ "Mann-Whitney: distribution against enumeration", test_mw_distribution },
+		{ "normal distribution and quantile", test_norm },
+		{ "Mann-Whitney: p-values, ties", test_mann_whitney },
+		{ "shift: Hodges-Lehmann and Moses bounds", test_shift },
 	};
 	CU_pSuite suite = CU_add_suite("stats", NULL, NULL);
 
