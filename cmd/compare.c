@@ -1,0 +1,638 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * stortune compare BASELINE.json CANDIDATE.json: did storage startup get worse?
+ *
+ * The statistics are in src/compare.c and src/stats.c; this file reads the two files, refuses
+ * incomparable runs, and writes the verdicts as a table, JSON, JUnit XML and Markdown.
+ * Exit 0: no regression (or nothing --fail-on asks for); 1: a regression; 2: unusable input.
+ */
+#include "cmd.h"
+
+#include "compare.h"
+#include "err.h"
+#include "json.h"
+#include "results.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+	OPT_ALPHA = 256,
+	OPT_THRESHOLD,
+	OPT_CONFIDENCE,
+	OPT_JUNIT,
+	OPT_MARKDOWN,
+	OPT_METRIC,
+	OPT_FAIL_ON,
+	OPT_ALLOW_ENV,
+};
+
+#define MAX_GLOBS 64
+
+enum fail_on { FAIL_REGRESSION = 1, FAIL_IMPROVEMENT = 2, FAIL_ANY = 3 };
+
+struct opts {
+	struct stt_cmp_params p;
+	const char *junit, *markdown;
+	const char *globs[MAX_GLOBS];
+	size_t nglobs;
+	unsigned int fail_on;
+	bool allow_env;
+	const char *base_path, *cand_path;
+};
+
+/* ---- How figures read ---- */
+
+static void fmt_value(char *buf, size_t len, double v, const char *unit)
+{
+	if (!isfinite(v))
+		snprintf(buf, len, "-");
+	else if (!strcmp(unit, "ns"))
+		snprintf(buf, len,
+			 fabs(v) < 1e3	 ? "%.0f ns"
+			 : fabs(v) < 1e6 ? "%.1f us"
+			 : fabs(v) < 1e9 ? "%.2f ms"
+					 : "%.2f s",
+			 fabs(v) < 1e3 ? v : fabs(v) < 1e6 ? v / 1e3 : fabs(v) < 1e9 ? v / 1e6 : v / 1e9);
+	else if (!strcmp(unit, "containers/s"))
+		snprintf(buf, len, "%.1f/s", v);
+	else if (!strcmp(unit, "iops"))
+		snprintf(buf, len, "%.0f IOPS", v);
+	else
+		snprintf(buf, len, "%.3g", v);
+}
+
+static void fmt_pct(char *buf, size_t len, double v)
+{
+	if (isnan(v))
+		snprintf(buf, len, "-");
+	else if (isinf(v))
+		snprintf(buf, len, "%cinf", v > 0 ? '+' : '-');
+	else
+		snprintf(buf, len, "%+.1f%%", v * 100.0);
+}
+
+static void fmt_interval(char *buf, size_t len, const struct stt_cmp_result *r)
+{
+	char lo[32], hi[32];
+
+	if (r->method != STT_CMP_TEST) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	fmt_pct(lo, sizeof(lo), r->lo);
+	fmt_pct(hi, sizeof(hi), r->hi);
+	snprintf(buf, len, "[%s, %s]", lo, hi);
+}
+
+static void fmt_p(char *buf, size_t len, double p)
+{
+	if (isnan(p))
+		snprintf(buf, len, "-");
+	else if (p < 0.0001)
+		snprintf(buf, len, "<0.0001");
+	else
+		snprintf(buf, len, "%.4f", p);
+}
+
+/* "regression", or "regression (medians, n<5)" when no test was possible. */
+static void fmt_verdict(char *buf, size_t len, const struct stt_cmp_metric *m)
+{
+	if (m->r.method == STT_CMP_TEST)
+		snprintf(buf, len, "%s", stt_cmp_verdict_name(m->r.verdict));
+	else
+		snprintf(buf, len, "%s, by %s", stt_cmp_verdict_name(m->r.verdict),
+			 stt_cmp_method_name(m->r.method));
+}
+
+static bool fails(const struct opts *o, const struct stt_cmp_metric *m)
+{
+	return ((o->fail_on & FAIL_REGRESSION) && m->r.verdict == STT_CMP_REGRESSION) ||
+	       ((o->fail_on & FAIL_IMPROVEMENT) && m->r.verdict == STT_CMP_IMPROVEMENT);
+}
+
+static const char *fail_on_name(unsigned int f)
+{
+	return f == FAIL_ANY ? "any" : f == FAIL_IMPROVEMENT ? "improvement" : "regression";
+}
+
+/* One line on the rule, for every output. */
+static void fmt_rule(char *buf, size_t len, const struct stt_cmp_params *p)
+{
+	snprintf(buf, len,
+		 "a change counts when the one-sided Mann-Whitney test gives p < %g and its "
+		 "one-sided %g%% bound lies beyond %g%% (interval shown: both bounds, %g%% "
+		 "two-sided); with fewer than %d repetitions a side, the medians against %g%%",
+		 p->alpha, p->confidence * 100.0, p->threshold * 100.0,
+		 (2.0 * p->confidence - 1.0) * 100.0, STT_COMPARE_MIN_N, p->threshold * 100.0);
+}
+
+static size_t count_failing(const struct opts *o, const struct stt_comparison *c)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n; i++)
+		n += fails(o, &c->m[i]);
+	return n;
+}
+
+/* ---- The table ---- */
+
+static void print_table(const struct opts *o, const struct stt_comparison *c, char **env,
+			size_t nenv, FILE *f)
+{
+	int w = 6;
+	char rule[512];
+
+	for (size_t i = 0; i < c->n; i++)
+		if ((int)strlen(c->m[i].name) > w)
+			w = (int)strlen(c->m[i].name);
+	fprintf(f, "baseline   %s\ncandidate  %s\n", o->base_path, o->cand_path);
+	fmt_rule(rule, sizeof(rule), &c->params);
+	fprintf(f, "rule       %s\n\n", rule);
+	fprintf(f, "%-*s  %12s  %12s  %8s  %-20s  %8s  %s\n", w, "metric", "baseline", "candidate",
+		"change", "interval", "p(worse)", "verdict");
+	for (size_t i = 0; i < c->n; i++) {
+		const struct stt_cmp_metric *m = &c->m[i];
+		char a[32], b[32], ch[32], iv[64], p[16], v[64];
+
+		fmt_value(a, sizeof(a), m->base.median, m->unit);
+		fmt_value(b, sizeof(b), m->cand.median, m->unit);
+		fmt_pct(ch, sizeof(ch), m->r.change);
+		fmt_interval(iv, sizeof(iv), &m->r);
+		fmt_p(p, sizeof(p), m->r.p_worse);
+		fmt_verdict(v, sizeof(v), m);
+		fprintf(f, "%-*s  %12s  %12s  %8s  %-20s  %8s  %s\n", w, m->name, a, b, ch, iv, p, v);
+	}
+	fputc('\n', f);
+	for (size_t i = 0; i < nenv; i++)
+		fprintf(f, "environment differs (allowed): %s\n", env[i]);
+	if (c->n_only_base)
+		fprintf(f, "%zu metric%s only in the baseline (first: %s)\n", c->n_only_base,
+			c->n_only_base == 1 ? "" : "s", c->only_base[0]);
+	if (c->n_only_cand)
+		fprintf(f, "%zu metric%s only in the candidate (first: %s)\n", c->n_only_cand,
+			c->n_only_cand == 1 ? "" : "s", c->only_cand[0]);
+	fprintf(f, "%zu regression%s, %zu improvement%s in %zu metrics (fail on %s): %s\n",
+		c->regressions, c->regressions == 1 ? "" : "s", c->improvements,
+		c->improvements == 1 ? "" : "s", c->n, fail_on_name(o->fail_on),
+		count_failing(o, c) ? "FAIL" : "pass");
+}
+
+/* ---- JUnit XML ---- */
+
+/* Text for an XML attribute or element: the five entities; control characters as '?'. */
+static void xml_put(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		switch (ch) {
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		case '\'':
+			fputs("&apos;", f);
+			break;
+		default:
+			/* XML 1.0 allows no control characters but tab, newline and return */
+			fputc(ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r' ? '?' : ch, f);
+		}
+	}
+}
+
+/* "+12.0% [+7.1%, +16.9%], p=0.0003; baseline 0.43 ms (n=10), candidate 0.51 ms (n=10)" */
+static void fmt_detail(char *buf, size_t len, const struct stt_cmp_metric *m)
+{
+	char a[32], b[32], ch[32], iv[64], p[16];
+
+	fmt_value(a, sizeof(a), m->base.median, m->unit);
+	fmt_value(b, sizeof(b), m->cand.median, m->unit);
+	fmt_pct(ch, sizeof(ch), m->r.change);
+	fmt_interval(iv, sizeof(iv), &m->r);
+	fmt_p(p, sizeof(p), m->r.p_worse);
+	snprintf(buf, len, "%s %s, p(worse)=%s, %s; baseline %s (n=%zu), candidate %s (n=%zu)", ch,
+		 iv, p, stt_cmp_method_name(m->r.method), a, m->base.n, b, m->cand.n);
+}
+
+static void write_junit(const struct opts *o, const struct stt_comparison *c, char **env,
+			size_t nenv, FILE *f)
+{
+	size_t failures = count_failing(o, c);
+	char when[32], rule[512];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	fmt_rule(rule, sizeof(rule), &c->params);
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	fprintf(f, "<testsuites name=\"stortune compare\" tests=\"%zu\" failures=\"%zu\" "
+		   "errors=\"0\" time=\"0\">\n",
+		c->n, failures);
+	fprintf(f, "  <testsuite name=\"stortune compare\" tests=\"%zu\" failures=\"%zu\" "
+		   "errors=\"0\" skipped=\"0\" time=\"0\" timestamp=\"%s\">\n",
+		c->n, failures, when);
+	fprintf(f, "    <properties>\n");
+	fprintf(f, "      <property name=\"baseline\" value=\"");
+	xml_put(f, o->base_path);
+	fprintf(f, "\"/>\n      <property name=\"candidate\" value=\"");
+	xml_put(f, o->cand_path);
+	fprintf(f, "\"/>\n      <property name=\"rule\" value=\"");
+	xml_put(f, rule);
+	fprintf(f, "\"/>\n      <property name=\"fail_on\" value=\"%s\"/>\n",
+		fail_on_name(o->fail_on));
+	for (size_t i = 0; i < nenv; i++) {
+		fprintf(f, "      <property name=\"environment_difference\" value=\"");
+		xml_put(f, env[i]);
+		fprintf(f, "\"/>\n");
+	}
+	fprintf(f, "    </properties>\n");
+	for (size_t i = 0; i < c->n; i++) {
+		const struct stt_cmp_metric *m = &c->m[i];
+		char detail[512], group[256];
+
+		/* the class is the backend (or "raw"), so that CI pages group by it */
+		fmt_detail(detail, sizeof(detail), m);
+		snprintf(group, sizeof(group), "%.*s", (int)strcspn(m->name, "/"), m->name);
+		fprintf(f, "    <testcase classname=\"stortune.compare.");
+		xml_put(f, group);
+		fprintf(f, "\" name=\"");
+		xml_put(f, m->name);
+		fprintf(f, "\" time=\"0\">\n");
+		if (fails(o, m)) {
+			fprintf(f, "      <failure type=\"%s\" message=\"",
+				stt_cmp_verdict_name(m->r.verdict));
+			xml_put(f, stt_cmp_verdict_name(m->r.verdict));
+			fputs(": ", f);
+			xml_put(f, detail);
+			fprintf(f, "\">");
+			xml_put(f, m->name);
+			fputs(": ", f);
+			xml_put(f, detail);
+			fprintf(f, "</failure>\n");
+		} else {
+			fprintf(f, "      <system-out>");
+			xml_put(f, stt_cmp_verdict_name(m->r.verdict));
+			fputs(": ", f);
+			xml_put(f, detail);
+			fprintf(f, "</system-out>\n");
+		}
+		fprintf(f, "    </testcase>\n");
+	}
+	fprintf(f, "  </testsuite>\n</testsuites>\n");
+}
+
+/* ---- Markdown ---- */
+
+/* A table cell: '|' escaped, HTML's specials as entities, no line breaks. */
+static void md_put(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '|':
+			fputs("\\|", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '`':
+			fputc('\'', f);
+			break;
+		case '\n':
+		case '\r':
+			fputc(' ', f);
+			break;
+		default:
+			fputc(*s, f);
+		}
+	}
+}
+
+static void write_markdown(const struct opts *o, const struct stt_comparison *c, char **env,
+			   size_t nenv, FILE *f)
+{
+	size_t failing = count_failing(o, c);
+	char rule[512];
+
+	fmt_rule(rule, sizeof(rule), &c->params);
+	fprintf(f, "### stortune compare: %s\n\n",
+		failing ? "FAIL" : "pass");
+	fprintf(f, "%zu regression%s, %zu improvement%s in %zu metrics (fail on %s). Baseline `",
+		c->regressions, c->regressions == 1 ? "" : "s", c->improvements,
+		c->improvements == 1 ? "" : "s", c->n, fail_on_name(o->fail_on));
+	md_put(f, o->base_path);
+	fputs("`, candidate `", f);
+	md_put(f, o->cand_path);
+	fputs("`.\n\n", f);
+	for (size_t i = 0; i < nenv; i++) {
+		fputs("> **Environment differs (allowed):** ", f);
+		md_put(f, env[i]);
+		fputs("\n>\n", f);
+	}
+	if (nenv)
+		fputc('\n', f);
+	fputs("| metric | baseline | candidate | change | interval | p (worse) | verdict |\n", f);
+	fputs("|:--|--:|--:|--:|:--|--:|:--|\n", f);
+	for (size_t i = 0; i < c->n; i++) {
+		const struct stt_cmp_metric *m = &c->m[i];
+		char a[32], b[32], ch[32], iv[64], p[16], v[64];
+		bool bold = m->r.verdict == STT_CMP_REGRESSION || m->r.verdict == STT_CMP_IMPROVEMENT;
+
+		fmt_value(a, sizeof(a), m->base.median, m->unit);
+		fmt_value(b, sizeof(b), m->cand.median, m->unit);
+		fmt_pct(ch, sizeof(ch), m->r.change);
+		fmt_interval(iv, sizeof(iv), &m->r);
+		fmt_p(p, sizeof(p), m->r.p_worse);
+		fmt_verdict(v, sizeof(v), m);
+		fputs("| `", f);
+		md_put(f, m->name);
+		fprintf(f, "` | %s | %s | %s | %s | ", a, b, ch, iv);
+		md_put(f, p);
+		fprintf(f, " | %s", bold ? "**" : "");
+		md_put(f, v);
+		fprintf(f, "%s |\n", bold ? "**" : "");
+	}
+	fputs("\n<sub>", f);
+	md_put(f, rule);
+	fputs(".</sub>\n", f);
+}
+
+/* ---- Files ---- */
+
+struct output {
+	const char *path;
+	void (*write)(const struct opts *, const struct stt_comparison *, char **, size_t,
+		      FILE *);
+	char tmp[4096];
+	bool made;
+};
+
+/*
+ * Writes the outputs named on the command line: each to a temporary file first, renamed
+ * only when all were written, so that a failure leaves nothing behind.
+ */
+static int write_files(const struct cmd_entry *self, const struct opts *o,
+		       const struct stt_comparison *c, char **env, size_t nenv)
+{
+	struct output outs[2] = {
+		{ .path = o->junit, .write = write_junit },
+		{ .path = o->markdown, .write = write_markdown },
+	};
+	int r = CMD_EXIT_OK;
+
+	for (size_t i = 0; i < 2 && r == CMD_EXIT_OK; i++) {
+		FILE *f;
+
+		if (!outs[i].path)
+			continue;
+		snprintf(outs[i].tmp, sizeof(outs[i].tmp), "%s.tmp-%d", outs[i].path, (int)getpid());
+		f = fopen(outs[i].tmp, "w");
+		if (!f) {
+			r = cmd_fail(self, CMD_EXIT_USAGE, "%s: cannot write: %s", outs[i].path,
+				     strerror(errno));
+			break;
+		}
+		outs[i].made = true;
+		outs[i].write(o, c, env, nenv, f);
+		if (ferror(f) | fclose(f))
+			r = cmd_fail(self, CMD_EXIT_USAGE, "%s: cannot write: %s", outs[i].path,
+				     strerror(errno ? errno : EIO));
+	}
+	for (size_t i = 0; i < 2 && r == CMD_EXIT_OK; i++)
+		if (outs[i].made && rename(outs[i].tmp, outs[i].path))
+			r = cmd_fail(self, CMD_EXIT_USAGE, "%s: cannot write: %s", outs[i].path,
+				     strerror(errno));
+	for (size_t i = 0; i < 2; i++)
+		if (outs[i].made && r != CMD_EXIT_OK)
+			unlink(outs[i].tmp);
+	return r;
+}
+
+/* ---- Options ---- */
+
+/* "5%" or a fraction "0.05". */
+static int parse_fraction(const char *s, double lo, double hi, bool pct_ok, double *out)
+{
+	char *end;
+	double v;
+
+	v = strtod(s, &end);
+	if (end == s || !isfinite(v))
+		return -EINVAL;
+	if (pct_ok && *end == '%') {
+		v /= 100.0;
+		end++;
+	}
+	if (*end || !(v > lo && v < hi))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_opts(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc, char **argv,
+		      struct opts *o)
+{
+	static const struct option opts[] = {
+		CMD_COMMON_OPTIONS,
+		{ "alpha", required_argument, NULL, OPT_ALPHA },
+		{ "threshold", required_argument, NULL, OPT_THRESHOLD },
+		{ "confidence", required_argument, NULL, OPT_CONFIDENCE },
+		{ "junit", required_argument, NULL, OPT_JUNIT },
+		{ "markdown", required_argument, NULL, OPT_MARKDOWN },
+		{ "metric", required_argument, NULL, OPT_METRIC },
+		{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
+		{ "allow-env-mismatch", no_argument, NULL, OPT_ALLOW_ENV },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, r;
+
+	/* Options may follow the files (GNU permutation: CMD_COMMON_SHORT without its '+'). */
+	while ((c = getopt_long(argc, argv, CMD_COMMON_SHORT + 1, opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_ALPHA:
+			if (parse_fraction(optarg, 0.0, 0.5, false, &o->p.alpha))
+				return cmd_usage_error(self, "--alpha %s: must be above 0 and below "
+							     "0.5",
+						       optarg);
+			break;
+		case OPT_THRESHOLD:
+			if (parse_fraction(optarg, -1e-300, 10.0, true, &o->p.threshold) ||
+			    (!strchr(optarg, '%') && o->p.threshold >= 1.0))
+				return cmd_usage_error(self, "--threshold %s: a fraction below 1 "
+							     "(0.05) or a percentage (5%%)",
+						       optarg);
+			break;
+		case OPT_CONFIDENCE:
+			if (parse_fraction(optarg, 0.5, 1.0, true, &o->p.confidence))
+				return cmd_usage_error(self, "--confidence %s: must be above 0.5 and "
+							     "below 1 (or 50%% to 100%%)",
+						       optarg);
+			break;
+		case OPT_JUNIT:
+			o->junit = optarg;
+			break;
+		case OPT_MARKDOWN:
+			o->markdown = optarg;
+			break;
+		case OPT_METRIC:
+			if (o->nglobs == MAX_GLOBS)
+				return cmd_usage_error(self, "--metric: at most %d patterns",
+						       MAX_GLOBS);
+			o->globs[o->nglobs++] = optarg;
+			break;
+		case OPT_FAIL_ON:
+			if (!strcmp(optarg, "regression"))
+				o->fail_on = FAIL_REGRESSION;
+			else if (!strcmp(optarg, "improvement"))
+				o->fail_on = FAIL_IMPROVEMENT;
+			else if (!strcmp(optarg, "any"))
+				o->fail_on = FAIL_ANY;
+			else
+				return cmd_usage_error(self, "--fail-on %s: regression, improvement "
+							     "or any",
+						       optarg);
+			break;
+		case OPT_ALLOW_ENV:
+			o->allow_env = true;
+			break;
+		default:
+			if ((r = cmd_common_opt(self, ctx, c)) != CMD_CONTINUE)
+				return r;
+		}
+	}
+	if (argc - optind != 2)
+		return cmd_usage_error(self, argc - optind < 2
+						     ? "needs two results files: BASELINE CANDIDATE"
+						     : "unexpected argument '%s'",
+				       argc - optind > 2 ? argv[optind + 2] : "");
+	o->base_path = argv[optind];
+	o->cand_path = argv[optind + 1];
+	return CMD_CONTINUE;
+}
+
+static int cmd_compare(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct json_object *base = NULL, *cand = NULL, *j = NULL;
+	struct stt_comparison cmp = { 0 };
+	char **env = NULL;
+	size_t nenv = 0;
+	struct opts o;
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	stt_compare_params_init(&o.p);
+	o.fail_on = FAIL_REGRESSION;
+	if ((r = parse_opts(self, ctx, argc, argv, &o)) != CMD_CONTINUE)
+		return r;
+
+	if (stt_results_load(o.base_path, &base) || stt_results_load(o.cand_path, &cand)) {
+		r = cmd_fail(self, CMD_EXIT_USAGE, "%s", stt_err_msg());
+		goto out;
+	}
+	if (stt_compare_env(base, cand, &env, &nenv)) {
+		r = cmd_fail(self, CMD_EXIT_FAILURE, "out of memory");
+		goto out;
+	}
+	if (nenv && !o.allow_env) {
+		char line[2048] = "";
+		size_t used = 0;
+
+		for (size_t i = 0; i < nenv && used < sizeof(line); i++)
+			used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%s",
+						 i ? "; " : "", env[i]);
+		r = cmd_fail(self, CMD_EXIT_USAGE,
+			     "%s and %s come from different environments (%s); refusing "
+			     "(--allow-env-mismatch compares them anyway)",
+			     o.base_path, o.cand_path, line);
+		goto out;
+	}
+	if ((r = stt_compare_docs(base, cand, &o.p, o.globs, o.nglobs, &cmp))) {
+		r = cmd_fail(self, r == -ENOMEM ? CMD_EXIT_FAILURE : CMD_EXIT_USAGE, "%s vs %s: %s",
+			     o.base_path, o.cand_path, stt_err_msg());
+		goto out;
+	}
+	if ((r = write_files(self, &o, &cmp, env, nenv)) != CMD_EXIT_OK)
+		goto out;
+	if (ctx->json) {
+		if (stt_comparison_to_json(&cmp, &j) ||
+		    stt_json_add(j, "baseline", json_object_new_string(o.base_path)) ||
+		    stt_json_add(j, "candidate", json_object_new_string(o.cand_path)) ||
+		    stt_json_add(j, "environment_differences",
+				 json_object_new_array_ext((int)nenv)) ||
+		    stt_json_add(j, "fail_on", json_object_new_string(fail_on_name(o.fail_on))) ||
+		    stt_json_add(j, "failed", json_object_new_boolean(count_failing(&o, &cmp)))) {
+			r = cmd_fail(self, CMD_EXIT_FAILURE, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < nenv; i++)
+			json_object_array_add(stt_json_get(j, "environment_differences"),
+					      json_object_new_string(env[i]));
+		cmd_print_json(j);
+	} else {
+		print_table(&o, &cmp, env, nenv, stdout);
+	}
+	r = count_failing(&o, &cmp) ? CMD_EXIT_FAILURE : CMD_EXIT_OK;
+out:
+	json_object_put(j);
+	json_object_put(base);
+	json_object_put(cand);
+	stt_compare_strings_free(env, nenv);
+	stt_comparison_release(&cmp);
+	return r;
+}
+
+const struct cmd_entry cmd_compare_entry = {
+	.name = "compare",
+	.summary = "compare two results files: exit 1 on a statistically significant regression",
+	.synopsis = "compare BASELINE.json CANDIDATE.json [--threshold 5%] [--alpha 0.05] "
+		    "[--metric GLOB] [--fail-on regression|improvement|any] [--junit FILE] "
+		    "[--markdown FILE] [--allow-env-mismatch]",
+	.help = "Compares every figure present in both runs -- per backend, mode and phase the\n"
+		"latency p50 and p99 and the amplification, the storm's containers/s, and the raw\n"
+		"device's IOPS and clat p99 -- repetition by repetition. A regression needs both\n"
+		"a one-sided Mann-Whitney test with p < alpha and the bound of the relative\n"
+		"change (Hodges-Lehmann shift of the log values, distribution-free bound at\n"
+		"--confidence) lying beyond the threshold in the worse direction; improvements\n"
+		"likewise. With fewer than 5 repetitions a side, or a file without the\n"
+		"repetitions, it compares the medians against the threshold and says so.\n"
+		"Runs from different environments (kernel, device model, profile, options,\n"
+		"Docker version, the tool's major version) are refused.\n"
+		"\noptions:\n"
+		"  --threshold T          relative change that matters: 5% or 0.05 (default 5%)\n"
+		"  --alpha A              level of the one-sided test (default 0.05)\n"
+		"  --confidence C         of each one-sided bound of the change (default 0.90)\n"
+		"  --metric GLOB          only metrics matching GLOB (fnmatch; repeatable), e.g.\n"
+		"                         'overlay/*/start/*', '*/containers_per_s', 'raw/*'\n"
+		"  --fail-on WHAT         exit 1 on: regression (default), improvement or any\n"
+		"  --junit FILE           JUnit XML: a test case per metric, failures as --fail-on\n"
+		"  --markdown FILE        a Markdown table, for a pull-request comment\n"
+		"  --allow-env-mismatch   compare runs from different environments (listed)\n"
+		"\nexit codes: 0 no regression, 1 regression (or what --fail-on names), 2 unusable\n"
+		"input (unreadable file, other schema, no common metric, different environments)\n"
+		"\nexamples:\n"
+		"  stortune compare results/baselines/native-2cpu.json new.json --junit junit.xml\n"
+		"  stortune compare base.json new.json --metric 'overlay/*/p50' --threshold 10%\n",
+	.run = cmd_compare,
+};

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef STT_COMPARE_H
+#define STT_COMPARE_H
+
+/*
+ * Did storage startup get worse? Two results documents, figure by figure.
+ *
+ * A figure (a "metric") is named BACKEND/MODE/PHASE/STAT, e.g. overlay/cold/start/p50,
+ * overlay/warm/storm/containers_per_s, dm-loop/cold/cow-write/amplification, and for the raw
+ * device raw/JOB/iops, raw/JOB/clat_p99. Latency and amplification: lower is better;
+ * containers/s and IOPS: higher is better.
+ *
+ * With at least STT_COMPARE_MIN_N repetitions a side, the repetitions of the two runs are
+ * compared (stt_compare_samples()):
+ *   - the one-sided Mann-Whitney test in the worse direction must give p < alpha, and
+ *   - the bound of the relative change on the side of "no change" must lie beyond the
+ *     threshold: the Hodges-Lehmann shift of the log values with its distribution-free
+ *     (Moses) bound at @confidence, one-sided (the question asked is directional).
+ * Improvements are found the same way in the other direction. Values that are not all
+ * positive (an amplification of 0) are compared on the linear scale, relative to the
+ * baseline's median. Fewer repetitions, or a file without "values": a plain threshold on
+ * the medians, labelled as such.
+ *
+ * No I/O: documents come in as json-c objects, comparisons go out as structs and JSON.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct json_object;
+
+#define STT_COMPARE_SCHEMA "stortune-compare"
+#define STT_COMPARE_VERSION 1
+#define STT_COMPARE_MIN_N 5
+
+enum stt_cmp_better { STT_CMP_LOWER_BETTER, STT_CMP_HIGHER_BETTER };
+
+enum stt_cmp_method {
+	STT_CMP_TEST,	      /* Mann-Whitney U and the Hodges-Lehmann shift with its bounds */
+	STT_CMP_MEDIANS_FEW,  /* fewer than STT_COMPARE_MIN_N repetitions on a side */
+	STT_CMP_MEDIANS_ONLY, /* a side has only the summary (no "values") */
+};
+
+enum stt_cmp_verdict {
+	STT_CMP_NO_CHANGE,   /* no significant change (or, medians only: within the threshold) */
+	STT_CMP_WITHIN,	     /* a significant change not wholly beyond the threshold */
+	STT_CMP_REGRESSION,  /* worse, beyond the threshold */
+	STT_CMP_IMPROVEMENT, /* better, beyond the threshold */
+};
+
+const char *stt_cmp_verdict_name(enum stt_cmp_verdict v);
+const char *stt_cmp_method_name(enum stt_cmp_method m);
+
+/* One side of a figure: its repetitions when known, else the summary's n and median. */
+struct stt_cmp_sample {
+	double *values; /* owned; NULL when only the summary is known */
+	size_t n;	/* repetitions (the length of @values when there are values) */
+	double median;
+};
+
+struct stt_cmp_params {
+	double alpha;	   /* level of the one-sided Mann-Whitney test (0.05) */
+	double threshold;  /* relative change that counts, e.g. 0.05 */
+	double confidence; /* of each one-sided bound of the change (0.90) */
+};
+
+void stt_compare_params_init(struct stt_cmp_params *p);
+
+struct stt_cmp_result {
+	enum stt_cmp_method method;
+	bool log_scale;	  /* the shift of log values (all values positive) */
+	double change;	  /* relative change of the candidate: +0.10 is 10% larger */
+	double lo, hi;	  /* one-sided bounds of @change at the confidence; NAN for medians */
+	double p_worse;	  /* one-sided Mann-Whitney p in the worse direction; NAN for medians */
+	double p_better;  /* and in the better direction */
+	enum stt_cmp_verdict verdict;
+};
+
+/*
+ * Compares the candidate @cand against the baseline @base for a figure where @better is
+ * better. Changes are relative to the baseline (on the log scale exp(shift) - 1); from a
+ * baseline of 0, a change is +-infinity. 0, or -EINVAL with a message (a value not finite,
+ * parameters out of range), -ENOMEM.
+ */
+__attribute__((warn_unused_result)) int stt_compare_samples(const struct stt_cmp_params *p,
+							   enum stt_cmp_better better,
+							   const struct stt_cmp_sample *base,
+							   const struct stt_cmp_sample *cand,
+							   struct stt_cmp_result *out);
+
+struct stt_cmp_metric {
+	char *name;
+	const char *unit; /* "ns", "ratio", "containers/s", "iops" */
+	enum stt_cmp_better better;
+	struct stt_cmp_sample base, cand;
+	struct stt_cmp_result r;
+};
+
+struct stt_comparison {
+	struct stt_cmp_params params;
+	struct stt_cmp_metric *m; /* in the baseline's order */
+	size_t n;
+	char **only_base, **only_cand; /* metric names found on one side only (after the globs) */
+	size_t n_only_base, n_only_cand;
+	size_t regressions, improvements;
+};
+
+/*
+ * The figures of a results document (already checked by stt_results_load()), as metrics
+ * with only @base filled in, in document order; backends whose status is not "ok" and
+ * summaries without a median are left out. 0, -EINVAL (a summary whose "values" are not
+ * numbers, with a message naming the figure) or -ENOMEM. Free with stt_compare_metrics_free().
+ */
+__attribute__((warn_unused_result)) int stt_compare_figures(struct json_object *doc,
+							   struct stt_cmp_metric **out,
+							   size_t *n);
+void stt_compare_metrics_free(struct stt_cmp_metric *m, size_t n);
+
+/*
+ * What makes two runs incomparable: environment label, kernel, device model, profile hash,
+ * options (but repetitions and the backend list), Docker version, the tool's major version
+ * and each common backend's environment. *@out gets one line per difference
+ * ("kernel: 6.1.0-13-amd64 vs 6.18.44"), *@n their number (0: none). 0 or -ENOMEM. Free
+ * with stt_compare_strings_free().
+ */
+__attribute__((warn_unused_result)) int stt_compare_env(struct json_object *base,
+						       struct json_object *cand, char ***out,
+						       size_t *n);
+void stt_compare_strings_free(char **v, size_t n);
+
+/*
+ * Compares every metric present in both documents whose name matches one of @globs
+ * (fnmatch; all when @nglobs is 0). 0; -ENODATA when no metric is common (or none matches
+ * the globs), with a message naming the files; -EINVAL (bad figures), -ENOMEM. Release with
+ * stt_comparison_release().
+ */
+__attribute__((warn_unused_result)) int stt_compare_docs(struct json_object *base,
+							struct json_object *cand,
+							const struct stt_cmp_params *p,
+							const char *const *globs, size_t nglobs,
+							struct stt_comparison *out);
+void stt_comparison_release(struct stt_comparison *c);
+
+/*
+ * { "schema": "stortune-compare", "schema_version": 1, "params": {alpha, threshold,
+ *   confidence}, "metrics": [ { name, unit, better, method, scale, baseline: {n, median},
+ *   candidate: {n, median}, change, change_lo, change_hi, p_worse, p_better, verdict } ],
+ *   "only_in_baseline": [..], "only_in_candidate": [..], "regressions", "improvements" }
+ * Numbers that are not finite (a change from 0, an absent bound) are null.
+ */
+__attribute__((warn_unused_result)) int stt_comparison_to_json(const struct stt_comparison *c,
+							      struct json_object **out);
+
+#endif
