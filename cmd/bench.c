@@ -142,6 +142,7 @@ int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_
 	if (!args)
 		return cmd_fail(self, CMD_EXIT_FAILURE, "out of memory");
 	cmd_bench_workload(cb->img, &wl, args);
+	wl.fsync_writes = cb->profile->startup.fsync_writes;
 
 	if ((r = stt_results_new(cb->host, cb->env_label, &doc))) {
 		free(args);

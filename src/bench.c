@@ -109,8 +109,9 @@ static int read_file(const char *path, char *buf, size_t len)
 	return r;
 }
 
+/* Writes @bytes from @buf (repeated) at @off; with @sync, fsync before close. */
 static int write_file(const char *path, int flags, uint64_t bytes, const char *buf, size_t len,
-		      off_t off)
+		      off_t off, bool sync)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC | flags, 0644), r = 0;
 
@@ -130,6 +131,8 @@ static int write_file(const char *path, int flags, uint64_t bytes, const char *b
 			off += w;
 		}
 	}
+	if (!r && sync && fsync(fd))
+		r = stt_err(-errno, "%s: fsync: %s", path, strerror(errno));
 	if (close(fd) && !r)
 		r = stt_err(-errno, "%s: close: %s", path, strerror(errno));
 	return r;
@@ -182,7 +185,8 @@ static int op_write(struct run *r, struct stt_container *c, char *buf)
 
 		snprintf(rel, sizeof(rel), "stortune-new-%u", k);
 		if ((e = path_in(c->rootfs, rel, path, sizeof(path))) ||
-		    (e = write_file(path, O_CREAT | O_TRUNC, wl->write_file_bytes, buf, IO_BUF, 0)))
+		    (e = write_file(path, O_CREAT | O_TRUNC, wl->write_file_bytes, buf, IO_BUF, 0,
+				     wl->fsync_writes)))
 			return e;
 	}
 	/* A whole-file rewrite in place: copy-up on overlay, new blocks on a thin device. */
@@ -193,7 +197,8 @@ static int op_write(struct run *r, struct stt_container *c, char *buf)
 			return e;
 		if (stat(path, &st))
 			return stt_err(-errno, "%s: %s", path, strerror(errno));
-		if ((e = write_file(path, O_TRUNC, (uint64_t)st.st_size, buf, IO_BUF, 0)))
+		if ((e = write_file(path, O_TRUNC, (uint64_t)st.st_size, buf, IO_BUF, 0,
+				    wl->fsync_writes)))
 			return e;
 	}
 	return 0;
@@ -208,7 +213,7 @@ static int op_cow(struct run *r, struct stt_container *c)
 		return 0;
 	if ((e = path_in(c->rootfs, r->wl->mid_path, path, sizeof(path))))
 		return e;
-	return write_file(path, 0, 4, "STT!", 4, (off_t)(r->wl->mid_file_bytes / 2));
+	return write_file(path, 0, 4, "STT!", 4, (off_t)(r->wl->mid_file_bytes / 2), false);
 }
 
 static int op(struct run *r, unsigned int i, char *buf)

@@ -53,6 +53,7 @@ struct stt_bench_workload {
 	const char *const *rewrite_paths;
 	size_t n_rewrite;
 	uint64_t rewrite_bytes; /* sum of the rewritten files' sizes */
+	bool fsync_writes;	/* first-write fsyncs every file it writes */
 	const char *mid_path;	/* NULL: no cow-write phase */
 	uint64_t mid_file_bytes;
 };

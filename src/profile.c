@@ -91,6 +91,7 @@ static const struct key keys[] = {
 	{ S_STARTUP, "write_bytes", K_SIZE, OFF(startup.write_bytes), 0, TIB, false, 0 },
 	{ S_STARTUP, "rewrite_files", K_U64, OFF(startup.rewrite_files), 0, 10000000, false, 0 },
 	{ S_STARTUP, "mid_write", K_BOOL, OFF(startup.mid_write), 0, 1, false, 0 },
+	{ S_STARTUP, "fsync_writes", K_BOOL, OFF(startup.fsync_writes), 0, 1, false, 0 },
 	{ S_RUN, "containers", K_UINT, OFF(run.containers), 1, 100000, true, 0 },
 	{ S_RUN, "concurrency", K_UINT, OFF(run.concurrency), 1, 100000, false, 1 },
 	{ S_RUN, "repetitions", K_UINT, OFF(run.repetitions), 1, 1000, false, 3 },
@@ -702,6 +703,8 @@ int stt_profile_to_json(const struct stt_profile *p, struct json_object **out)
 	add_u64(su, "write_bytes", p->startup.write_bytes);
 	add_u64(su, "rewrite_files", p->startup.rewrite_files);
 	json_object_object_add(su, "mid_write", json_object_new_boolean(p->startup.mid_write));
+	json_object_object_add(su, "fsync_writes",
+			       json_object_new_boolean(p->startup.fsync_writes));
 	json_object_object_add(o, "startup", su);
 	su = NULL;
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const shipped[] = { "alpine",     "ci",	  "debian-service",
+static const char *const shipped[] = { "alpine",      "ci",	     "ci-slow", "debian-service",
 				       "jvm-service", "node-app", "python-app" };
 
 /* The source tree's profiles/, unless STT_PROFILE_DIR says otherwise. */
@@ -91,6 +91,7 @@ static void test_values(void)
 	CU_ASSERT_EQUAL(p.startup.write_bytes, 64 << 10);
 	CU_ASSERT_EQUAL(p.startup.rewrite_files, 2);
 	CU_ASSERT_TRUE(p.startup.mid_write);
+	CU_ASSERT_FALSE(p.startup.fsync_writes);
 	CU_ASSERT_EQUAL(p.run.containers, 10);
 	CU_ASSERT_EQUAL(p.run.concurrency, 2);
 	CU_ASSERT_EQUAL(p.run.repetitions, 3);
@@ -102,6 +103,23 @@ static void test_values(void)
 	CU_ASSERT_EQUAL(medium, 60);
 	stt_profile_release(&p);
 	CU_ASSERT_PTR_NULL(p.text);
+}
+
+/* ci-slow is ci with one deliberate slowdown: every file of first-write fsynced. */
+static void test_ci_slow(void)
+{
+	struct stt_profile ci, slow;
+
+	CU_ASSERT_EQUAL_FATAL(stt_profile_load("ci", &ci), 0);
+	CU_ASSERT_EQUAL_FATAL(stt_profile_load("ci-slow", &slow), 0);
+	CU_ASSERT_TRUE(slow.startup.fsync_writes);
+	slow.startup.fsync_writes = false;
+	CU_ASSERT_EQUAL(memcmp(&ci.image, &slow.image, sizeof(ci.image)), 0);
+	CU_ASSERT_EQUAL(memcmp(&ci.startup, &slow.startup, sizeof(ci.startup)), 0);
+	CU_ASSERT_EQUAL(memcmp(&ci.run, &slow.run, sizeof(ci.run)), 0);
+	CU_ASSERT_STRING_NOT_EQUAL(ci.hash, slow.hash);
+	stt_profile_release(&ci);
+	stt_profile_release(&slow);
 }
 
 /* Only the required keys: the rest take their defaults; other spellings of values. */
@@ -298,6 +316,7 @@ int unit_register_profile(void)
 		return CU_get_error();
 	CU_add_test(s, "every shipped profile loads", test_shipped);
 	CU_add_test(s, "values of ci.ini", test_values);
+	CU_add_test(s, "ci-slow is ci with fsync", test_ci_slow);
 	CU_add_test(s, "defaults and value spellings", test_defaults);
 	CU_add_test(s, "hash of the text", test_hash);
 	CU_add_test(s, "malformed files: file, line, section, key", test_errors);
