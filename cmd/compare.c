@@ -34,6 +34,7 @@ enum {
 };
 
 #define MAX_GLOBS 64
+#define MAX_THRESHOLDS 64
 
 enum fail_on { FAIL_REGRESSION = 1, FAIL_IMPROVEMENT = 2, FAIL_ANY = 3 };
 
@@ -42,6 +43,8 @@ struct opts {
 	const char *junit, *markdown;
 	const char *globs[MAX_GLOBS];
 	size_t nglobs;
+	struct stt_cmp_threshold th[MAX_THRESHOLDS];
+	char th_globs[MAX_THRESHOLDS][256];
 	unsigned int fail_on;
 	bool allow_env;
 	const char *base_path, *cand_path;
@@ -127,10 +130,12 @@ static void fmt_rule(char *buf, size_t len, const struct stt_cmp_params *p)
 {
 	snprintf(buf, len,
 		 "a change counts when the one-sided Mann-Whitney test gives p < %g and its "
-		 "one-sided %g%% bound lies beyond %g%% (interval shown: both bounds, %g%% "
-		 "two-sided); with fewer than %d repetitions a side, the medians against %g%%",
+		 "one-sided %g%% bound lies beyond the threshold (%g%%%s; interval shown: both "
+		 "bounds, %g%% two-sided); with fewer than %d repetitions a side, the medians "
+		 "against the threshold",
 		 p->alpha, p->confidence * 100.0, p->threshold * 100.0,
-		 (2.0 * p->confidence - 1.0) * 100.0, STT_COMPARE_MIN_N, p->threshold * 100.0);
+		 p->n_per_metric ? " unless the metric has its own" : "",
+		 (2.0 * p->confidence - 1.0) * 100.0, STT_COMPARE_MIN_N);
 }
 
 static size_t count_failing(const struct opts *o, const struct stt_comparison *c)
@@ -156,11 +161,11 @@ static void print_table(const struct opts *o, const struct stt_comparison *c, ch
 	fprintf(f, "baseline   %s\ncandidate  %s\n", o->base_path, o->cand_path);
 	fmt_rule(rule, sizeof(rule), &c->params);
 	fprintf(f, "rule       %s\n\n", rule);
-	fprintf(f, "%-*s  %12s  %12s  %8s  %-20s  %8s  %s\n", w, "metric", "baseline", "candidate",
-		"change", "interval", "p(worse)", "verdict");
+	fprintf(f, "%-*s  %12s  %12s  %8s  %-20s  %8s  %9s  %s\n", w, "metric", "baseline",
+		"candidate", "change", "interval", "p(worse)", "threshold", "verdict");
 	for (size_t i = 0; i < c->n; i++) {
 		const struct stt_cmp_metric *m = &c->m[i];
-		char a[32], b[32], ch[32], iv[64], p[16], v[64];
+		char a[32], b[32], ch[32], iv[64], p[16], v[64], t[16];
 
 		fmt_value(a, sizeof(a), m->base.median, m->unit);
 		fmt_value(b, sizeof(b), m->cand.median, m->unit);
@@ -168,7 +173,9 @@ static void print_table(const struct opts *o, const struct stt_comparison *c, ch
 		fmt_interval(iv, sizeof(iv), &m->r);
 		fmt_p(p, sizeof(p), m->r.p_worse);
 		fmt_verdict(v, sizeof(v), m);
-		fprintf(f, "%-*s  %12s  %12s  %8s  %-20s  %8s  %s\n", w, m->name, a, b, ch, iv, p, v);
+		snprintf(t, sizeof(t), "%g%%", m->threshold * 100.0);
+		fprintf(f, "%-*s  %12s  %12s  %8s  %-20s  %8s  %9s  %s\n", w, m->name, a, b, ch, iv, p,
+			t, v);
 	}
 	fputc('\n', f);
 	for (size_t i = 0; i < nenv; i++)
@@ -226,8 +233,10 @@ static void fmt_detail(char *buf, size_t len, const struct stt_cmp_metric *m)
 	fmt_pct(ch, sizeof(ch), m->r.change);
 	fmt_interval(iv, sizeof(iv), &m->r);
 	fmt_p(p, sizeof(p), m->r.p_worse);
-	snprintf(buf, len, "%s %s, p(worse)=%s, %s; baseline %s (n=%zu), candidate %s (n=%zu)", ch,
-		 iv, p, stt_cmp_method_name(m->r.method), a, m->base.n, b, m->cand.n);
+	snprintf(buf, len,
+		 "%s %s, p(worse)=%s, threshold %g%%, %s; baseline %s (n=%zu), candidate %s (n=%zu)",
+		 ch, iv, p, m->threshold * 100.0, stt_cmp_method_name(m->r.method), a, m->base.n, b,
+		 m->cand.n);
 }
 
 static void write_junit(const struct opts *o, const struct stt_comparison *c, char **env,
@@ -353,8 +362,10 @@ static void write_markdown(const struct opts *o, const struct stt_comparison *c,
 	}
 	if (nenv)
 		fputc('\n', f);
-	fputs("| metric | baseline | candidate | change | interval | p (worse) | verdict |\n", f);
-	fputs("|:--|--:|--:|--:|:--|--:|:--|\n", f);
+	fputs("| metric | baseline | candidate | change | interval | p (worse) | threshold | "
+	      "verdict |\n",
+	      f);
+	fputs("|:--|--:|--:|--:|:--|--:|--:|:--|\n", f);
 	for (size_t i = 0; i < c->n; i++) {
 		const struct stt_cmp_metric *m = &c->m[i];
 		char a[32], b[32], ch[32], iv[64], p[16], v[64];
@@ -370,7 +381,7 @@ static void write_markdown(const struct opts *o, const struct stt_comparison *c,
 		md_put(f, m->name);
 		fprintf(f, "` | %s | %s | %s | %s | ", a, b, ch, iv);
 		md_put(f, p);
-		fprintf(f, " | %s", bold ? "**" : "");
+		fprintf(f, " | %g%% | %s", m->threshold * 100.0, bold ? "**" : "");
 		md_put(f, v);
 		fprintf(f, "%s |\n", bold ? "**" : "");
 	}
@@ -451,6 +462,35 @@ static int parse_fraction(const char *s, double lo, double hi, bool pct_ok, doub
 	return 0;
 }
 
+/* --threshold T or GLOB=T; T a fraction below 1 (0.05) or a percentage (5%). */
+static int parse_threshold(const struct cmd_entry *self, struct opts *o, const char *arg)
+{
+	const char *eq = strrchr(arg, '='), *t = eq ? eq + 1 : arg;
+	double v;
+
+	if (parse_fraction(t, -1.0, 10.0, true, &v) || v < 0.0 || (!strchr(t, '%') && v >= 1.0))
+		return cmd_usage_error(self, "--threshold %s: [GLOB=]T, T a fraction below 1 (0.05) "
+					     "or a percentage (5%%)",
+				       arg);
+	if (!eq) {
+		o->p.threshold = v;
+		return CMD_CONTINUE;
+	}
+	if (eq == arg || (size_t)(eq - arg) >= sizeof(o->th_globs[0]))
+		return cmd_usage_error(self, "--threshold %s: the pattern before '=' is empty or "
+					     "too long",
+				       arg);
+	if (o->p.n_per_metric == MAX_THRESHOLDS)
+		return cmd_usage_error(self, "--threshold: at most %d patterns", MAX_THRESHOLDS);
+	snprintf(o->th_globs[o->p.n_per_metric], sizeof(o->th_globs[0]), "%.*s", (int)(eq - arg),
+		 arg);
+	o->th[o->p.n_per_metric].glob = o->th_globs[o->p.n_per_metric];
+	o->th[o->p.n_per_metric].threshold = v;
+	o->p.n_per_metric++;
+	o->p.per_metric = o->th;
+	return CMD_CONTINUE;
+}
+
 static int parse_opts(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc, char **argv,
 		      struct opts *o)
 {
@@ -478,11 +518,8 @@ static int parse_opts(const struct cmd_entry *self, struct cmd_ctx *ctx, int arg
 						       optarg);
 			break;
 		case OPT_THRESHOLD:
-			if (parse_fraction(optarg, -1e-300, 10.0, true, &o->p.threshold) ||
-			    (!strchr(optarg, '%') && o->p.threshold >= 1.0))
-				return cmd_usage_error(self, "--threshold %s: a fraction below 1 "
-							     "(0.05) or a percentage (5%%)",
-						       optarg);
+			if ((r = parse_threshold(self, o, optarg)) != CMD_CONTINUE)
+				return r;
 			break;
 		case OPT_CONFIDENCE:
 			if (parse_fraction(optarg, 0.5, 1.0, true, &o->p.confidence))
@@ -606,7 +643,7 @@ out:
 const struct cmd_entry cmd_compare_entry = {
 	.name = "compare",
 	.summary = "compare two results files: exit 1 on a statistically significant regression",
-	.synopsis = "compare BASELINE.json CANDIDATE.json [--threshold 5%] [--alpha 0.05] "
+	.synopsis = "compare BASELINE.json CANDIDATE.json [--threshold [GLOB=]5%] [--alpha 0.05] "
 		    "[--metric GLOB] [--fail-on regression|improvement|any] [--junit FILE] "
 		    "[--markdown FILE] [--allow-env-mismatch]",
 	.help = "Compares every figure present in both runs -- per backend, mode and phase the\n"
@@ -621,6 +658,8 @@ const struct cmd_entry cmd_compare_entry = {
 		"Docker version, the tool's major version) are refused.\n"
 		"\noptions:\n"
 		"  --threshold T          relative change that matters: 5% or 0.05 (default 5%)\n"
+		"  --threshold GLOB=T     for the metrics matching GLOB (repeatable; last wins),\n"
+		"                         e.g. '*/amplification=2%'\n"
 		"  --alpha A              level of the one-sided test (default 0.05)\n"
 		"  --confidence C         of each one-sided bound of the change (default 0.90)\n"
 		"  --metric GLOB          only metrics matching GLOB (fnmatch; repeatable), e.g.\n"

@@ -46,9 +46,18 @@ const char *stt_cmp_method_name(enum stt_cmp_method m)
 
 void stt_compare_params_init(struct stt_cmp_params *p)
 {
+	memset(p, 0, sizeof(*p));
 	p->alpha = 0.05;
 	p->threshold = 0.05;
 	p->confidence = 0.90;
+}
+
+double stt_compare_threshold(const struct stt_cmp_params *p, const char *name)
+{
+	for (size_t i = p->n_per_metric; i-- > 0;)
+		if (!fnmatch(p->per_metric[i].glob, name, 0))
+			return p->per_metric[i].threshold;
+	return p->threshold;
 }
 
 /* @v relative to @base; from a base of 0 any change is infinite. */
@@ -59,12 +68,24 @@ static double relative(double v, double base)
 	return v > 0.0 ? INFINITY : v < 0.0 ? -INFINITY : 0.0;
 }
 
+static int check_threshold(double t)
+{
+	if (!(t >= 0.0 && t < 10.0))
+		return stt_err(-EINVAL, "threshold %g: must be from 0 to 10 (1000%%)", t);
+	return 0;
+}
+
 static int check_params(const struct stt_cmp_params *p)
 {
+	int r;
+
 	if (!(p->alpha > 0.0 && p->alpha < 0.5))
 		return stt_err(-EINVAL, "alpha %g: must be above 0 and below 0.5", p->alpha);
-	if (!(p->threshold >= 0.0 && p->threshold < 10.0))
-		return stt_err(-EINVAL, "threshold %g: must be from 0 to 10 (1000%%)", p->threshold);
+	if ((r = check_threshold(p->threshold)))
+		return r;
+	for (size_t i = 0; i < p->n_per_metric; i++)
+		if ((r = check_threshold(p->per_metric[i].threshold)))
+			return r;
 	if (!(p->confidence > 0.5 && p->confidence < 1.0))
 		return stt_err(-EINVAL, "confidence %g: must be above 0.5 and below 1",
 			       p->confidence);
@@ -620,6 +641,7 @@ int stt_compare_docs(struct json_object *base, struct json_object *cand,
 		     struct stt_comparison *out)
 {
 	struct stt_cmp_metric *bm = NULL, *cm = NULL;
+	struct stt_cmp_params one = *p;
 	size_t nb = 0, nc = 0;
 	int r;
 
@@ -650,7 +672,8 @@ int stt_compare_docs(struct json_object *base, struct json_object *cand,
 		m->cand = c->base;
 		memset(&c->base, 0, sizeof(c->base));
 		memset(b, 0, sizeof(*b));
-		if ((r = stt_compare_samples(p, m->better, &m->base, &m->cand, &m->r))) {
+		one.threshold = m->threshold = stt_compare_threshold(p, m->name);
+		if ((r = stt_compare_samples(&one, m->better, &m->base, &m->cand, &m->r))) {
 			r = stt_err(r, "%s: %s", m->name, stt_err_msg());
 			goto out;
 		}
@@ -733,6 +756,7 @@ static struct json_object *metric_json(const struct stt_cmp_metric *m)
 	    stt_json_add(o, "better", json_object_new_string(m->better == STT_CMP_LOWER_BETTER
 								     ? "lower"
 								     : "higher")) ||
+	    stt_json_add(o, "threshold", json_object_new_double(m->threshold)) ||
 	    stt_json_add(o, "method", json_object_new_string(stt_cmp_method_name(r->method))) ||
 	    stt_json_add(o, "scale", json_object_new_string(r->method != STT_CMP_TEST ? "medians"
 							    : r->log_scale	     ? "log"
@@ -754,10 +778,24 @@ static struct json_object *metric_json(const struct stt_cmp_metric *m)
 int stt_comparison_to_json(const struct stt_comparison *c, struct json_object **out)
 {
 	struct json_object *o = json_object_new_object(), *params = json_object_new_object();
-	struct json_object *arr = json_object_new_array();
+	struct json_object *arr = json_object_new_array(), *th = json_object_new_array();
 
-	if (!o || !params || !arr)
+	if (!o || !params || !arr || !th)
 		goto fail;
+	for (size_t i = 0; i < c->params.n_per_metric; i++) {
+		struct json_object *t = json_object_new_object();
+
+		if (array_add(th, t) ||
+		    stt_json_add(t, "glob", json_object_new_string(c->params.per_metric[i].glob)) ||
+		    stt_json_add(t, "threshold",
+				 json_object_new_double(c->params.per_metric[i].threshold)))
+			goto fail;
+	}
+	if (stt_json_add(params, "thresholds", th)) {
+		th = NULL;
+		goto fail;
+	}
+	th = NULL;
 	if (stt_json_add(params, "alpha", json_object_new_double(c->params.alpha)) ||
 	    stt_json_add(params, "threshold", json_object_new_double(c->params.threshold)) ||
 	    stt_json_add(params, "confidence", json_object_new_double(c->params.confidence)) ||
@@ -787,6 +825,7 @@ int stt_comparison_to_json(const struct stt_comparison *c, struct json_object **
 	*out = o;
 	return 0;
 fail:
+	json_object_put(th);
 	json_object_put(arr);
 	json_object_put(params);
 	json_object_put(o);

@@ -58,13 +58,25 @@ struct stt_cmp_sample {
 	double median;
 };
 
+/* A threshold for the metrics whose names match @glob (fnmatch). */
+struct stt_cmp_threshold {
+	const char *glob;
+	double threshold;
+};
+
 struct stt_cmp_params {
 	double alpha;	   /* level of the one-sided Mann-Whitney test (0.05) */
 	double threshold;  /* relative change that counts, e.g. 0.05 */
 	double confidence; /* of each one-sided bound of the change (0.90) */
+	/* thresholds of some metrics (borrowed): the last one whose glob matches wins */
+	const struct stt_cmp_threshold *per_metric;
+	size_t n_per_metric;
 };
 
 void stt_compare_params_init(struct stt_cmp_params *p);
+
+/* The threshold of metric @name: the last matching per-metric one, else the default. */
+double stt_compare_threshold(const struct stt_cmp_params *p, const char *name);
 
 struct stt_cmp_result {
 	enum stt_cmp_method method;
@@ -92,6 +104,7 @@ struct stt_cmp_metric {
 	char *name;
 	const char *unit; /* "ns", "ratio", "containers/s", "iops" */
 	enum stt_cmp_better better;
+	double threshold; /* the one it was compared with */
 	struct stt_cmp_sample base, cand;
 	struct stt_cmp_result r;
 };
@@ -143,7 +156,8 @@ void stt_comparison_release(struct stt_comparison *c);
 
 /*
  * { "schema": "stortune-compare", "schema_version": 1, "params": {alpha, threshold,
- *   confidence}, "metrics": [ { name, unit, better, method, scale, baseline: {n, median},
+ *   confidence, thresholds: [{glob, threshold}]}, "metrics": [ { name, unit, better,
+ *   threshold, method, scale, baseline: {n, median},
  *   candidate: {n, median}, change, change_lo, change_hi, p_worse, p_better, verdict } ],
  *   "only_in_baseline": [..], "only_in_candidate": [..], "regressions", "improvements" }
  * Numbers that are not finite (a change from 0, an absent bound) are null.

@@ -283,6 +283,28 @@ static void test_docs(void)
 	json_object_put(j);
 	stt_comparison_release(&c);
 
+	/* a threshold of their own for some metrics: the last matching pattern wins */
+	{
+		const struct stt_cmp_threshold th[] = { { "*/start/*", 0.5 },
+							{ "*/containers_per_s", 0.5 },
+							{ "*/storm/*", 0.1 } };
+
+		p.per_metric = th;
+		p.n_per_metric = 3;
+		CU_ASSERT_DOUBLE_EQUAL(stt_compare_threshold(&p, "x/cold/start/p50"), 0.5, 0);
+		CU_ASSERT_DOUBLE_EQUAL(stt_compare_threshold(&p, "x/cold/storm/containers_per_s"),
+				       0.1, 0);
+		CU_ASSERT_DOUBLE_EQUAL(stt_compare_threshold(&p, "x/cold/first-read/p50"), 0.05, 0);
+		CU_ASSERT_EQUAL_FATAL(stt_compare_docs(base, cand, &p, NULL, 0, &c), 0);
+		CU_ASSERT_DOUBLE_EQUAL(c.m[0].threshold, 0.5, 0);
+		CU_ASSERT_EQUAL(c.m[0].r.verdict, STT_CMP_WITHIN); /* +20% is below 50% */
+		CU_ASSERT_EQUAL(c.m[3].r.verdict, STT_CMP_REGRESSION); /* -20% beyond 10% */
+		CU_ASSERT_EQUAL(c.regressions, 1);
+		stt_comparison_release(&c);
+		p.per_metric = NULL;
+		p.n_per_metric = 0;
+	}
+
 	/* --metric */
 	CU_ASSERT_EQUAL_FATAL(stt_compare_docs(base, cand, &p, start_only, 1, &c), 0);
 	CU_ASSERT_EQUAL(c.n, 1);
@@ -465,6 +487,9 @@ static void test_bad_input(void)
 	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, NULL), 2);
 	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.base, "--alpha", "0.6", NULL), 2);
 	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.base, "--threshold", "5", NULL), 2);
+	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.base, "--threshold", "=5%", NULL), 2);
+	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.base, "--threshold", "*/p50=x", NULL),
+			2);
 	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.base, "--fail-on", "x", NULL), 2);
 	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.base, "--metric", "zzz", NULL), 2);
 	files_cleanup(&f);
@@ -566,7 +591,7 @@ static void test_outputs(void)
 		}
 		line += len + (line[len] == '\n');
 	}
-	CU_ASSERT_EQUAL(want, 8); /* 7 columns */
+	CU_ASSERT_EQUAL(want, 9); /* 8 columns */
 	CU_ASSERT_EQUAL(rows, 2 + 4);
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "|:--|--:|"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "**regression**"));
@@ -590,6 +615,9 @@ static void test_outputs(void)
 			    NULL),
 			1);
 	CU_ASSERT_EQUAL(run("stortune", "compare", f.cand, f.base, "--fail-on", "any", NULL), 1);
+	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.cand, "--threshold", "*/start/*=50%",
+			    NULL),
+			0);
 	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.base, "--fail-on", "any", NULL), 0);
 
 	/* environments apart: refused with the reason, unless allowed */
