@@ -176,6 +176,8 @@ int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_
 			       json_object_new_boolean(cb->t.o.deferred_removal));
 	json_object_object_add(jo, "deferred_deletion",
 			       json_object_new_boolean(cb->t.o.deferred_deletion));
+	/* Its records are synced inside the timed operations: where it lives shows in them. */
+	json_object_object_add(jo, "journal_dir", json_object_new_string(cb->t.journal_dir));
 	json_object_object_add(doc, "options", jo);
 	arr = json_object_object_get(doc, "backends");
 
