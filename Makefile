@@ -4,6 +4,8 @@
 #   make deps       install the Debian packages the build, the tool and the tests need
 #   make run        the main job on its embedded default (a scratch target)
 #   make check      unit tests, then the privileged tests (root; skipped with exit 77 otherwise)
+#   make bench-ci   the CI regression benchmark against results/baselines/<machine kind>.json
+#   make bench-baseline   record that baseline
 #
 # DEVELOPER=1 adds -Werror; SANITIZE=address,undefined builds with sanitizers; V=1 shows commands.
 
@@ -103,6 +105,14 @@ check: deps
 check-vm: stortune build/priv-tests
 	@tests/vm/run.sh
 
+# The CI regression benchmark (not part of check): overlay with the ci profile, compared with
+# the baseline of this machine kind; see scripts/bench-ci.sh for PROFILE, REPETITIONS, ...
+bench-ci: stortune
+	@scripts/bench-ci.sh
+
+bench-baseline: stortune
+	@scripts/bench-ci.sh baseline
+
 install: stortune
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/profiles
 	$(INSTALL) -m 0755 stortune $(DESTDIR)$(BINDIR)/stortune
@@ -115,6 +125,6 @@ clean:
 format:
 	clang-format -i $(SRC_C) $(wildcard src/*.h src/backend/*.h cmd/*.c cmd/*.h tests/*/*.c tests/*/*.h)
 
-.PHONY: all deps run check check-vm install clean format
+.PHONY: all deps run check check-vm bench-ci bench-baseline install clean format
 
 -include $(SRC_O:.o=.d) $(CMD_O:.o=.d) $(UNIT_O:.o=.d) $(PRIV_O:.o=.d) build/cmd/main.d
