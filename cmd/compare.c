@@ -33,7 +33,7 @@ enum {
 	OPT_ALLOW_ENV,
 };
 
-#define MAX_GLOBS 64
+#define MAX_GLOBS      64
 #define MAX_THRESHOLDS 64
 
 enum fail_on { FAIL_REGRESSION = 1, FAIL_IMPROVEMENT = 2, FAIL_ANY = 3 };
@@ -52,17 +52,24 @@ struct opts {
 
 /* ---- How figures read ---- */
 
+static void fmt_ns(char *buf, size_t len, double ns)
+{
+	if (fabs(ns) < 1e3)
+		snprintf(buf, len, "%.0f ns", ns);
+	else if (fabs(ns) < 1e6)
+		snprintf(buf, len, "%.1f us", ns / 1e3);
+	else if (fabs(ns) < 1e9)
+		snprintf(buf, len, "%.2f ms", ns / 1e6);
+	else
+		snprintf(buf, len, "%.2f s", ns / 1e9);
+}
+
 static void fmt_value(char *buf, size_t len, double v, const char *unit)
 {
 	if (!isfinite(v))
 		snprintf(buf, len, "-");
 	else if (!strcmp(unit, "ns"))
-		snprintf(buf, len,
-			 fabs(v) < 1e3	 ? "%.0f ns"
-			 : fabs(v) < 1e6 ? "%.1f us"
-			 : fabs(v) < 1e9 ? "%.2f ms"
-					 : "%.2f s",
-			 fabs(v) < 1e3 ? v : fabs(v) < 1e6 ? v / 1e3 : fabs(v) < 1e9 ? v / 1e6 : v / 1e9);
+		fmt_ns(buf, len, v);
 	else if (!strcmp(unit, "containers/s"))
 		snprintf(buf, len, "%.1f/s", v);
 	else if (!strcmp(unit, "iops"))
@@ -174,8 +181,8 @@ static void print_table(const struct opts *o, const struct stt_comparison *c, ch
 		fmt_p(p, sizeof(p), m->r.p_worse);
 		fmt_verdict(v, sizeof(v), m);
 		snprintf(t, sizeof(t), "%g%%", m->threshold * 100.0);
-		fprintf(f, "%-*s  %12s  %12s  %8s  %-20s  %8s  %9s  %s\n", w, m->name, a, b, ch, iv, p,
-			t, v);
+		fprintf(f, "%-*s  %12s  %12s  %8s  %-20s  %8s  %9s  %s\n", w, m->name, a, b, ch, iv,
+			p, t, v);
 	}
 	fputc('\n', f);
 	for (size_t i = 0; i < nenv; i++)
@@ -233,10 +240,11 @@ static void fmt_detail(char *buf, size_t len, const struct stt_cmp_metric *m)
 	fmt_pct(ch, sizeof(ch), m->r.change);
 	fmt_interval(iv, sizeof(iv), &m->r);
 	fmt_p(p, sizeof(p), m->r.p_worse);
-	snprintf(buf, len,
-		 "%s %s, p(worse)=%s, threshold %g%%, %s; baseline %s (n=%zu), candidate %s (n=%zu)",
-		 ch, iv, p, m->threshold * 100.0, stt_cmp_method_name(m->r.method), a, m->base.n, b,
-		 m->cand.n);
+	snprintf(
+	    buf, len,
+	    "%s %s, p(worse)=%s, threshold %g%%, %s; baseline %s (n=%zu), candidate %s (n=%zu)", ch,
+	    iv, p, m->threshold * 100.0, stt_cmp_method_name(m->r.method), a, m->base.n, b,
+	    m->cand.n);
 }
 
 static void write_junit(const struct opts *o, const struct stt_comparison *c, char **env,
@@ -251,11 +259,13 @@ static void write_junit(const struct opts *o, const struct stt_comparison *c, ch
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	fmt_rule(rule, sizeof(rule), &c->params);
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-	fprintf(f, "<testsuites name=\"stortune compare\" tests=\"%zu\" failures=\"%zu\" "
-		   "errors=\"0\" time=\"0\">\n",
+	fprintf(f,
+		"<testsuites name=\"stortune compare\" tests=\"%zu\" failures=\"%zu\" "
+		"errors=\"0\" time=\"0\">\n",
 		c->n, failures);
-	fprintf(f, "  <testsuite name=\"stortune compare\" tests=\"%zu\" failures=\"%zu\" "
-		   "errors=\"0\" skipped=\"0\" time=\"0\" timestamp=\"%s\">\n",
+	fprintf(f,
+		"  <testsuite name=\"stortune compare\" tests=\"%zu\" failures=\"%zu\" "
+		"errors=\"0\" skipped=\"0\" time=\"0\" timestamp=\"%s\">\n",
 		c->n, failures, when);
 	fprintf(f, "    <properties>\n");
 	fprintf(f, "      <property name=\"baseline\" value=\"");
@@ -346,8 +356,7 @@ static void write_markdown(const struct opts *o, const struct stt_comparison *c,
 	char rule[512];
 
 	fmt_rule(rule, sizeof(rule), &c->params);
-	fprintf(f, "### stortune compare: %s\n\n",
-		failing ? "FAIL" : "pass");
+	fprintf(f, "### stortune compare: %s\n\n", failing ? "FAIL" : "pass");
 	fprintf(f, "%zu regression%s, %zu improvement%s in %zu metrics (fail on %s). Baseline `",
 		c->regressions, c->regressions == 1 ? "" : "s", c->improvements,
 		c->improvements == 1 ? "" : "s", c->n, fail_on_name(o->fail_on));
@@ -369,7 +378,8 @@ static void write_markdown(const struct opts *o, const struct stt_comparison *c,
 	for (size_t i = 0; i < c->n; i++) {
 		const struct stt_cmp_metric *m = &c->m[i];
 		char a[32], b[32], ch[32], iv[64], p[16], v[64];
-		bool bold = m->r.verdict == STT_CMP_REGRESSION || m->r.verdict == STT_CMP_IMPROVEMENT;
+		bool bold =
+		    m->r.verdict == STT_CMP_REGRESSION || m->r.verdict == STT_CMP_IMPROVEMENT;
 
 		fmt_value(a, sizeof(a), m->base.median, m->unit);
 		fmt_value(b, sizeof(b), m->cand.median, m->unit);
@@ -394,8 +404,7 @@ static void write_markdown(const struct opts *o, const struct stt_comparison *c,
 
 struct output {
 	const char *path;
-	void (*write)(const struct opts *, const struct stt_comparison *, char **, size_t,
-		      FILE *);
+	void (*write)(const struct opts *, const struct stt_comparison *, char **, size_t, FILE *);
 	char tmp[4096];
 	bool made;
 };
@@ -408,8 +417,8 @@ static int write_files(const struct cmd_entry *self, const struct opts *o,
 		       const struct stt_comparison *c, char **env, size_t nenv)
 {
 	struct output outs[2] = {
-		{ .path = o->junit, .write = write_junit },
-		{ .path = o->markdown, .write = write_markdown },
+	    {.path = o->junit, .write = write_junit},
+	    {.path = o->markdown, .write = write_markdown},
 	};
 	int r = CMD_EXIT_OK;
 
@@ -418,7 +427,8 @@ static int write_files(const struct cmd_entry *self, const struct opts *o,
 
 		if (!outs[i].path)
 			continue;
-		snprintf(outs[i].tmp, sizeof(outs[i].tmp), "%s.tmp-%d", outs[i].path, (int)getpid());
+		snprintf(outs[i].tmp, sizeof(outs[i].tmp), "%s.tmp-%d", outs[i].path,
+			 (int)getpid());
 		f = fopen(outs[i].tmp, "w");
 		if (!f) {
 			r = cmd_fail(self, CMD_EXIT_USAGE, "%s: cannot write: %s", outs[i].path,
@@ -469,16 +479,18 @@ static int parse_threshold(const struct cmd_entry *self, struct opts *o, const c
 	double v;
 
 	if (parse_fraction(t, -1.0, 10.0, true, &v) || v < 0.0 || (!strchr(t, '%') && v >= 1.0))
-		return cmd_usage_error(self, "--threshold %s: [GLOB=]T, T a fraction below 1 (0.05) "
-					     "or a percentage (5%%)",
+		return cmd_usage_error(self,
+				       "--threshold %s: [GLOB=]T, T a fraction below 1 (0.05) "
+				       "or a percentage (5%%)",
 				       arg);
 	if (!eq) {
 		o->p.threshold = v;
 		return CMD_CONTINUE;
 	}
 	if (eq == arg || (size_t)(eq - arg) >= sizeof(o->th_globs[0]))
-		return cmd_usage_error(self, "--threshold %s: the pattern before '=' is empty or "
-					     "too long",
+		return cmd_usage_error(self,
+				       "--threshold %s: the pattern before '=' is empty or "
+				       "too long",
 				       arg);
 	if (o->p.n_per_metric == MAX_THRESHOLDS)
 		return cmd_usage_error(self, "--threshold: at most %d patterns", MAX_THRESHOLDS);
@@ -495,16 +507,16 @@ static int parse_opts(const struct cmd_entry *self, struct cmd_ctx *ctx, int arg
 		      struct opts *o)
 {
 	static const struct option opts[] = {
-		CMD_COMMON_OPTIONS,
-		{ "alpha", required_argument, NULL, OPT_ALPHA },
-		{ "threshold", required_argument, NULL, OPT_THRESHOLD },
-		{ "confidence", required_argument, NULL, OPT_CONFIDENCE },
-		{ "junit", required_argument, NULL, OPT_JUNIT },
-		{ "markdown", required_argument, NULL, OPT_MARKDOWN },
-		{ "metric", required_argument, NULL, OPT_METRIC },
-		{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
-		{ "allow-env-mismatch", no_argument, NULL, OPT_ALLOW_ENV },
-		{ NULL, 0, NULL, 0 },
+	    CMD_COMMON_OPTIONS,
+	    {"alpha", required_argument, NULL, OPT_ALPHA},
+	    {"threshold", required_argument, NULL, OPT_THRESHOLD},
+	    {"confidence", required_argument, NULL, OPT_CONFIDENCE},
+	    {"junit", required_argument, NULL, OPT_JUNIT},
+	    {"markdown", required_argument, NULL, OPT_MARKDOWN},
+	    {"metric", required_argument, NULL, OPT_METRIC},
+	    {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+	    {"allow-env-mismatch", no_argument, NULL, OPT_ALLOW_ENV},
+	    {NULL, 0, NULL, 0},
 	};
 	int c, r;
 
@@ -513,8 +525,9 @@ static int parse_opts(const struct cmd_entry *self, struct cmd_ctx *ctx, int arg
 		switch (c) {
 		case OPT_ALPHA:
 			if (parse_fraction(optarg, 0.0, 0.5, false, &o->p.alpha))
-				return cmd_usage_error(self, "--alpha %s: must be above 0 and below "
-							     "0.5",
+				return cmd_usage_error(self,
+						       "--alpha %s: must be above 0 and below "
+						       "0.5",
 						       optarg);
 			break;
 		case OPT_THRESHOLD:
@@ -523,8 +536,9 @@ static int parse_opts(const struct cmd_entry *self, struct cmd_ctx *ctx, int arg
 			break;
 		case OPT_CONFIDENCE:
 			if (parse_fraction(optarg, 0.5, 1.0, true, &o->p.confidence))
-				return cmd_usage_error(self, "--confidence %s: must be above 0.5 and "
-							     "below 1 (or 50%% to 100%%)",
+				return cmd_usage_error(self,
+						       "--confidence %s: must be above 0.5 and "
+						       "below 1 (or 50%% to 100%%)",
 						       optarg);
 			break;
 		case OPT_JUNIT:
@@ -547,8 +561,9 @@ static int parse_opts(const struct cmd_entry *self, struct cmd_ctx *ctx, int arg
 			else if (!strcmp(optarg, "any"))
 				o->fail_on = FAIL_ANY;
 			else
-				return cmd_usage_error(self, "--fail-on %s: regression, improvement "
-							     "or any",
+				return cmd_usage_error(self,
+						       "--fail-on %s: regression, improvement "
+						       "or any",
 						       optarg);
 			break;
 		case OPT_ALLOW_ENV:
@@ -560,9 +575,10 @@ static int parse_opts(const struct cmd_entry *self, struct cmd_ctx *ctx, int arg
 		}
 	}
 	if (argc - optind != 2)
-		return cmd_usage_error(self, argc - optind < 2
-						     ? "needs two results files: BASELINE CANDIDATE"
-						     : "unexpected argument '%s'",
+		return cmd_usage_error(self,
+				       argc - optind < 2
+					   ? "needs two results files: BASELINE CANDIDATE"
+					   : "unexpected argument '%s'",
 				       argc - optind > 2 ? argv[optind + 2] : "");
 	o->base_path = argv[optind];
 	o->cand_path = argv[optind + 1];
@@ -572,7 +588,7 @@ static int parse_opts(const struct cmd_entry *self, struct cmd_ctx *ctx, int arg
 static int cmd_compare(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct json_object *base = NULL, *cand = NULL, *j = NULL;
-	struct stt_comparison cmp = { 0 };
+	struct stt_comparison cmp = {0};
 	char **env = NULL;
 	size_t nenv = 0;
 	struct opts o;
@@ -641,37 +657,38 @@ out:
 }
 
 const struct cmd_entry cmd_compare_entry = {
-	.name = "compare",
-	.summary = "compare two results files: exit 1 on a statistically significant regression",
-	.synopsis = "compare BASELINE.json CANDIDATE.json [--threshold [GLOB=]5%] [--alpha 0.05] "
-		    "[--metric GLOB] [--fail-on regression|improvement|any] [--junit FILE] "
-		    "[--markdown FILE] [--allow-env-mismatch]",
-	.help = "Compares every figure present in both runs -- per backend, mode and phase the\n"
-		"latency p50 and p99 and the amplification, the storm's containers/s, and the raw\n"
-		"device's IOPS and clat p99 -- repetition by repetition. A regression needs both\n"
-		"a one-sided Mann-Whitney test with p < alpha and the bound of the relative\n"
-		"change (Hodges-Lehmann shift of the log values, distribution-free bound at\n"
-		"--confidence) lying beyond the threshold in the worse direction; improvements\n"
-		"likewise. With fewer than 5 repetitions a side, or a file without the\n"
-		"repetitions, it compares the medians against the threshold and says so.\n"
-		"Runs from different environments (kernel, device model, profile, options,\n"
-		"Docker version, the tool's major version) are refused.\n"
-		"\noptions:\n"
-		"  --threshold T          relative change that matters: 5% or 0.05 (default 5%)\n"
-		"  --threshold GLOB=T     for the metrics matching GLOB (repeatable; last wins),\n"
-		"                         e.g. '*/amplification=2%'\n"
-		"  --alpha A              level of the one-sided test (default 0.05)\n"
-		"  --confidence C         of each one-sided bound of the change (default 0.90)\n"
-		"  --metric GLOB          only metrics matching GLOB (fnmatch; repeatable), e.g.\n"
-		"                         'overlay/*/start/*', '*/containers_per_s', 'raw/*'\n"
-		"  --fail-on WHAT         exit 1 on: regression (default), improvement or any\n"
-		"  --junit FILE           JUnit XML: a test case per metric, failures as --fail-on\n"
-		"  --markdown FILE        a Markdown table, for a pull-request comment\n"
-		"  --allow-env-mismatch   compare runs from different environments (listed)\n"
-		"\nexit codes: 0 no regression, 1 regression (or what --fail-on names), 2 unusable\n"
-		"input (unreadable file, other schema, no common metric, different environments)\n"
-		"\nexamples:\n"
-		"  stortune compare results/baselines/native-2cpu.json new.json --junit junit.xml\n"
-		"  stortune compare base.json new.json --metric 'overlay/*/p50' --threshold 10%\n",
-	.run = cmd_compare,
+    .name = "compare",
+    .summary = "compare two results files: exit 1 on a statistically significant regression",
+    .synopsis = "compare BASELINE.json CANDIDATE.json [--threshold [GLOB=]5%] [--alpha 0.05] "
+		"[--metric GLOB] [--fail-on regression|improvement|any] [--junit FILE] "
+		"[--markdown FILE] [--allow-env-mismatch]",
+    .help = "Compares every figure present in both runs -- per backend, mode and phase the\n"
+	    "latency p50 and p99 and the amplification, the storm's containers/s, and the raw\n"
+	    "device's IOPS and clat p99 -- repetition by repetition. A regression needs both\n"
+	    "a one-sided Mann-Whitney test with p < alpha and the bound of the relative\n"
+	    "change (Hodges-Lehmann shift of the log values, distribution-free bound at\n"
+	    "--confidence) lying beyond the threshold in the worse direction; improvements\n"
+	    "likewise. With fewer than 5 repetitions a side, or a file without the\n"
+	    "repetitions, it compares the medians against the threshold and says so.\n"
+	    "Runs from different environments (kernel, device model, profile, options,\n"
+	    "Docker version, the tool's major version) are refused.\n"
+	    "\noptions:\n"
+	    "  --threshold T          relative change that matters: 5% or 0.05 (default 5%)\n"
+	    "  --threshold GLOB=T     for the metrics matching GLOB (repeatable; last wins),\n"
+	    "                         e.g. '*/amplification=2%'\n"
+	    "  --alpha A              level of the one-sided test (default 0.05)\n"
+	    "  --confidence C         of each one-sided bound of the change (default 0.90)\n"
+	    "  --metric GLOB          only metrics matching GLOB (fnmatch; repeatable), e.g.\n"
+	    "                         'overlay/*/start/*', '*/containers_per_s', 'raw/*'\n"
+	    "  --fail-on WHAT         exit 1 on: regression (default), improvement or any\n"
+	    "  --junit FILE           JUnit XML: a test case per metric, failures as --fail-on\n"
+	    "  --markdown FILE        a Markdown table, for a pull-request comment\n"
+	    "  --allow-env-mismatch   compare runs from different environments (listed)\n"
+	    "\nexit codes: 0 no regression, 1 regression (or what --fail-on names), 2 unusable\n"
+	    "input (unreadable file, other schema, no common metric, different environments)\n"
+	    "\nexamples:\n"
+	    "  stortune compare results/baselines/2cpu-intel-xeon-processor.json new.json --junit "
+	    "j.xml\n"
+	    "  stortune compare base.json new.json --metric 'overlay/*/p50' --threshold 10%\n",
+    .run = cmd_compare,
 };

@@ -93,8 +93,8 @@ static int check_params(const struct stt_cmp_params *p)
 }
 
 static int test_samples(const struct stt_cmp_params *p, const struct stt_cmp_sample *base,
-			const struct stt_cmp_sample *cand, struct stt_cmp_result *out,
-			double *p_up, double *p_down)
+			const struct stt_cmp_sample *cand, struct stt_cmp_result *out, double *p_up,
+			double *p_down)
 {
 	double *x = NULL, *y = NULL;
 	struct stt_shift sh;
@@ -248,8 +248,8 @@ static int add_summary(struct figs *f, const char *name, const char *unit,
 	m->better = better;
 	m->base.median = json_object_get_double(med);
 	m->base.n = n && is_number(n) && json_object_get_int64(n) > 0
-			    ? (size_t)json_object_get_int64(n)
-			    : 1;
+			? (size_t)json_object_get_int64(n)
+			: 1;
 	if (vals) {
 		size_t len = json_object_array_length(vals);
 
@@ -285,7 +285,8 @@ static int add_single(struct figs *f, const char *name, const char *unit,
 
 	if (s && vals && !json_object_array_add(vals, json_object_new_double(v)) &&
 	    !stt_json_add(s, "n", json_object_new_int(1)) &&
-	    !stt_json_add(s, "median", json_object_new_double(v)) && !stt_json_add(s, "values", vals)) {
+	    !stt_json_add(s, "median", json_object_new_double(v)) &&
+	    !stt_json_add(s, "values", vals)) {
 		vals = NULL;
 		r = add_summary(f, name, unit, better, s);
 	}
@@ -298,9 +299,9 @@ static const struct {
 	const char *key, *stat, *unit;
 	enum stt_cmp_better better;
 } phase_figs[] = {
-	{ "p50_ns", "p50", "ns", STT_CMP_LOWER_BETTER },
-	{ "p99_ns", "p99", "ns", STT_CMP_LOWER_BETTER },
-	{ "amplification", "amplification", "ratio", STT_CMP_LOWER_BETTER },
+    {"p50_ns", "p50", "ns", STT_CMP_LOWER_BETTER},
+    {"p99_ns", "p99", "ns", STT_CMP_LOWER_BETTER},
+    {"amplification", "amplification", "ratio", STT_CMP_LOWER_BETTER},
 };
 
 static int backend_figs(struct figs *f, struct json_object *be)
@@ -378,7 +379,8 @@ static int raw_figs(struct figs *f, struct json_object *raw)
 			return r;
 		if (json_object_get_int64(stt_json_get(main, "clat_ns.N")) > 0) {
 			struct json_object *pct = stt_json_get(main, "clat_ns.percentile");
-			struct json_object *v = pct ? json_object_object_get(pct, "99.000000") : NULL;
+			struct json_object *v =
+			    pct ? json_object_object_get(pct, "99.000000") : NULL;
 
 			snprintf(name, sizeof(name), "raw/%s/clat_p99", jname);
 			if (v && is_number(v) &&
@@ -393,11 +395,11 @@ static int raw_figs(struct figs *f, struct json_object *raw)
 int stt_compare_figures(struct json_object *doc, struct stt_cmp_metric **out, size_t *n)
 {
 	struct json_object *arr = stt_json_get(doc, "backends");
-	struct figs f = { 0 };
+	struct figs f = {0};
 	int r = 0;
 
-	for (size_t i = 0; !r && json_object_is_type(arr, json_type_array) &&
-			   i < json_object_array_length(arr);
+	for (size_t i = 0;
+	     !r && json_object_is_type(arr, json_type_array) && i < json_object_array_length(arr);
 	     i++)
 		r = backend_figs(&f, json_object_array_get_idx(arr, i));
 	if (!r)
@@ -482,9 +484,8 @@ static struct json_object *backend_named(struct json_object *doc, const char *na
 {
 	struct json_object *arr = stt_json_get(doc, "backends");
 
-	for (size_t i = 0; json_object_is_type(arr, json_type_array) &&
-			   i < json_object_array_length(arr);
-	     i++) {
+	for (size_t i = 0;
+	     json_object_is_type(arr, json_type_array) && i < json_object_array_length(arr); i++) {
 		struct json_object *be = json_object_array_get_idx(arr, i);
 		const char *n = json_object_get_string(stt_json_get(be, "backend"));
 		const char *st = json_object_get_string(stt_json_get(be, "status"));
@@ -548,15 +549,15 @@ static int diff_docker(struct strs *s, struct json_object *base, struct json_obj
 	if (!a)
 		return -ENOMEM;
 	r = strcmp(a, docker_version(cand))
-		    ? push(s, "Docker version: %s vs %s", a, docker_version(cand))
-		    : 0;
+		? push(s, "Docker version: %s vs %s", a, docker_version(cand))
+		: 0;
 	free(a);
 	return r;
 }
 
 int stt_compare_env(struct json_object *base, struct json_object *cand, char ***out, size_t *n)
 {
-	struct strs s = { 0 };
+	struct strs s = {0};
 	char ma[32], mb[32];
 	struct json_object *arr = stt_json_get(base, "backends");
 	int r;
@@ -577,9 +578,8 @@ int stt_compare_env(struct json_object *base, struct json_object *cand, char ***
 	major(cand, mb, sizeof(mb));
 	if (strcmp(ma, mb) && (r = push(&s, "tool major version: %s vs %s", ma, mb)))
 		goto fail;
-	for (size_t i = 0; json_object_is_type(arr, json_type_array) &&
-			   i < json_object_array_length(arr);
-	     i++) {
+	for (size_t i = 0;
+	     json_object_is_type(arr, json_type_array) && i < json_object_array_length(arr); i++) {
 		struct json_object *a = json_object_array_get_idx(arr, i), *b;
 		const char *name = json_object_get_string(stt_json_get(a, "backend"));
 		char what[128];
@@ -620,7 +620,7 @@ static struct stt_cmp_metric *find(struct stt_cmp_metric *m, size_t n, const cha
 
 static int push_name(char ***v, size_t *n, const char *name)
 {
-	struct strs s = { *v, *n };
+	struct strs s = {*v, *n};
 	int r = push(&s, "%s", name);
 
 	*v = s.v;
@@ -753,14 +753,15 @@ static struct json_object *metric_json(const struct stt_cmp_metric *m)
 		return NULL;
 	if (stt_json_add(o, "name", json_object_new_string(m->name)) ||
 	    stt_json_add(o, "unit", json_object_new_string(m->unit)) ||
-	    stt_json_add(o, "better", json_object_new_string(m->better == STT_CMP_LOWER_BETTER
-								     ? "lower"
-								     : "higher")) ||
+	    stt_json_add(
+		o, "better",
+		json_object_new_string(m->better == STT_CMP_LOWER_BETTER ? "lower" : "higher")) ||
 	    stt_json_add(o, "threshold", json_object_new_double(m->threshold)) ||
 	    stt_json_add(o, "method", json_object_new_string(stt_cmp_method_name(r->method))) ||
-	    stt_json_add(o, "scale", json_object_new_string(r->method != STT_CMP_TEST ? "medians"
-							    : r->log_scale	     ? "log"
-										     : "linear")) ||
+	    stt_json_add(o, "scale",
+			 json_object_new_string(r->method != STT_CMP_TEST ? "medians"
+						: r->log_scale		  ? "log"
+									  : "linear")) ||
 	    stt_json_add(o, "baseline", side_json(&m->base)) ||
 	    stt_json_add(o, "candidate", side_json(&m->cand)) ||
 	    json_object_object_add(o, "change", jnum(r->change)) ||

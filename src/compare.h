@@ -29,9 +29,9 @@
 
 struct json_object;
 
-#define STT_COMPARE_SCHEMA "stortune-compare"
+#define STT_COMPARE_SCHEMA  "stortune-compare"
 #define STT_COMPARE_VERSION 1
-#define STT_COMPARE_MIN_N 5
+#define STT_COMPARE_MIN_N   5
 
 enum stt_cmp_better { STT_CMP_LOWER_BETTER, STT_CMP_HIGHER_BETTER };
 
@@ -80,11 +80,11 @@ double stt_compare_threshold(const struct stt_cmp_params *p, const char *name);
 
 struct stt_cmp_result {
 	enum stt_cmp_method method;
-	bool log_scale;	  /* the shift of log values (all values positive) */
-	double change;	  /* relative change of the candidate: +0.10 is 10% larger */
-	double lo, hi;	  /* one-sided bounds of @change at the confidence; NAN for medians */
-	double p_worse;	  /* one-sided Mann-Whitney p in the worse direction; NAN for medians */
-	double p_better;  /* and in the better direction */
+	bool log_scale;	 /* the shift of log values (all values positive) */
+	double change;	 /* relative change of the candidate: +0.10 is 10% larger */
+	double lo, hi;	 /* one-sided bounds of @change at the confidence; NAN for medians */
+	double p_worse;	 /* one-sided Mann-Whitney p in the worse direction; NAN for medians */
+	double p_better; /* and in the better direction */
 	enum stt_cmp_verdict verdict;
 };
 
@@ -95,10 +95,10 @@ struct stt_cmp_result {
  * parameters out of range), -ENOMEM.
  */
 __attribute__((warn_unused_result)) int stt_compare_samples(const struct stt_cmp_params *p,
-							   enum stt_cmp_better better,
-							   const struct stt_cmp_sample *base,
-							   const struct stt_cmp_sample *cand,
-							   struct stt_cmp_result *out);
+							    enum stt_cmp_better better,
+							    const struct stt_cmp_sample *base,
+							    const struct stt_cmp_sample *cand,
+							    struct stt_cmp_result *out);
 
 struct stt_cmp_metric {
 	char *name;
@@ -125,8 +125,7 @@ struct stt_comparison {
  * numbers, with a message naming the figure) or -ENOMEM. Free with stt_compare_metrics_free().
  */
 __attribute__((warn_unused_result)) int stt_compare_figures(struct json_object *doc,
-							   struct stt_cmp_metric **out,
-							   size_t *n);
+							    struct stt_cmp_metric **out, size_t *n);
 void stt_compare_metrics_free(struct stt_cmp_metric *m, size_t n);
 
 /*
@@ -136,9 +135,8 @@ void stt_compare_metrics_free(struct stt_cmp_metric *m, size_t n);
  * ("kernel: 6.1.0-13-amd64 vs 6.18.44"), *@n their number (0: none). 0 or -ENOMEM. Free
  * with stt_compare_strings_free().
  */
-__attribute__((warn_unused_result)) int stt_compare_env(struct json_object *base,
-						       struct json_object *cand, char ***out,
-						       size_t *n);
+__attribute__((warn_unused_result)) int
+stt_compare_env(struct json_object *base, struct json_object *cand, char ***out, size_t *n);
 void stt_compare_strings_free(char **v, size_t n);
 
 /*
@@ -147,11 +145,9 @@ void stt_compare_strings_free(char **v, size_t n);
  * the globs), with a message naming the files; -EINVAL (bad figures), -ENOMEM. Release with
  * stt_comparison_release().
  */
-__attribute__((warn_unused_result)) int stt_compare_docs(struct json_object *base,
-							struct json_object *cand,
-							const struct stt_cmp_params *p,
-							const char *const *globs, size_t nglobs,
-							struct stt_comparison *out);
+__attribute__((warn_unused_result)) int
+stt_compare_docs(struct json_object *base, struct json_object *cand, const struct stt_cmp_params *p,
+		 const char *const *globs, size_t nglobs, struct stt_comparison *out);
 void stt_comparison_release(struct stt_comparison *c);
 
 /*
@@ -163,6 +159,6 @@ void stt_comparison_release(struct stt_comparison *c);
  * Numbers that are not finite (a change from 0, an absent bound) are null.
  */
 __attribute__((warn_unused_result)) int stt_comparison_to_json(const struct stt_comparison *c,
-							      struct json_object **out);
+							       struct json_object **out);
 
 #endif

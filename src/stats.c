@@ -352,7 +352,8 @@ int stt_stats_mw_cdf(size_t m, size_t n, double *cdf)
 	double *prev, *cur, total = 0.0, cum = 0.0;
 
 	if (m < 1 || n < 1 || m > STT_MW_EXACT_MAX || n > STT_MW_EXACT_MAX)
-		return stt_err(-EINVAL, "Mann-Whitney: exact distribution for 1 to %d values a side",
+		return stt_err(-EINVAL,
+			       "Mann-Whitney: exact distribution for 1 to %d values a side",
 			       STT_MW_EXACT_MAX);
 	prev = calloc(rows * width, sizeof(*prev));
 	cur = calloc(rows * width, sizeof(*cur));
@@ -440,8 +441,7 @@ static int check_sample(const double *x, size_t n, const char *what)
 	return 0;
 }
 
-int stt_stats_mann_whitney(const double *x, size_t m, const double *y, size_t n,
-			   struct stt_mw *out)
+int stt_stats_mann_whitney(const double *x, size_t m, const double *y, size_t n, struct stt_mw *out)
 {
 	size_t total = m + n, i = 0;
 	double rank_y = 0.0, tie_sum = 0.0, mn, var;
@@ -455,9 +455,9 @@ int stt_stats_mann_whitney(const double *x, size_t m, const double *y, size_t n,
 	if (!t)
 		return -ENOMEM;
 	for (size_t k = 0; k < m; k++)
-		t[k] = (struct tagged){ x[k], false };
+		t[k] = (struct tagged){x[k], false};
 	for (size_t k = 0; k < n; k++)
-		t[m + k] = (struct tagged){ y[k], true };
+		t[m + k] = (struct tagged){y[k], true};
 	qsort(t, total, sizeof(*t), cmp_tagged);
 
 	/* Mid-ranks: a run of equal values shares the mean of its ranks. */
@@ -501,8 +501,7 @@ int stt_stats_mann_whitney(const double *x, size_t m, const double *y, size_t n,
 		free(cdf);
 		return 0;
 	}
-	var = mn / 12.0 *
-	      ((double)(total + 1) - tie_sum / ((double)total * (double)(total - 1)));
+	var = mn / 12.0 * ((double)(total + 1) - tie_sum / ((double)total * (double)(total - 1)));
 	if (!(var > 0.0)) {
 		out->p_less = out->p_greater = 1.0;
 		return 0;
@@ -528,7 +527,8 @@ int stt_stats_shift(const double *x, size_t m, const double *y, size_t n, double
 	    (r = check_sample(y, n, "shift: second sample")))
 		return r;
 	if (!(conf > 0.5 && conf < 1.0))
-		return stt_err(-EINVAL, "shift: confidence %g: must be above 0.5 and below 1", conf);
+		return stt_err(-EINVAL, "shift: confidence %g: must be above 0.5 and below 1",
+			       conf);
 	if (m > STT_SHIFT_MAX_PAIRS / n)
 		return stt_err(-EINVAL, "shift: %zu x %zu values: more than %u pairs", m, n,
 			       STT_SHIFT_MAX_PAIRS);

@@ -131,9 +131,8 @@ struct stt_mw {
  * correction. When every value is equal both p-values are 1. 0, -EINVAL (empty sample, a
  * value not finite) or -ENOMEM.
  */
-__attribute__((warn_unused_result)) int stt_stats_mann_whitney(const double *x, size_t m,
-							       const double *y, size_t n,
-							       struct stt_mw *out);
+__attribute__((warn_unused_result)) int
+stt_stats_mann_whitney(const double *x, size_t m, const double *y, size_t n, struct stt_mw *out);
 
 /*
  * The shift of @y against @x: the Hodges-Lehmann estimate (median of the m*n differences

@@ -77,14 +77,14 @@ static double median_of(const double *v, size_t n)
 }
 
 #define SEEDS 100
-#define REPS 10
+#define REPS  10
 
 /* How often the rule says @want for a true change of @ratio at @cv noise, over SEEDS seeds. */
 static unsigned int rate(const struct stt_cmp_params *p, enum stt_cmp_better better, double ratio,
 			 double cv, enum stt_cmp_verdict want, uint64_t stream)
 {
 	double bv[REPS], cv_[REPS];
-	struct stt_cmp_sample b = { .values = bv, .n = REPS }, c = { .values = cv_, .n = REPS };
+	struct stt_cmp_sample b = {.values = bv, .n = REPS}, c = {.values = cv_, .n = REPS};
 	struct stt_cmp_result r;
 	unsigned int hits = 0;
 
@@ -137,10 +137,10 @@ static void test_rates(void)
 
 static void test_fallbacks(void)
 {
-	double b3[3] = { 100, 101, 99 }, c3[3] = { 110, 111, 109 }, z[6] = { 0 };
-	double up[6] = { 0.5, 0.6, 0.5, 0.7, 0.6, 0.5 };
-	struct stt_cmp_sample b = { .values = b3, .n = 3, .median = 100 };
-	struct stt_cmp_sample c = { .values = c3, .n = 3, .median = 110 };
+	double b3[3] = {100, 101, 99}, c3[3] = {110, 111, 109}, z[6] = {0};
+	double up[6] = {0.5, 0.6, 0.5, 0.7, 0.6, 0.5};
+	struct stt_cmp_sample b = {.values = b3, .n = 3, .median = 100};
+	struct stt_cmp_sample c = {.values = c3, .n = 3, .median = 110};
 	struct stt_cmp_params p;
 	struct stt_cmp_result r;
 
@@ -161,15 +161,15 @@ static void test_fallbacks(void)
 	CU_ASSERT_EQUAL(r.verdict, STT_CMP_NO_CHANGE);
 
 	/* zeros (warm reads from the page cache): the linear scale; 0 against 0 is no change */
-	b = (struct stt_cmp_sample){ .values = z, .n = 6, .median = 0 };
-	c = (struct stt_cmp_sample){ .values = z, .n = 6, .median = 0 };
+	b = (struct stt_cmp_sample){.values = z, .n = 6, .median = 0};
+	c = (struct stt_cmp_sample){.values = z, .n = 6, .median = 0};
 	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
 	CU_ASSERT_EQUAL(r.method, STT_CMP_TEST);
 	CU_ASSERT_FALSE(r.log_scale);
 	CU_ASSERT_EQUAL(r.verdict, STT_CMP_NO_CHANGE);
 	CU_ASSERT_DOUBLE_EQUAL(r.change, 0.0, 0);
 	/* from 0 to clearly more: an infinite change, a regression when lower is better */
-	c = (struct stt_cmp_sample){ .values = up, .n = 6, .median = 0.55 };
+	c = (struct stt_cmp_sample){.values = up, .n = 6, .median = 0.55};
 	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
 	CU_ASSERT_EQUAL(r.verdict, STT_CMP_REGRESSION);
 	CU_ASSERT_TRUE(isinf(r.change) && r.change > 0);
@@ -188,9 +188,10 @@ static struct json_object *summary(const double *v, size_t n, bool with_values)
 	qsort(sorted, n, sizeof(double), cmp_dbl);
 	json_object_object_add(s, "unit", json_object_new_string("ns"));
 	json_object_object_add(s, "n", json_object_new_int((int)n));
-	json_object_object_add(s, "median",
-			       json_object_new_double(n % 2 ? sorted[n / 2]
-							    : (sorted[n / 2 - 1] + sorted[n / 2]) / 2));
+	json_object_object_add(
+	    s, "median",
+	    json_object_new_double(n % 2 ? sorted[n / 2]
+					 : (sorted[n / 2 - 1] + sorted[n / 2]) / 2));
 	for (size_t i = 0; i < n; i++)
 		json_object_array_add(a, json_object_new_double(v[i]));
 	if (with_values)
@@ -224,8 +225,8 @@ static struct json_object *make_doc(const struct docspec *d)
 	CU_ASSERT_EQUAL_FATAL(stt_results_new(NULL, "native", &doc), 0);
 	json_object_object_add(stt_json_get(doc, "environment"), "kernel",
 			       json_object_new_string(d->kernel ? d->kernel : "6.1.0-test"));
-	json_object_object_add(prof, "hash",
-			       json_object_new_string(d->hash ? d->hash : "fnv1a64:0123456789abcdef"));
+	json_object_object_add(
+	    prof, "hash", json_object_new_string(d->hash ? d->hash : "fnv1a64:0123456789abcdef"));
 	json_object_object_add(doc, "profile", prof);
 	json_object_object_add(opt, "containers", json_object_new_int(10));
 	json_object_object_add(opt, "repetitions", json_object_new_int((int)d->reps));
@@ -254,10 +255,10 @@ static struct json_object *make_doc(const struct docspec *d)
 
 static void test_docs(void)
 {
-	struct docspec bs = { "overlay", 1.0, 1.0, NULL, NULL, 10, true, 1 };
-	struct docspec cs = { "overlay", 1.2, 0.8, NULL, NULL, 10, true, 2 };
+	struct docspec bs = {"overlay", 1.0, 1.0, NULL, NULL, 10, true, 1};
+	struct docspec cs = {"overlay", 1.2, 0.8, NULL, NULL, 10, true, 2};
 	struct json_object *base = make_doc(&bs), *cand = make_doc(&cs), *j;
-	const char *start_only[] = { "*/start/*" };
+	const char *start_only[] = {"*/start/*"};
 	struct stt_comparison c;
 	struct stt_cmp_params p;
 	char **env;
@@ -285,9 +286,8 @@ static void test_docs(void)
 
 	/* a threshold of their own for some metrics: the last matching pattern wins */
 	{
-		const struct stt_cmp_threshold th[] = { { "*/start/*", 0.5 },
-							{ "*/containers_per_s", 0.5 },
-							{ "*/storm/*", 0.1 } };
+		const struct stt_cmp_threshold th[] = {
+		    {"*/start/*", 0.5}, {"*/containers_per_s", 0.5}, {"*/storm/*", 0.1}};
 
 		p.per_metric = th;
 		p.n_per_metric = 3;
@@ -297,7 +297,7 @@ static void test_docs(void)
 		CU_ASSERT_DOUBLE_EQUAL(stt_compare_threshold(&p, "x/cold/first-read/p50"), 0.05, 0);
 		CU_ASSERT_EQUAL_FATAL(stt_compare_docs(base, cand, &p, NULL, 0, &c), 0);
 		CU_ASSERT_DOUBLE_EQUAL(c.m[0].threshold, 0.5, 0);
-		CU_ASSERT_EQUAL(c.m[0].r.verdict, STT_CMP_WITHIN); /* +20% is below 50% */
+		CU_ASSERT_EQUAL(c.m[0].r.verdict, STT_CMP_WITHIN);     /* +20% is below 50% */
 		CU_ASSERT_EQUAL(c.m[3].r.verdict, STT_CMP_REGRESSION); /* -20% beyond 10% */
 		CU_ASSERT_EQUAL(c.regressions, 1);
 		stt_comparison_release(&c);
@@ -436,8 +436,8 @@ static void put_doc(const char *path, const struct docspec *d)
 
 static void test_bad_input(void)
 {
-	struct docspec bs = { "overlay", 1.0, 1.0, NULL, NULL, 10, true, 1 };
-	struct docspec other = { "dm-loop", 1.0, 1.0, NULL, NULL, 10, true, 3 };
+	struct docspec bs = {"overlay", 1.0, 1.0, NULL, NULL, 10, true, 1};
+	struct docspec other = {"dm-loop", 1.0, 1.0, NULL, NULL, 10, true, 3};
 	struct json_object *doc;
 	struct files f;
 
@@ -472,9 +472,9 @@ static void test_bad_input(void)
 	/* values that are not numbers */
 	doc = make_doc(&bs);
 	json_object_array_put_idx(
-		stt_json_get(json_object_array_get_idx(stt_json_get(doc, "backends"), 0),
-			     "modes.cold.phases.start.p50_ns.values"),
-		1, json_object_new_string("x"));
+	    stt_json_get(json_object_array_get_idx(stt_json_get(doc, "backends"), 0),
+			 "modes.cold.phases.start.p50_ns.values"),
+	    1, json_object_new_string("x"));
 	CU_ASSERT_EQUAL_FATAL(stt_results_write(doc, f.cand), 0);
 	json_object_put(doc);
 	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.cand, NULL), 2);
@@ -541,8 +541,8 @@ static size_t pipes(const char *line, size_t len)
 static void test_outputs(void)
 {
 	/* a backend name that XML and Markdown must escape */
-	struct docspec bs = { "ov<&\"'|>", 1.0, 1.0, NULL, NULL, 10, true, 1 };
-	struct docspec cs = { "ov<&\"'|>", 1.2, 1.0, NULL, NULL, 10, true, 2 };
+	struct docspec bs = {"ov<&\"'|>", 1.0, 1.0, NULL, NULL, 10, true, 1};
+	struct docspec cs = {"ov<&\"'|>", 1.2, 1.0, NULL, NULL, 10, true, 2};
 	char xsd[512], *text, *p;
 	size_t rows = 0, want = 0;
 	struct json_object *j;
@@ -554,8 +554,8 @@ static void test_outputs(void)
 		snprintf(xsd, sizeof(xsd), "tests/data/junit-10.xsd");
 	put_doc(f.base, &bs);
 	put_doc(f.cand, &cs);
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.cand, "--junit", f.junit,
-			    "--markdown", f.md, NULL),
+	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.cand, "--junit", f.junit, "--markdown",
+			    f.md, NULL),
 			1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "regression"));
 	/* JUnit: valid against the schema, one test case per metric, the regression a failure */
@@ -563,7 +563,8 @@ static void test_outputs(void)
 	text = slurp_path(f.junit);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "tests=\"4\" failures=\"1\""));
-	CU_ASSERT_PTR_NOT_NULL(strstr(text, "name=\"ov&lt;&amp;&quot;&apos;|&gt;/cold/start/p50\""));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(text, "name=\"ov&lt;&amp;&quot;&apos;|&gt;/cold/start/p50\""));
 	for (p = text; (p = strstr(p, "<testcase ")); p++)
 		rows++;
 	CU_ASSERT_EQUAL(rows, 4);
@@ -605,19 +606,15 @@ static void test_outputs(void)
 	CU_ASSERT_EQUAL(json_object_get_int(stt_json_get(j, "regressions")), 1);
 	CU_ASSERT_TRUE(json_object_get_boolean(stt_json_get(j, "failed")));
 	json_object_put(j);
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.cand, "--metric", "*/first-read/*",
-			    NULL),
-			0);
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.cand, "--fail-on", "improvement",
-			    NULL),
-			0);
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.cand, f.base, "--fail-on", "improvement",
-			    NULL),
-			1);
+	CU_ASSERT_EQUAL(
+	    run("stortune", "compare", f.base, f.cand, "--metric", "*/first-read/*", NULL), 0);
+	CU_ASSERT_EQUAL(
+	    run("stortune", "compare", f.base, f.cand, "--fail-on", "improvement", NULL), 0);
+	CU_ASSERT_EQUAL(
+	    run("stortune", "compare", f.cand, f.base, "--fail-on", "improvement", NULL), 1);
 	CU_ASSERT_EQUAL(run("stortune", "compare", f.cand, f.base, "--fail-on", "any", NULL), 1);
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.cand, "--threshold", "*/start/*=50%",
-			    NULL),
-			0);
+	CU_ASSERT_EQUAL(
+	    run("stortune", "compare", f.base, f.cand, "--threshold", "*/start/*=50%", NULL), 0);
 	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.base, "--fail-on", "any", NULL), 0);
 
 	/* environments apart: refused with the reason, unless allowed */
@@ -626,7 +623,8 @@ static void test_outputs(void)
 	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.cand, NULL), 2);
 	CU_ASSERT_EQUAL(lines(err_buf), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "kernel: 6.1.0-test vs 6.18.0-other"));
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.cand, "--allow-env-mismatch", NULL), 1);
+	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.cand, "--allow-env-mismatch", NULL),
+			1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "environment differs (allowed): kernel"));
 
 	/* summaries without values: medians, labelled */
