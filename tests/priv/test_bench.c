@@ -3,7 +3,7 @@
  * stortune bench on overlay, natively, with the ci profile: the results file is complete and
  * its figures plausible (n per phase = containers x repetitions; cold first-read bytes on the
  * device at least the working set, warm far less); bad profiles are refused with the file,
- * line and key, exit 2; nothing is left behind.
+ * line and key, exit 2; compare reads the results file; nothing is left behind.
  */
 #include "priv.h"
 
@@ -79,6 +79,14 @@ static void test_overlay_ci(void)
 		  working_set * 0.9);
 	/* Writes reach the device within their phase. */
 	CU_ASSERT(med(be, "modes.cold.phases.first-write.device.write_bytes.median") > 0);
+	/* The repetitions are kept; compare reads the file, and a run against itself is no
+	 * regression (3 repetitions: by the medians). */
+	CU_ASSERT_EQUAL(json_object_array_length(
+				stt_json_get(be, "modes.cold.phases.start.p50_ns.values")),
+			REPS);
+	CU_ASSERT_EQUAL(priv_sh("%s compare '%s' '%s' | grep -q '^0 regressions, 0 improvements'",
+				priv_stortune(), out, out),
+			0);
 	json_object_put(doc);
 
 	/* Nothing left: no mount, loop device, file or journal. */

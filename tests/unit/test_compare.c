@@ -253,6 +253,62 @@ static struct json_object *make_doc(const struct docspec *d)
 	return doc;
 }
 
+/* qualify's raw figures: one `io --json` result per job. */
+static void add_raw(struct json_object *doc, double iops, double p99_ns)
+{
+	struct json_object *raw = json_object_new_object(), *jobs = json_object_new_array();
+	struct json_object *job = json_object_new_object(), *res = json_object_new_object();
+	struct json_object *rd = json_object_new_object(), *clat = json_object_new_object();
+	struct json_object *pct = json_object_new_object(), *wr = json_object_new_object();
+
+	json_object_object_add(pct, "50.000000", json_object_new_int64((int64_t)(p99_ns / 3)));
+	json_object_object_add(pct, "99.000000", json_object_new_int64((int64_t)p99_ns));
+	json_object_object_add(clat, "N", json_object_new_int64(1000));
+	json_object_object_add(clat, "percentile", pct);
+	json_object_object_add(rd, "iops", json_object_new_double(iops));
+	json_object_object_add(rd, "total_ios", json_object_new_int64(1000));
+	json_object_object_add(rd, "clat_ns", clat);
+	json_object_object_add(wr, "iops", json_object_new_double(0));
+	json_object_object_add(wr, "total_ios", json_object_new_int64(0));
+	json_object_object_add(res, "read", rd);
+	json_object_object_add(res, "write", wr);
+	json_object_object_add(job, "name", json_object_new_string("4k-randread-qd1"));
+	json_object_object_add(job, "result", res);
+	json_object_array_add(jobs, job);
+	job = json_object_new_object(); /* a job that failed has no figures */
+	json_object_object_add(job, "name", json_object_new_string("1m-read-qd4"));
+	json_object_object_add(job, "error", json_object_new_string("No space left on device"));
+	json_object_array_add(jobs, job);
+	json_object_object_add(raw, "jobs", jobs);
+	json_object_object_add(doc, "raw_device", raw);
+}
+
+static void test_raw(void)
+{
+	struct docspec bs = {"overlay", 1.0, 1.0, NULL, NULL, 10, true, 1};
+	struct json_object *base = make_doc(&bs), *cand = make_doc(&bs);
+	const char *raw_only[] = {"raw/*"};
+	struct stt_comparison c;
+	struct stt_cmp_params p;
+
+	stt_compare_params_init(&p);
+	add_raw(base, 20000, 300000);
+	add_raw(cand, 17000, 310000); /* IOPS -15%, clat p99 +3.3% */
+	CU_ASSERT_EQUAL_FATAL(stt_compare_docs(base, cand, &p, raw_only, 1, &c), 0);
+	CU_ASSERT_EQUAL_FATAL(c.n, 2);
+	CU_ASSERT_STRING_EQUAL(c.m[0].name, "raw/4k-randread-qd1/iops");
+	CU_ASSERT_EQUAL(c.m[0].better, STT_CMP_HIGHER_BETTER);
+	CU_ASSERT_EQUAL(c.m[0].r.method, STT_CMP_MEDIANS_FEW); /* one run each */
+	CU_ASSERT_EQUAL(c.m[0].r.verdict, STT_CMP_REGRESSION);
+	CU_ASSERT_DOUBLE_EQUAL(c.m[0].r.change, -0.15, 1e-12);
+	CU_ASSERT_STRING_EQUAL(c.m[1].name, "raw/4k-randread-qd1/clat_p99");
+	CU_ASSERT_EQUAL(c.m[1].better, STT_CMP_LOWER_BETTER);
+	CU_ASSERT_EQUAL(c.m[1].r.verdict, STT_CMP_NO_CHANGE);
+	stt_comparison_release(&c);
+	json_object_put(base);
+	json_object_put(cand);
+}
+
 static void test_docs(void)
 {
 	struct docspec bs = {"overlay", 1.0, 1.0, NULL, NULL, 10, true, 1};
@@ -646,6 +702,7 @@ int unit_register_compare(void)
 	CU_add_test(s, "regression rule over 100 seeds", test_rates);
 	CU_add_test(s, "medians fallback and zeros", test_fallbacks);
 	CU_add_test(s, "documents: figures, globs, environment", test_docs);
+	CU_add_test(s, "documents: raw device figures, medians", test_raw);
 	CU_add_test(s, "command: bad input is exit 2 and one line", test_bad_input);
 	CU_add_test(s, "command: JUnit (schema), Markdown, JSON, --fail-on", test_outputs);
 	return CU_get_error();
