@@ -24,6 +24,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_qualify_entry,
 	&cmd_io_entry,
 	&cmd_fio_check_entry,
+	&cmd_recommend_entry,
 	&cmd_help_entry,
 	NULL,
 };
