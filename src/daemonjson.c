@@ -46,8 +46,155 @@ static int bad_json(const char *name, const char *text, size_t off, const char *
 		       what, line, col, off);
 }
 
+/*
+ * RFC 8259, strictly, as dockerd's Go decoder reads it: json-c's strict mode still takes
+ * some of its extensions (single-quoted strings). The first offence: its offset and name.
+ */
+struct strict {
+	const char *s;
+	size_t len, i;
+	const char *what;
+};
+
+static bool fail(struct strict *v, const char *what)
+{
+	v->what = what;
+	return false;
+}
+
+static void skip_ws(struct strict *v)
+{
+	while (v->i < v->len && strchr(" \t\n\r", v->s[v->i]) && v->s[v->i])
+		v->i++;
+}
+
+static bool is_digit(struct strict *v)
+{
+	return v->i < v->len && v->s[v->i] >= '0' && v->s[v->i] <= '9';
+}
+
+static bool strict_string(struct strict *v)
+{
+	if (v->i >= v->len || v->s[v->i] != '"')
+		return fail(v, v->i < v->len && v->s[v->i] == '\'' ? "single-quoted string"
+								    : "expected a string");
+	for (v->i++; v->i < v->len; v->i++) {
+		unsigned char c = (unsigned char)v->s[v->i];
+
+		if (c == '"') {
+			v->i++;
+			return true;
+		}
+		if (c < 0x20)
+			return fail(v, "control character in a string");
+		if (c != '\\')
+			continue;
+		if (++v->i >= v->len)
+			break;
+		if (v->s[v->i] == 'u') {
+			for (int k = 0; k < 4; k++)
+				if (++v->i >= v->len || !strchr("0123456789abcdefABCDEF", v->s[v->i]) ||
+				    !v->s[v->i])
+					return fail(v, "bad \\u escape");
+		} else if (!strchr("\"\\/bfnrt", v->s[v->i]) || !v->s[v->i]) {
+			return fail(v, "bad escape");
+		}
+	}
+	return fail(v, "unterminated string");
+}
+
+static bool strict_value(struct strict *v, int depth);
+
+static bool strict_members(struct strict *v, int depth, char close)
+{
+	v->i++;
+	skip_ws(v);
+	if (v->i < v->len && v->s[v->i] == close) {
+		v->i++;
+		return true;
+	}
+	for (;;) {
+		if (close == '}') {
+			if (!strict_string(v))
+				return false;
+			skip_ws(v);
+			if (v->i >= v->len || v->s[v->i] != ':')
+				return fail(v, "expected ':'");
+			v->i++;
+		}
+		if (!strict_value(v, depth + 1))
+			return false;
+		skip_ws(v);
+		if (v->i < v->len && v->s[v->i] == ',') {
+			v->i++;
+			skip_ws(v);
+			continue;
+		}
+		if (v->i < v->len && v->s[v->i] == close) {
+			v->i++;
+			return true;
+		}
+		return fail(v, close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
+	}
+}
+
+static bool strict_value(struct strict *v, int depth)
+{
+	static const char *const lits[] = { "true", "false", "null" };
+
+	if (depth > 512)
+		return fail(v, "nested too deeply");
+	skip_ws(v);
+	if (v->i >= v->len)
+		return fail(v, "expected a value");
+	switch (v->s[v->i]) {
+	case '{':
+		return strict_members(v, depth, '}');
+	case '[':
+		return strict_members(v, depth, ']');
+	case '"':
+	case '\'':
+		return strict_string(v);
+	}
+	for (size_t k = 0; k < 3; k++) {
+		size_t n = strlen(lits[k]);
+
+		if (v->len - v->i >= n && !memcmp(v->s + v->i, lits[k], n)) {
+			v->i += n;
+			return true;
+		}
+	}
+	if (v->s[v->i] == '-')
+		v->i++;
+	if (!is_digit(v))
+		return fail(v, "expected a value");
+	if (v->s[v->i] == '0')
+		v->i++;
+	else
+		while (is_digit(v))
+			v->i++;
+	if (v->i < v->len && v->s[v->i] == '.') {
+		v->i++;
+		if (!is_digit(v))
+			return fail(v, "bad number");
+		while (is_digit(v))
+			v->i++;
+	}
+	if (v->i < v->len && (v->s[v->i] == 'e' || v->s[v->i] == 'E')) {
+		v->i++;
+		if (v->i < v->len && (v->s[v->i] == '+' || v->s[v->i] == '-'))
+			v->i++;
+		if (!is_digit(v))
+			return fail(v, "bad number");
+		while (is_digit(v))
+			v->i++;
+	}
+	return true;
+}
+
 int stt_daemonjson_parse(const char *text, size_t len, const char *name, struct json_object **out)
 {
+	struct strict sv = { text, len, 0, NULL };
 	struct json_tokener *tok;
 	struct json_object *o;
 	enum json_tokener_error e;
@@ -80,6 +227,10 @@ int stt_daemonjson_parse(const char *text, size_t len, const char *name, struct 
 		while (end < len && blank(text + end, 1))
 			end++;
 		return bad_json(name, text, end, "more text after the JSON value");
+	}
+	if (!strict_value(&sv, 0)) {
+		json_object_put(o);
+		return bad_json(name, text, sv.i, sv.what);
 	}
 	if (!json_object_is_type(o, json_type_object)) {
 		json_object_put(o);

@@ -175,7 +175,10 @@ int stt_emit_setup_script(const struct stt_rec *r, char **out)
 		"PROFILE_DIR=${STT_LVM_PROFILE_DIR:-/etc/lvm/profile}\n\n",
 		r->device, r->data_pct, r->meta_pct, chunk, (unsigned long long)r->chunk_bytes,
 		r->zeroing ? "y" : "n");
-	fputs("say() { printf 'setup-direct-lvm: %s\\n' \"$*\"; }\n"
+	fputs("# lvm warns about descriptors its parent leaked; they are not its business here\n"
+	      "LVM_SUPPRESS_FD_WARNINGS=1\n"
+	      "export LVM_SUPPRESS_FD_WARNINGS\n\n"
+	      "say() { printf 'setup-direct-lvm: %s\\n' \"$*\"; }\n"
 	      "die() {\n"
 	      "\tprintf 'setup-direct-lvm: %s\\n' \"$*\" >&2\n"
 	      "\texit 1\n"
@@ -225,7 +228,8 @@ int stt_emit_setup_script(const struct stt_rec *r, char **out)
 	      "grep -E '^(PT)?TYPE=') || sigs=\"\"\n"
 	      "\tfi\n"
 	      "\tif [ -n \"$sigs\" ]; then\n"
-	      "\t\tdie \"$DEVICE: has signatures ($(echo $sigs)); refusing (if it really is free: "
+	      "\t\tsigs=$(printf '%s' \"$sigs\" | tr '\\n' ' ')\n"
+	      "\t\tdie \"$DEVICE: has signatures ($sigs); refusing (if it really is free: "
 	      "wipefs -a $DEVICE)\"\n"
 	      "\tfi\n"
 	      "\tsay \"$DEVICE: no signature\"\n"

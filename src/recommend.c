@@ -169,6 +169,7 @@ struct be {
 struct tune_point {
 	double chunk;
 	bool zero, ok;
+	const char *reason;
 	double start, fw, space;
 };
 
@@ -372,6 +373,7 @@ static void find_tune(struct ctx *c)
 		t->start = num(p, "start_p50_ns.median");
 		t->fw = num(p, "first_write_p50_ns.median");
 		t->space = num(p, "pool_data_bytes_per_container");
+		t->reason = str(p, "reason");
 		t->ok = st && !strcmp(st, "ok") && known(t->chunk) && known(t->start) &&
 			known(t->fw) && t->chunk > 0 && t->start > 0 && t->fw > 0;
 		c->npts++;
@@ -1258,11 +1260,10 @@ static void chunk_tune(struct ctx *c, struct stt_rec_decision *d)
 	for (size_t i = 0; i < c->npts; i++) {
 		const struct tune_point *t = &c->pts[i];
 
-		if (t->zero != p->zero)
-			continue;
 		if (!t->ok)
-			ev(d, "%s failed;", stt_rec_size((uint64_t)t->chunk, b, sizeof(b)));
-		else
+			ev(d, "%s zeroing %s failed (%s);", stt_rec_size((uint64_t)t->chunk, b, sizeof(b)),
+			   t->zero ? "on" : "off", t->reason ? t->reason : "no figures");
+		else if (t->zero == p->zero)
 			ev(d, "%s %s / %s / %s;", stt_rec_size((uint64_t)t->chunk, b, sizeof(b)),
 			   ms(t->start, f, 32), ms(t->fw, s, 32), mib(t->space, w, 32));
 	}
