@@ -352,8 +352,6 @@ static int cmd_recommend(const struct cmd_entry *self, struct cmd_ctx *ctx, int 
 		return cmd_usage_error(self, "no results file given");
 	if (argc - optind > MAX_RESULTS)
 		return cmd_usage_error(self, "at most %d results files", MAX_RESULTS);
-	if (!o.outdir && !o.merge)
-		cmd_note(ctx, "recommend: no -o DIR: the settings are printed, no file is written\n");
 	for (int i = optind; i < argc; i++) {
 		r = stt_results_load(argv[i], &docs[n]);
 		if (r) {
@@ -363,6 +361,8 @@ static int cmd_recommend(const struct cmd_entry *self, struct cmd_ctx *ctx, int 
 		}
 		names[n++] = argv[i];
 	}
+	if (!o.outdir && !o.merge)
+		cmd_note(ctx, "recommend: no -o DIR: the settings are printed, no file is written\n");
 	r = cmd_recommend_outputs(self, ctx, docs, names, (size_t)n, &o, NULL);
 	while (n--)
 		json_object_put(docs[n]);
