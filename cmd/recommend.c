@@ -29,13 +29,13 @@ enum {
 };
 
 #define MAX_RESULTS 16
-#define MAX_FILES 8
+#define MAX_FILES   8
 
 /* The Docker version: given, else this host's dockerd, else the one the results recorded. */
-static void docker_version(const struct cmd_rec_opts *o, struct json_object *const *docs,
-			   size_t n, struct stt_rec_input *in)
+static void docker_version(const struct cmd_rec_opts *o, struct json_object *const *docs, size_t n,
+			   struct stt_rec_input *in)
 {
-	static const char *const argv[] = { "dockerd", "--version", NULL };
+	static const char *const argv[] = {"dockerd", "--version", NULL};
 	char out[256];
 	int st;
 
@@ -52,7 +52,7 @@ static void docker_version(const struct cmd_rec_opts *o, struct json_object *con
 		for (size_t i = 0; i < n; i++) {
 			const char *l = stt_results_env_label(docs[i]);
 			struct json_object *v =
-				stt_json_get(docs[i], "environment.host.software.dockerd.version");
+			    stt_json_get(docs[i], "environment.host.software.dockerd.version");
 
 			if (!!strcmp(l, "native") == native || !v ||
 			    !json_object_is_type(v, json_type_string) ||
@@ -133,7 +133,7 @@ int cmd_recommend_outputs(const struct cmd_entry *self, struct cmd_ctx *ctx,
 {
 	struct json_object *existing = NULL, *ours = NULL, *merged = NULL, *alt = NULL;
 	struct json_object *jr = NULL, *jfiles = NULL;
-	struct stt_rec_input in = { 0 };
+	struct stt_rec_input in = {0};
 	struct out_file files[MAX_FILES];
 	struct stt_rec *r = NULL;
 	char *diff = NULL, *text, backup[4200] = "", note[8600] = "";
@@ -267,8 +267,8 @@ int cmd_recommend_outputs(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		for (size_t i = 0; i < nf; i++)
 			printf("wrote %s\n", files[i].path);
 		if (o->merge && changed) {
-			const char *old = json_object_get_string(
-				stt_json_get(existing, "storage-driver"));
+			const char *old =
+			    json_object_get_string(stt_json_get(existing, "storage-driver"));
 
 			printf("merged into %s (%d changed; the old file is %s):\n%s", o->merge,
 			       changed, backup[0] ? backup : "(none: it did not exist)", diff);
@@ -300,17 +300,17 @@ out:
 static int cmd_recommend(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		CMD_COMMON_OPTIONS,
-		{ "output", required_argument, NULL, 'o' },
-		{ "docker-version", required_argument, NULL, OPT_DOCKER_VERSION },
-		{ "merge", required_argument, NULL, OPT_MERGE },
-		{ "device", required_argument, NULL, OPT_DEVICE },
-		{ "data-root", required_argument, NULL, OPT_DATA_ROOT },
-		{ NULL, 0, NULL, 0 },
+	    CMD_COMMON_OPTIONS,
+	    {"output", required_argument, NULL, 'o'},
+	    {"docker-version", required_argument, NULL, OPT_DOCKER_VERSION},
+	    {"merge", required_argument, NULL, OPT_MERGE},
+	    {"device", required_argument, NULL, OPT_DEVICE},
+	    {"data-root", required_argument, NULL, OPT_DATA_ROOT},
+	    {NULL, 0, NULL, 0},
 	};
 	struct json_object *docs[MAX_RESULTS];
 	const char *names[MAX_RESULTS];
-	struct cmd_rec_opts o = { 0 };
+	struct cmd_rec_opts o = {0};
 	struct stt_docker_version v;
 	int c, r, n = 0;
 
@@ -338,9 +338,8 @@ static int cmd_recommend(const struct cmd_entry *self, struct cmd_ctx *ctx, int 
 			break;
 		case OPT_DATA_ROOT:
 			if (optarg[0] != '/')
-				return cmd_usage_error(self,
-						       "--data-root: must be an absolute path: '%s'",
-						       optarg);
+				return cmd_usage_error(
+				    self, "--data-root: must be an absolute path: '%s'", optarg);
 			o.data_root = optarg;
 			break;
 		default:
@@ -362,7 +361,8 @@ static int cmd_recommend(const struct cmd_entry *self, struct cmd_ctx *ctx, int 
 		names[n++] = argv[i];
 	}
 	if (!o.outdir && !o.merge)
-		cmd_note(ctx, "recommend: no -o DIR: the settings are printed, no file is written\n");
+		cmd_note(ctx,
+			 "recommend: no -o DIR: the settings are printed, no file is written\n");
 	r = cmd_recommend_outputs(self, ctx, docs, names, (size_t)n, &o, NULL);
 	while (n--)
 		json_object_put(docs[n]);
@@ -370,31 +370,31 @@ static int cmd_recommend(const struct cmd_entry *self, struct cmd_ctx *ctx, int 
 }
 
 const struct cmd_entry cmd_recommend_entry = {
-	.name = "recommend",
-	.summary = "turn results into Docker daemon and thin-pool settings, with the evidence",
-	.synopsis = "recommend RESULTS.json [MORE.json ...] [-o DIR] [--docker-version V] "
-		    "[--merge FILE] [--device DEV] [--data-root DIR]",
-	.help = "Applies the rule table to the results (of bench, qualify, tune; the backends of\n"
-		"all files, the tuning sweep of the one that has it) for the target Docker version\n"
-		"and prints one line per setting: value, source (measured, default, given,\n"
-		"not-applicable, refused) and the evidence. With -o DIR it writes daemon.json,\n"
-		"daemon-devicemapper.json (Docker 24 and older, when devicemapper is not the\n"
-		"recommendation), docker-thinpool.profile, setup-direct-lvm.sh,\n"
-		"containerd-devmapper.toml and RECOMMENDATION.md.\n"
-		"\noptions:\n"
-		"  -o, --output DIR        where the files go\n"
-		"  --docker-version V      the Docker version to target (else `dockerd --version`,\n"
-		"                          else the results'; unknown: the newest rules)\n"
-		"  --merge FILE            merge into an existing daemon.json: its keys are kept,\n"
-		"                          storage-driver, storage-opts and data-root change (shown\n"
-		"                          as a diff); written atomically after a backup\n"
-		"                          FILE.bak-<time>; a FILE that is not JSON is refused\n"
-		"  --device DEV            the thin pool's device for setup-direct-lvm.sh (else the\n"
-		"                          qualified device of the results)\n"
-		"  --data-root DIR         data-root to write instead of the recommended one\n"
-		"\nexamples:\n"
-		"  stortune recommend qualify/results.json -o out/\n"
-		"  stortune recommend results.json vm.json --docker-version 24.0.7 -o out/ \\\n"
-		"      --merge /etc/docker/daemon.json\n",
-	.run = cmd_recommend,
+    .name = "recommend",
+    .summary = "turn results into Docker daemon and thin-pool settings, with the evidence",
+    .synopsis = "recommend RESULTS.json [MORE.json ...] [-o DIR] [--docker-version V] "
+		"[--merge FILE] [--device DEV] [--data-root DIR]",
+    .help = "Applies the rule table to the results (of bench, qualify, tune; the backends of\n"
+	    "all files, the tuning sweep of the one that has it) for the target Docker version\n"
+	    "and prints one line per setting: value, source (measured, default, given,\n"
+	    "not-applicable, refused) and the evidence. With -o DIR it writes daemon.json,\n"
+	    "daemon-devicemapper.json (Docker 24 and older, when devicemapper is not the\n"
+	    "recommendation), docker-thinpool.profile, setup-direct-lvm.sh,\n"
+	    "containerd-devmapper.toml and RECOMMENDATION.md.\n"
+	    "\noptions:\n"
+	    "  -o, --output DIR        where the files go\n"
+	    "  --docker-version V      the Docker version to target (else `dockerd --version`,\n"
+	    "                          else the results'; unknown: the newest rules)\n"
+	    "  --merge FILE            merge into an existing daemon.json: its keys are kept,\n"
+	    "                          storage-driver, storage-opts and data-root change (shown\n"
+	    "                          as a diff); written atomically after a backup\n"
+	    "                          FILE.bak-<time>; a FILE that is not JSON is refused\n"
+	    "  --device DEV            the thin pool's device for setup-direct-lvm.sh (else the\n"
+	    "                          qualified device of the results)\n"
+	    "  --data-root DIR         data-root to write instead of the recommended one\n"
+	    "\nexamples:\n"
+	    "  stortune recommend qualify/results.json -o out/\n"
+	    "  stortune recommend results.json vm.json --docker-version 24.0.7 -o out/ \\\n"
+	    "      --merge /etc/docker/daemon.json\n",
+    .run = cmd_recommend,
 };

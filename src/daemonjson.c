@@ -16,10 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-const char *const stt_daemonjson_keys[] = { "storage-driver", "data-root", "storage-opts",
-					    NULL };
+const char *const stt_daemonjson_keys[] = {"storage-driver", "data-root", "storage-opts", NULL};
 
-#define TEXT_FLAGS                                                                                 \
+#define TEXT_FLAGS \
 	(JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 static bool blank(const char *s, size_t len)
@@ -77,7 +76,7 @@ static bool strict_string(struct strict *v)
 {
 	if (v->i >= v->len || v->s[v->i] != '"')
 		return fail(v, v->i < v->len && v->s[v->i] == '\'' ? "single-quoted string"
-								    : "expected a string");
+								   : "expected a string");
 	for (v->i++; v->i < v->len; v->i++) {
 		unsigned char c = (unsigned char)v->s[v->i];
 
@@ -93,8 +92,8 @@ static bool strict_string(struct strict *v)
 			break;
 		if (v->s[v->i] == 'u') {
 			for (int k = 0; k < 4; k++)
-				if (++v->i >= v->len || !strchr("0123456789abcdefABCDEF", v->s[v->i]) ||
-				    !v->s[v->i])
+				if (++v->i >= v->len ||
+				    !strchr("0123456789abcdefABCDEF", v->s[v->i]) || !v->s[v->i])
 					return fail(v, "bad \\u escape");
 		} else if (!strchr("\"\\/bfnrt", v->s[v->i]) || !v->s[v->i]) {
 			return fail(v, "bad escape");
@@ -140,7 +139,7 @@ static bool strict_members(struct strict *v, int depth, char close)
 
 static bool strict_value(struct strict *v, int depth)
 {
-	static const char *const lits[] = { "true", "false", "null" };
+	static const char *const lits[] = {"true", "false", "null"};
 
 	if (depth > 512)
 		return fail(v, "nested too deeply");
@@ -194,7 +193,7 @@ static bool strict_value(struct strict *v, int depth)
 
 int stt_daemonjson_parse(const char *text, size_t len, const char *name, struct json_object **out)
 {
-	struct strict sv = { text, len, 0, NULL };
+	struct strict sv = {text, len, 0, NULL};
 	struct json_tokener *tok;
 	struct json_object *o;
 	enum json_tokener_error e;
@@ -234,7 +233,8 @@ int stt_daemonjson_parse(const char *text, size_t len, const char *name, struct 
 	}
 	if (!json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
-		return stt_err(-EINVAL, "%s: not a JSON object (daemon.json holds one object)", name);
+		return stt_err(-EINVAL, "%s: not a JSON object (daemon.json holds one object)",
+			       name);
 	}
 	*out = o;
 	return 0;
@@ -268,7 +268,7 @@ static void diff_line(FILE *f, char sign, const char *key, struct json_object *v
 {
 	fprintf(f, "%c  \"%s\": %s\n", sign, key,
 		json_object_to_json_string_ext(v, JSON_C_TO_STRING_SPACED |
-							  JSON_C_TO_STRING_NOSLASHESCAPE));
+						      JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 int stt_daemonjson_merge(struct json_object *base, struct json_object *ours, const char *name,

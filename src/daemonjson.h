@@ -24,11 +24,10 @@ extern const char *const stt_daemonjson_keys[];
  * (byte B)" or "PATH: not a JSON object".
  */
 __attribute__((warn_unused_result)) int stt_daemonjson_load(const char *path,
-							   struct json_object **out);
-/* The same, of a text in memory (@name names it in the message). */
-__attribute__((warn_unused_result)) int stt_daemonjson_parse(const char *text, size_t len,
-							    const char *name,
 							    struct json_object **out);
+/* The same, of a text in memory (@name names it in the message). */
+__attribute__((warn_unused_result)) int
+stt_daemonjson_parse(const char *text, size_t len, const char *name, struct json_object **out);
 
 /*
  * *@merged = a copy of @base (NULL: an empty object) with the merge keys of @ours: a key @ours
@@ -37,11 +36,9 @@ __attribute__((warn_unused_result)) int stt_daemonjson_parse(const char *text, s
  * changes) shows each changed key as "-" and "+" lines in the file's format; *@changed counts
  * them. 0 or -ENOMEM.
  */
-__attribute__((warn_unused_result)) int stt_daemonjson_merge(struct json_object *base,
-							    struct json_object *ours,
-							    const char *name,
-							    struct json_object **merged,
-							    char **diff, int *changed);
+__attribute__((warn_unused_result)) int
+stt_daemonjson_merge(struct json_object *base, struct json_object *ours, const char *name,
+		     struct json_object **merged, char **diff, int *changed);
 
 /* The text daemon.json files are written with (pretty, '/' not escaped, UTF-8 as is). */
 const char *stt_daemonjson_text(struct json_object *o);
@@ -54,6 +51,6 @@ const char *stt_daemonjson_text(struct json_object *o);
  * temporary file and the rename (for the interrupted-write test). 0 or -errno with a message.
  */
 __attribute__((warn_unused_result)) int stt_daemonjson_write(const char *path, const char *text,
-							    char *backup, size_t backup_len);
+							     char *backup, size_t backup_len);
 
 #endif

@@ -141,27 +141,28 @@ int stt_emit_setup_script(const struct stt_rec *r, char **out)
 	stt_rec_size(r->chunk_bytes, chunk, sizeof(chunk));
 	fputs("#!/bin/sh\n", t.f);
 	header_comment(t.f, r, STT_EMIT_SETUP);
-	fprintf(t.f,
-		"#\n"
-		"# Makes the devicemapper thin pool that dm.thinpooldev=/dev/mapper/docker-thinpool "
-		"names, the\n"
-		"# way Docker documents it: a PV on the device, the VG docker, the pool "
-		"docker/thinpool (data\n"
-		"# %u%%VG, metadata %u%%VG, chunk %s, zeroing %s), the LVM profile docker-thinpool "
-		"(extend by\n"
-		"# %u%% at %u%% full) attached to it, and dmeventd monitoring.\n"
-		"#\n"
-		"#   usage: sh %s [DEVICE]     (default: %s)\n"
-		"#\n"
-		"# Idempotent: what exists is kept and said so, and a second run changes nothing. A "
-		"device\n"
-		"# with any signature (filesystem, partition table, RAID, a PV of another VG) is "
-		"refused.\n"
-		"# Stop Docker first; start it afterwards with daemon.json naming the pool.\n"
-		"set -eu\n\n",
-		r->data_pct, r->meta_pct, chunk, r->zeroing ? "on" : "off", r->autoextend_percent,
-		r->autoextend_threshold, STT_EMIT_SETUP,
-		r->device[0] ? r->device : "none: give the device");
+	fprintf(
+	    t.f,
+	    "#\n"
+	    "# Makes the devicemapper thin pool that dm.thinpooldev=/dev/mapper/docker-thinpool "
+	    "names, the\n"
+	    "# way Docker documents it: a PV on the device, the VG docker, the pool "
+	    "docker/thinpool (data\n"
+	    "# %u%%VG, metadata %u%%VG, chunk %s, zeroing %s), the LVM profile docker-thinpool "
+	    "(extend by\n"
+	    "# %u%% at %u%% full) attached to it, and dmeventd monitoring.\n"
+	    "#\n"
+	    "#   usage: sh %s [DEVICE]     (default: %s)\n"
+	    "#\n"
+	    "# Idempotent: what exists is kept and said so, and a second run changes nothing. A "
+	    "device\n"
+	    "# with any signature (filesystem, partition table, RAID, a PV of another VG) is "
+	    "refused.\n"
+	    "# Stop Docker first; start it afterwards with daemon.json naming the pool.\n"
+	    "set -eu\n\n",
+	    r->data_pct, r->meta_pct, chunk, r->zeroing ? "on" : "off", r->autoextend_percent,
+	    r->autoextend_threshold, STT_EMIT_SETUP,
+	    r->device[0] ? r->device : "none: give the device");
 	fprintf(t.f,
 		"DEVICE=${1:-%s}\n"
 		"VG=docker\n"
@@ -355,8 +356,8 @@ int stt_emit_containerd(const struct stt_rec *r, char **out)
 		"  discard_blocks = %s\n"
 		"  fs_type = \"%s\"\n"
 		"  async_remove = %s\n",
-		stt_rec_size(r->basesize_bytes, size, sizeof(size)), r->blkdiscard ? "true" : "false",
-		r->fs, r->deferred_deletion ? "true" : "false");
+		stt_rec_size(r->basesize_bytes, size, sizeof(size)),
+		r->blkdiscard ? "true" : "false", r->fs, r->deferred_deletion ? "true" : "false");
 	return text_close(&t, out);
 }
 
@@ -368,8 +369,9 @@ static const char *scope_title(enum stt_rec_scope s, const char *driver)
 	case STT_REC_OVERLAY2:
 		return "overlay2 storage-opts";
 	case STT_REC_DM:
-		return strcmp(driver, "devicemapper") ? "devicemapper storage-opts (the alternative)"
-						      : "devicemapper storage-opts";
+		return strcmp(driver, "devicemapper")
+			   ? "devicemapper storage-opts (the alternative)"
+			   : "devicemapper storage-opts";
 	case STT_REC_POOL:
 		return "the thin pool (setup-direct-lvm.sh)";
 	case STT_REC_PROFILE:
@@ -503,9 +505,11 @@ int stt_emit_json(const struct stt_rec *r, struct json_object **out)
 		json_object_array_add(drv, json_object_new_string("overlay2"));
 	if (drivers & STT_DRIVER_DEVICEMAPPER)
 		json_object_array_add(drv, json_object_new_string("devicemapper"));
-	json_object_object_add(dk, "devicemapper", json_object_new_string(stt_docker_dm_status(&r->docker)));
+	json_object_object_add(dk, "devicemapper",
+			       json_object_new_string(stt_docker_dm_status(&r->docker)));
 	json_object_object_add(o, "driver", json_object_new_string(r->driver));
-	json_object_object_add(o, "device", r->device[0] ? json_object_new_string(r->device) : NULL);
+	json_object_object_add(o, "device",
+			       r->device[0] ? json_object_new_string(r->device) : NULL);
 	json_object_object_add(o, "decisions", arr);
 	for (size_t i = 0; i < r->n; i++) {
 		const struct stt_rec_decision *d = &r->d[i];
@@ -521,7 +525,8 @@ int stt_emit_json(const struct stt_rec *r, struct json_object **out)
 				       d->value[0] ? json_object_new_string(d->value) : NULL);
 		json_object_object_add(e, "source",
 				       json_object_new_string(stt_rec_source_name(d->source)));
-		json_object_object_add(e, "scope", json_object_new_string(stt_rec_scope_name(d->scope)));
+		json_object_object_add(e, "scope",
+				       json_object_new_string(stt_rec_scope_name(d->scope)));
 		json_object_object_add(e, "rule", json_object_new_string(d->rule));
 		json_object_object_add(e, "evidence", json_object_new_string(d->evidence));
 	}

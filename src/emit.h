@@ -15,21 +15,20 @@ struct json_object;
 struct stt_rec;
 
 /* The names the files get in the output directory. */
-#define STT_EMIT_DAEMON_JSON "daemon.json"
+#define STT_EMIT_DAEMON_JSON	"daemon.json"
 #define STT_EMIT_DAEMON_DM_JSON "daemon-devicemapper.json"
-#define STT_EMIT_PROFILE "docker-thinpool.profile"
-#define STT_EMIT_SETUP "setup-direct-lvm.sh"
-#define STT_EMIT_CONTAINERD "containerd-devmapper.toml"
-#define STT_EMIT_MARKDOWN "RECOMMENDATION.md"
+#define STT_EMIT_PROFILE	"docker-thinpool.profile"
+#define STT_EMIT_SETUP		"setup-direct-lvm.sh"
+#define STT_EMIT_CONTAINERD	"containerd-devmapper.toml"
+#define STT_EMIT_MARKDOWN	"RECOMMENDATION.md"
 
 /*
  * daemon.json for @driver ("overlay2" or "devicemapper"): "storage-driver", "data-root" when
  * one was decided, and "storage-opts" (the driver's options that are emitted; absent when
  * there are none). 0 or -ENOMEM; -EINVAL for a driver this Docker version does not have.
  */
-__attribute__((warn_unused_result)) int stt_emit_daemon_json(const struct stt_rec *r,
-							    const char *driver,
-							    struct json_object **out);
+__attribute__((warn_unused_result)) int
+stt_emit_daemon_json(const struct stt_rec *r, const char *driver, struct json_object **out);
 
 /* The LVM profile docker-thinpool (autoextend threshold and percent). */
 __attribute__((warn_unused_result)) int stt_emit_lvm_profile(const struct stt_rec *r, char **out);
@@ -40,8 +39,7 @@ __attribute__((warn_unused_result)) int stt_emit_lvm_profile(const struct stt_re
  * and sizes, the profile, monitoring; prints each step. The device is the recommendation's,
  * overridable by its first argument.
  */
-__attribute__((warn_unused_result)) int stt_emit_setup_script(const struct stt_rec *r,
-							     char **out);
+__attribute__((warn_unused_result)) int stt_emit_setup_script(const struct stt_rec *r, char **out);
 
 /* containerd's devmapper snapshotter on the same kind of pool (config.toml, version 2). */
 __attribute__((warn_unused_result)) int stt_emit_containerd(const struct stt_rec *r, char **out);
@@ -58,15 +56,15 @@ struct stt_emit_file {
  * merge into an existing daemon.json did.
  */
 __attribute__((warn_unused_result)) int stt_emit_markdown(const struct stt_rec *r,
-							 const struct stt_emit_file *files,
-							 size_t nfiles, const char *merge_note,
-							 char **out);
+							  const struct stt_emit_file *files,
+							  size_t nfiles, const char *merge_note,
+							  char **out);
 
 /*
  * The recommendation for machines: { "docker": {...}, "driver", "device", "decisions": [ {
  * "key", "value", "source", "scope", "rule", "evidence" } ], "not_measured": [...] }.
  */
 __attribute__((warn_unused_result)) int stt_emit_json(const struct stt_rec *r,
-						     struct json_object **out);
+						      struct json_object **out);
 
 #endif

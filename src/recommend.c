@@ -24,9 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GiB (1024.0 * 1024 * 1024)
+#define GiB		(1024.0 * 1024 * 1024)
 #define DOCKER_BASESIZE (10ull << 30)
-#define DOCKER_CHUNK (512ull << 10)
+#define DOCKER_CHUNK	(512ull << 10)
 /* devicemapper beats overlay2 only when clearly faster: 1.25x the storm rate, no slower start. */
 #define DM_STORM_MARGIN 1.25
 /* Tuning sweep: latencies within 10% of the best count as the best (noise at n = 3). */
@@ -42,7 +42,7 @@
 int stt_docker_version_parse(const char *s, struct stt_docker_version *v)
 {
 	const char *p = s, *start;
-	long part[3] = { 0, 0, 0 };
+	long part[3] = {0, 0, 0};
 	int n = 0;
 
 	memset(v, 0, sizeof(*v));
@@ -95,7 +95,8 @@ const char *stt_docker_dm_status(const struct stt_docker_version *v)
 	if (ver_cmp(v, 25, 0) >= 0)
 		return "devicemapper was removed in Docker 25.0 (deprecated since 18.09)";
 	if (ver_cmp(v, 23, 0) >= 0)
-		return "devicemapper is deprecated (since 18.09), is never chosen automatically from "
+		return "devicemapper is deprecated (since 18.09), is never chosen automatically "
+		       "from "
 		       "Docker 23.0 on, so it must be set explicitly, and is gone in 25.0";
 	return "devicemapper is deprecated since Docker 18.09 and gone in 25.0";
 }
@@ -119,8 +120,8 @@ const char *stt_rec_source_name(enum stt_rec_source s)
 
 const char *stt_rec_scope_name(enum stt_rec_scope s)
 {
-	static const char *const names[] = { "daemon", "overlay2", "devicemapper",
-					      "thin-pool", "lvm-profile", "advice" };
+	static const char *const names[] = {"daemon",	 "overlay2",	"devicemapper",
+					    "thin-pool", "lvm-profile", "advice"};
 
 	return (unsigned int)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
@@ -144,7 +145,7 @@ const char *stt_rec_size(uint64_t bytes, char *buf, size_t len)
 /* ---- Facts ------------------------------------------------------------------------------ */
 
 enum { BE_OVERLAY, BE_DMLOOP, BE_DLVM, BE_N };
-static const char *const be_names[BE_N] = { "overlay", "dm-loop", "direct-lvm" };
+static const char *const be_names[BE_N] = {"overlay", "dm-loop", "direct-lvm"};
 
 /* One backend as measured (the native measurement when there is one, else the first). */
 struct be {
@@ -152,18 +153,18 @@ struct be {
 	struct json_object *doc;
 	const char *env; /* "native", "vm-tcg" */
 	bool native;
-	const char *reason; /* why it did not run, when it ran nowhere */
-	const char *mode;   /* "cold" or "warm" */
+	const char *reason;		     /* why it did not run, when it ran nowhere */
+	const char *mode;		     /* "cold" or "warm" */
 	double start, fr, fw, cow, stop, rm; /* p50 ns of the phases */
 	double storm;			     /* containers/s */
 	double fw_bytes, cow_bytes;	     /* device bytes written per container */
 	double prov_ratio;		     /* first write / overwrite clat p50 */
 	double containers;
-	double block_bytes, pool_bytes;	     /* the measured pool */
-	double data_per_ctr;		     /* pool data bytes per container */
-	double meta_per_data;		     /* metadata bytes per data byte, growth */
-	const char *fs;			     /* options.fs of its run */
-	struct json_object *host;	     /* probe host facts of where it ran */
+	double block_bytes, pool_bytes; /* the measured pool */
+	double data_per_ctr;		/* pool data bytes per container */
+	double meta_per_data;		/* metadata bytes per data byte, growth */
+	const char *fs;			/* options.fs of its run */
+	struct json_object *host;	/* probe host facts of where it ran */
 };
 
 struct tune_point {
@@ -177,7 +178,7 @@ struct ctx {
 	const struct stt_rec_input *in;
 	struct stt_rec *r;
 	struct be be[BE_N];
-	const struct be *dm; /* the thin pool figures: direct-lvm, else dm-loop */
+	const struct be *dm;	  /* the thin pool figures: direct-lvm, else dm-loop */
 	struct json_object *host; /* this host's probe facts */
 	bool host_native;
 	struct json_object *target, *options; /* of the native run */
@@ -201,8 +202,8 @@ static double num(struct json_object *o, const char *path)
 {
 	struct json_object *v = stt_json_get(o, path);
 
-	if (!v || !(json_object_is_type(v, json_type_double) ||
-		    json_object_is_type(v, json_type_int)))
+	if (!v ||
+	    !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)))
 		return NAN;
 	return json_object_get_double(v);
 }
@@ -407,16 +408,17 @@ static void pick_tune(struct ctx *c)
 		for (size_t k = 0; k < c->npts; k++) {
 			if (!c->pts[k].ok || c->pts[k].zero || c->pts[k].chunk != c->pts[i].chunk)
 				continue;
-			costs[ncost++] = fmax(c->pts[i].fw / c->pts[k].fw,
-					      c->pts[i].start / c->pts[k].start) - 1;
+			costs[ncost++] =
+			    fmax(c->pts[i].fw / c->pts[k].fw, c->pts[i].start / c->pts[k].start) -
+			    1;
 			break;
 		}
 	}
 	c->tune_both_zeroing = ncost > 0;
 	if (ncost) {
 		qsort(costs, ncost, sizeof(costs[0]), cmp_double);
-		c->zero_cost = ncost % 2 ? costs[ncost / 2]
-					  : (costs[ncost / 2 - 1] + costs[ncost / 2]) / 2;
+		c->zero_cost =
+		    ncost % 2 ? costs[ncost / 2] : (costs[ncost / 2 - 1] + costs[ncost / 2]) / 2;
 		zero = c->zero_cost <= ZEROING_MAX_COST;
 	} else {
 		/* one zeroing state measured: that one (off unless only on was swept) */
@@ -486,7 +488,7 @@ static void find_facts(struct ctx *c)
 /* ---- Rows ------------------------------------------------------------------------------- */
 
 __attribute__((format(printf, 2, 3))) static void ev(struct stt_rec_decision *d, const char *fmt,
-						    ...)
+						     ...)
 {
 	size_t n = strlen(d->evidence);
 	va_list ap;
@@ -502,7 +504,7 @@ __attribute__((format(printf, 2, 3))) static void ev(struct stt_rec_decision *d,
 }
 
 __attribute__((format(printf, 2, 3))) static void val(struct stt_rec_decision *d, const char *fmt,
-						     ...)
+						      ...)
 {
 	va_list ap;
 
@@ -570,8 +572,9 @@ static void driver_dm(struct ctx *c, struct stt_rec_decision *d)
 	if (o->j) {
 		char a[32], b[32];
 
-		ev(d, "direct-lvm beat overlay on this host: %.1f vs %.1f containers/s, start p50 "
-		      "%s vs %s.",
+		ev(d,
+		   "direct-lvm beat overlay on this host: %.1f vs %.1f containers/s, start p50 "
+		   "%s vs %s.",
 		   l->storm, o->storm, ms(l->start, a, 32), ms(o->start, b, 32));
 	} else {
 		ev(d, "overlay did not run on this host (%s); direct-lvm did:",
@@ -602,16 +605,19 @@ static void driver_overlay2(struct ctx *c, struct stt_rec_decision *d)
 	figures(d, o);
 	ev(d, ".");
 	if (l->j && l->native)
-		ev(d, "direct-lvm here: %.1f containers/s, start p50 %s; devicemapper would need "
-		      "%.2fx overlay's storm rate and no slower start to be chosen.",
+		ev(d,
+		   "direct-lvm here: %.1f containers/s, start p50 %s; devicemapper would need "
+		   "%.2fx overlay's storm rate and no slower start to be chosen.",
 		   l->storm, ms(l->start, a, 32), DM_STORM_MARGIN);
 	else if (l->j)
-		ev(d, "direct-lvm was measured only in %s (start p50 %s, %.1f containers/s): that "
-		      "shows it works, not how fast it is on this host, so it cannot outweigh "
-		      "overlay's native figures.",
+		ev(d,
+		   "direct-lvm was measured only in %s (start p50 %s, %.1f containers/s): that "
+		   "shows it works, not how fast it is on this host, so it cannot outweigh "
+		   "overlay's native figures.",
 		   l->env, ms(l->start, a, 32), l->storm);
 	else
-		ev(d, "direct-lvm was not measured (%s).", l->reason ? l->reason : "not in the results");
+		ev(d, "direct-lvm was not measured (%s).",
+		   l->reason ? l->reason : "not in the results");
 	if (!c->r->dm_allowed)
 		ev(d, "For Docker %s devicemapper is not an option: %s.",
 		   c->r->docker.known ? c->r->docker.text : "(unknown version)",
@@ -627,7 +633,8 @@ static void driver_overlay2_default(struct ctx *c, struct stt_rec_decision *d)
 	if (o->j)
 		ev(d, "overlay was measured only in %s;", o->env);
 	else
-		ev(d, "overlay did not run on this host (%s);", o->reason ? o->reason : "not measured");
+		ev(d, "overlay did not run on this host (%s);",
+		   o->reason ? o->reason : "not measured");
 	ev(d, "overlay2 is Docker's default and preferred driver.");
 	if (c->be[BE_DLVM].j && !c->be[BE_DLVM].native)
 		ev(d, "direct-lvm ran only in %s, which cannot show this host's speed.",
@@ -646,8 +653,9 @@ static bool when_dm_removed(struct ctx *c)
 
 static void dm_removed(struct ctx *c, struct stt_rec_decision *d)
 {
-	ev(d, "Docker %s: %s. For thin pools, containerd's devmapper snapshotter "
-	      "(containerd-devmapper.toml) remains.",
+	ev(d,
+	   "Docker %s: %s. For thin pools, containerd's devmapper snapshotter "
+	   "(containerd-devmapper.toml) remains.",
 	   c->r->docker.known ? c->r->docker.text : "version unknown",
 	   stt_docker_dm_status(&c->r->docker));
 }
@@ -675,8 +683,9 @@ static void dm_alternative(struct ctx *c, struct stt_rec_decision *d)
 		ev(d, "Its thin-pool figures come from %s in %s%s.", be_names[c->dm - c->be],
 		   c->dm->env, vm_caveat(c->dm));
 	if (h && !dm_here)
-		ev(d, "This host cannot run devicemapper (%s): the devicemapper files are for a "
-		      "host whose kernel has device-mapper.",
+		ev(d,
+		   "This host cannot run devicemapper (%s): the devicemapper files are for a "
+		   "host whose kernel has device-mapper.",
 		   str(h, "kernel.device_mapper.reason") ?: "no device-mapper");
 }
 
@@ -697,13 +706,13 @@ static void loop_lvm(struct ctx *c, struct stt_rec_decision *d)
 	if (ref && known(ref->start) && ref->start > 0 && known(ref->storm) && lp->storm > 0) {
 		double st = lp->start / ref->start, sr = ref->storm / lp->storm;
 
-		ev(d, "Measured in %s against %s there: %.1f vs %.1f containers/s (%.1fx %s), "
-		      "start p50 %s vs %s (%.1fx %s).",
+		ev(d,
+		   "Measured in %s against %s there: %.1f vs %.1f containers/s (%.1fx %s), "
+		   "start p50 %s vs %s (%.1fx %s).",
 		   lp->env, be_names[ref - c->be], lp->storm, ref->storm, sr >= 1 ? sr : 1 / sr,
 		   sr >= 1 ? "slower" : "faster", ms(lp->start, a, 32), ms(ref->start, b, 32),
 		   st >= 1 ? st : 1 / st, st >= 1 ? "slower" : "faster");
-	}
-	else
+	} else
 		ev(d, "Measured in %s: start p50 %s, %.1f containers/s.", lp->env,
 		   ms(lp->start, a, 32), lp->storm);
 }
@@ -751,16 +760,18 @@ static bool when_data_root_device(struct ctx *c)
 
 static void data_root_device(struct ctx *c, struct stt_rec_decision *d)
 {
-	bool pq = str(c->host, "kernel.xfs_pquota") &&
-		  !strcmp(str(c->host, "kernel.xfs_pquota"), "yes");
+	bool pq =
+	    str(c->host, "kernel.xfs_pquota") && !strcmp(str(c->host, "kernel.xfs_pquota"), "yes");
 
 	val(d, "/var/lib/docker");
-	ev(d, "The qualified device is %s: make xfs on it (mkfs.xfs -n ftype=1) and mount it at "
-	      "/var/lib/docker%s before Docker starts.",
+	ev(d,
+	   "The qualified device is %s: make xfs on it (mkfs.xfs -n ftype=1) and mount it at "
+	   "/var/lib/docker%s before Docker starts.",
 	   qualified_device(c), pq ? " with -o pquota" : "");
 	if (c->be[BE_OVERLAY].j)
-		ev(d, "overlay's figures were taken on a filesystem in the workdir (%s), not on "
-		      "the device itself.",
+		ev(d,
+		   "overlay's figures were taken on a filesystem in the workdir (%s), not on "
+		   "the device itself.",
 		   str(c->options, "workdir") ?: "?");
 }
 
@@ -780,8 +791,9 @@ static bool when_data_root_no_dtype(struct ctx *c)
 
 static void data_root_no_dtype(struct ctx *c, struct stt_rec_decision *d)
 {
-	ev(d, "The measured filesystem (%s at %s) has no d_type, which overlay2 refuses: put "
-	      "data-root on a filesystem that has it (xfs with ftype=1, ext4).",
+	ev(d,
+	   "The measured filesystem (%s at %s) has no d_type, which overlay2 refuses: put "
+	   "data-root on a filesystem that has it (xfs with ftype=1, ext4).",
 	   str(c->target, "fstype") ?: "?", str(c->target, "mountpoint") ?: "?");
 }
 
@@ -797,8 +809,9 @@ static void data_root_mount(struct ctx *c, struct stt_rec_decision *d)
 	const char *m = str(c->target, "mountpoint");
 
 	val(d, "%s/docker", m);
-	ev(d, "The qualified target %s is on %s (%s from %s, d_type yes), not on the root "
-	      "filesystem where Docker's default /var/lib/docker is.",
+	ev(d,
+	   "The qualified target %s is on %s (%s from %s, d_type yes), not on the root "
+	   "filesystem where Docker's default /var/lib/docker is.",
 	   str(c->target, "path") ?: "?", m, str(c->target, "fstype") ?: "?",
 	   str(c->target, "source") ?: "?");
 }
@@ -806,12 +819,14 @@ static void data_root_mount(struct ctx *c, struct stt_rec_decision *d)
 static void data_root_default(struct ctx *c, struct stt_rec_decision *d)
 {
 	if (target_is_dir(c))
-		ev(d, "The qualified target %s is on the root filesystem (%s from %s), where "
-		      "Docker's default /var/lib/docker is: nothing to change.",
+		ev(d,
+		   "The qualified target %s is on the root filesystem (%s from %s), where "
+		   "Docker's default /var/lib/docker is: nothing to change.",
 		   str(c->target, "path") ?: "?", str(c->target, "fstype") ?: "?",
 		   str(c->target, "source") ?: "?");
 	else
-		ev(d, "No qualified target recorded on this host: Docker's default /var/lib/docker.");
+		ev(d,
+		   "No qualified target recorded on this host: Docker's default /var/lib/docker.");
 }
 
 /* -- overlay2 options -- */
@@ -843,7 +858,8 @@ static bool when_overlay2_size(struct ctx *c)
 static void overlay2_size(struct ctx *c, struct stt_rec_decision *d)
 {
 	const struct be *o = &c->be[BE_OVERLAY];
-	double w = (known(o->fw_bytes) ? o->fw_bytes : 0) + (known(o->cow_bytes) ? o->cow_bytes : 0);
+	double w =
+	    (known(o->fw_bytes) ? o->fw_bytes : 0) + (known(o->cow_bytes) ? o->cow_bytes : 0);
 	uint64_t size = DOCKER_BASESIZE;
 	char a[32], b[32];
 
@@ -855,8 +871,9 @@ static void overlay2_size(struct ctx *c, struct stt_rec_decision *d)
 	ev(d, "xfs project quota works on this host and data-root is on xfs (mount it with "
 	      "-o pquota): each container's writable layer can be capped.");
 	if (w > 0)
-		ev(d, "A container of the profile wrote %s at startup (first-write and cow-write "
-		      "device bytes);",
+		ev(d,
+		   "A container of the profile wrote %s at startup (first-write and cow-write "
+		   "device bytes);",
 		   mib(w, b, 32));
 	ev(d, "%s is at least 4x that and the cap devicemapper's default basesize gives.", a);
 }
@@ -866,12 +883,14 @@ static void overlay2_size_na(struct ctx *c, struct stt_rec_decision *d)
 	const char *pq = str(c->host, "kernel.xfs_pquota");
 
 	if (!pq || strcmp(pq, "yes"))
-		ev(d, "overlay2.size needs data-root on xfs mounted with pquota; xfs project quota "
-		      "on this host: %s (%s).",
+		ev(d,
+		   "overlay2.size needs data-root on xfs mounted with pquota; xfs project quota "
+		   "on this host: %s (%s).",
 		   pq ? pq : "not probed", str(c->host, "kernel.xfs_pquota_detail") ?: "-");
 	else
-		ev(d, "overlay2.size needs data-root on xfs with pquota; the measured filesystem is "
-		      "%s.",
+		ev(d,
+		   "overlay2.size needs data-root on xfs with pquota; the measured filesystem is "
+		   "%s.",
 		   str(c->target, "fstype") ?: "unknown");
 }
 
@@ -882,8 +901,9 @@ static bool when_okc_removed(struct ctx *c)
 
 static void okc_removed(struct ctx *c, struct stt_rec_decision *d)
 {
-	ev(d, "Removed in Docker 24.0 (dockerd refuses unknown overlay2 options), never emitted "
-	      "for Docker %s.",
+	ev(d,
+	   "Removed in Docker 24.0 (dockerd refuses unknown overlay2 options), never emitted "
+	   "for Docker %s.",
 	   c->r->docker.known ? c->r->docker.text : "of unknown version");
 }
 
@@ -894,8 +914,9 @@ static bool when_okc_ignored(struct ctx *c)
 
 static void okc_ignored(struct ctx *c, struct stt_rec_decision *d)
 {
-	ev(d, "Docker %s no longer checks the kernel version for overlay2, so the option does "
-	      "nothing (it was removed in 24.0).",
+	ev(d,
+	   "Docker %s no longer checks the kernel version for overlay2, so the option does "
+	   "nothing (it was removed in 24.0).",
 	   c->r->docker.text);
 }
 
@@ -916,8 +937,9 @@ static bool when_okc_old_kernel(struct ctx *c)
 static void okc_old_kernel(struct ctx *c, struct stt_rec_decision *d)
 {
 	val(d, "overlay2.override_kernel_check=true");
-	ev(d, "Kernel %s is older than 4.0, which this Docker's overlay2 refuses without the "
-	      "option, yet overlay ran here with multiple lower layers.",
+	ev(d,
+	   "Kernel %s is older than 4.0, which this Docker's overlay2 refuses without the "
+	   "option, yet overlay ran here with multiple lower layers.",
 	   str(c->host, "kernel.release"));
 }
 
@@ -941,7 +963,7 @@ static void thinpooldev(struct ctx *c, struct stt_rec_decision *d)
 	      "naming a pool keeps Docker off loop-lvm.");
 	if (c->be[BE_DLVM].j)
 		ev(d, "direct-lvm ran in %s: start p50 %s.", c->be[BE_DLVM].env,
-		   ms(c->be[BE_DLVM].start, (char[32]){ 0 }, 32));
+		   ms(c->be[BE_DLVM].start, (char[32]){0}, 32));
 	else
 		not_measured(c, "direct-lvm (the thin pool settings follow Docker's procedure)");
 }
@@ -953,8 +975,7 @@ static const char *dm_version(struct ctx *c, const char **where)
 
 	if (!json_object_get_boolean(stt_json_get(h, "kernel.device_mapper.present")) && c->dm)
 		h = c->dm->host;
-	*where = h == c->host ? (c->host_native ? "this host" : "the measured host")
-			      : c->dm->env;
+	*where = h == c->host ? (c->host_native ? "this host" : "the measured host") : c->dm->env;
 	return str(h, "kernel.device_mapper.driver_version");
 }
 
@@ -1048,7 +1069,8 @@ static bool when_image_known(struct ctx *c)
 static void basesize(struct ctx *c, struct stt_rec_decision *d)
 {
 	const struct be *b = c->dm ? c->dm : &c->be[BE_OVERLAY];
-	double w = (known(b->fw_bytes) ? b->fw_bytes : 0) + (known(b->cow_bytes) ? b->cow_bytes : 0);
+	double w =
+	    (known(b->fw_bytes) ? b->fw_bytes : 0) + (known(b->cow_bytes) ? b->cow_bytes : 0);
 	double need = c->image_bytes + w;
 	uint64_t v = (uint64_t)ceil(need * 1.5 / GiB) << 30;
 	char a[32], x[32], y[32];
@@ -1057,8 +1079,9 @@ static void basesize(struct ctx *c, struct stt_rec_decision *d)
 		v = DOCKER_BASESIZE;
 	c->r->basesize_bytes = v;
 	val(d, "dm.basesize=%s", stt_rec_size(v, a, sizeof(a)));
-	ev(d, "The image of profile %s is %s and a container wrote %s at startup; with 50%% "
-	      "headroom for the filesystem and what containers add, rounded up to GiB,",
+	ev(d,
+	   "The image of profile %s is %s and a container wrote %s at startup; with 50%% "
+	   "headroom for the filesystem and what containers add, rounded up to GiB,",
 	   c->profile ? c->profile : "?", mib(c->image_bytes, x, 32), mib(w, y, 32));
 	if (v == DOCKER_BASESIZE)
 		ev(d, "that fits in Docker's default 10G, kept.");
@@ -1094,8 +1117,8 @@ static void find_pool_bytes(struct ctx *c)
 
 static bool when_pool_growth_known(struct ctx *c)
 {
-	return c->pool_bytes > 0 && c->dm && known(c->dm->data_per_ctr) && c->dm->data_per_ctr > 0 &&
-	       known(c->dm->containers);
+	return c->pool_bytes > 0 && c->dm && known(c->dm->data_per_ctr) &&
+	       c->dm->data_per_ctr > 0 && known(c->dm->containers);
 }
 
 static double storm_bytes(struct ctx *c)
@@ -1110,11 +1133,12 @@ static void min_free_space(struct ctx *c, struct stt_rec_decision *d)
 
 	c->r->min_free_pct = pct > 10 ? (pct > 50 ? 50 : (unsigned int)pct) : 10;
 	val(d, "dm.min_free_space=%u%%", c->r->min_free_pct);
-	ev(d, "A container took %s of pool data (%s, %s); a storm of %.0f takes %s, %.2f%% of "
-	      "%s (%s).",
+	ev(d,
+	   "A container took %s of pool data (%s, %s); a storm of %.0f takes %s, %.2f%% of "
+	   "%s (%s).",
 	   mib(c->dm->data_per_ctr, a, 32), be_names[c->dm - c->be], c->dm->env, c->dm->containers,
 	   mib(storm_bytes(c), b, 32), 100.0 * storm_bytes(c) / c->pool_bytes, c->pool_from,
-	   mib(c->pool_bytes, (char[32]){ 0 }, 32));
+	   mib(c->pool_bytes, (char[32]){0}, 32));
 	if (c->r->min_free_pct == 10)
 		ev(d, "Docker's default reserve of 10%% holds it.");
 	else
@@ -1179,8 +1203,9 @@ static void blkdiscard_no_discard(struct ctx *c, struct stt_rec_decision *d)
 {
 	c->r->blkdiscard = false;
 	val(d, "dm.blkdiscard=false");
-	ev(d, "%s does not support discard (discard max 0 bytes): a discard would reach nothing, "
-	      "and deleting a thin device returns its blocks to the pool anyway.",
+	ev(d,
+	   "%s does not support discard (discard max 0 bytes): a discard would reach nothing, "
+	   "and deleting a thin device returns its blocks to the pool anyway.",
 	   str(c->target, "path") ?: "The device");
 }
 
@@ -1199,10 +1224,11 @@ static void blkdiscard_compared(struct ctx *c, struct stt_rec_decision *d)
 
 	c->r->blkdiscard = false;
 	val(d, "dm.blkdiscard=false");
-	ev(d, "Remove p50 with a discard before delete (dm-loop, Docker's default) %s vs without "
-	      "(direct-lvm) %s in %s (%.1fx; loop devices add to it). Deleting a thin device "
-	      "returns its blocks to the pool anyway; the discard is what loop-lvm needs to give "
-	      "space back to its sparse file. Set it to true only to pass discards to an SSD.",
+	ev(d,
+	   "Remove p50 with a discard before delete (dm-loop, Docker's default) %s vs without "
+	   "(direct-lvm) %s in %s (%.1fx; loop devices add to it). Deleting a thin device "
+	   "returns its blocks to the pool anyway; the discard is what loop-lvm needs to give "
+	   "space back to its sparse file. Set it to true only to pass discards to an SSD.",
 	   ms(lp->rm, a, 32), ms(l->rm, b, 32), l->env, lp->rm / l->rm);
 }
 
@@ -1243,8 +1269,9 @@ static bool when_tune(struct ctx *c)
 static const char *tune_where(struct ctx *c, char *buf, size_t len)
 {
 	snprintf(buf, len, "the %s sweep in %s%s", c->tune_backend, c->tune_env,
-		 strcmp(c->tune_env, "native") ? " (emulated: relative costs, not this host's speed)"
-					       : "");
+		 strcmp(c->tune_env, "native")
+		     ? " (emulated: relative costs, not this host's speed)"
+		     : "");
 	return buf;
 }
 
@@ -1261,14 +1288,16 @@ static void chunk_tune(struct ctx *c, struct stt_rec_decision *d)
 		const struct tune_point *t = &c->pts[i];
 
 		if (!t->ok)
-			ev(d, "%s zeroing %s failed (%s);", stt_rec_size((uint64_t)t->chunk, b, sizeof(b)),
-			   t->zero ? "on" : "off", t->reason ? t->reason : "no figures");
+			ev(d, "%s zeroing %s failed (%s);",
+			   stt_rec_size((uint64_t)t->chunk, b, sizeof(b)), t->zero ? "on" : "off",
+			   t->reason ? t->reason : "no figures");
 		else if (t->zero == p->zero)
 			ev(d, "%s %s / %s / %s;", stt_rec_size((uint64_t)t->chunk, b, sizeof(b)),
 			   ms(t->start, f, 32), ms(t->fw, s, 32), mib(t->space, w, 32));
 	}
-	ev(d, "%s is the chunk with the least space per container whose latencies are within "
-	      "%.0f%% of the best.",
+	ev(d,
+	   "%s is the chunk with the least space per container whose latencies are within "
+	   "%.0f%% of the best.",
 	   a, TUNE_MARGIN * 100);
 }
 
@@ -1278,10 +1307,12 @@ static void chunk_bench(struct ctx *c, struct stt_rec_decision *d)
 
 	c->r->chunk_bytes = DOCKER_CHUNK;
 	val(d, "512K");
-	ev(d, "Docker's documented chunk size; no chunk-size sweep (stortune tune) in the results.");
+	ev(d,
+	   "Docker's documented chunk size; no chunk-size sweep (stortune tune) in the results.");
 	if (c->dm && known(c->dm->block_bytes))
-		ev(d, "%s ran with %s chunks (%s): cow-write wrote %s per container to the device, "
-		      "pool data %s per container.",
+		ev(d,
+		   "%s ran with %s chunks (%s): cow-write wrote %s per container to the device, "
+		   "pool data %s per container.",
 		   be_names[c->dm - c->be], stt_rec_size((uint64_t)c->dm->block_bytes, a, 32),
 		   c->dm->env, mib(c->dm->cow_bytes, b, 32), mib(c->dm->data_per_ctr, x, 32));
 	not_measured(c, "a chunk-size and zeroing sweep (stortune tune): the pool's chunk size "
@@ -1294,9 +1325,9 @@ static bool when_tune_zeroing(struct ctx *c)
 }
 
 static const char *zeroing_tradeoff =
-	"With zeroing off a newly provisioned block can still hold data of a deleted thin "
-	"device; the filesystem on a thin device never returns blocks it has not written, so "
-	"containers cannot see it, but raw reads of the pool's devices can.";
+    "With zeroing off a newly provisioned block can still hold data of a deleted thin "
+    "device; the filesystem on a thin device never returns blocks it has not written, so "
+    "containers cannot see it, but raw reads of the pool's devices can.";
 
 static void zeroing_tune(struct ctx *c, struct stt_rec_decision *d)
 {
@@ -1305,8 +1336,9 @@ static void zeroing_tune(struct ctx *c, struct stt_rec_decision *d)
 
 	c->r->zeroing = p->zero;
 	val(d, "%s", p->zero ? "y" : "n");
-	ev(d, "From %s: zeroing new blocks costs %+.0f%% in first-write or start p50 (median over "
-	      "the chunk sizes measured both ways);",
+	ev(d,
+	   "From %s: zeroing new blocks costs %+.0f%% in first-write or start p50 (median over "
+	   "the chunk sizes measured both ways);",
 	   tune_where(c, w, sizeof(w)), c->zero_cost * 100);
 	if (p->zero)
 		ev(d, "at most %.0f%%, so new blocks are zeroed: no stale data in them.",
@@ -1325,8 +1357,9 @@ static void zeroing_default(struct ctx *c, struct stt_rec_decision *d)
 	else
 		ev(d, "Docker's procedure (lvconvert --zero n); zeroing was not swept.");
 	if (c->dm && known(c->dm->prov_ratio))
-		ev(d, "Without zeroing a first write to a new block took %.2fx an overwrite (p50, "
-		      "%s, %s).",
+		ev(d,
+		   "Without zeroing a first write to a new block took %.2fx an overwrite (p50, "
+		   "%s, %s).",
 		   c->dm->prov_ratio, be_names[c->dm - c->be], c->dm->env);
 	if (!c->r->zeroing)
 		ev(d, "%s", zeroing_tradeoff);
@@ -1348,10 +1381,11 @@ static void metadata_size(struct ctx *c, struct stt_rec_decision *d)
 	c->r->meta_pct = pct;
 	c->r->data_pct = pct == 1 ? 95 : 97 - 2 * pct;
 	val(d, "%u%%VG", pct);
-	ev(d, "Metadata grew %.3f%% of the data written (%s, %s chunks, %s); a full pool needs "
-	      "%.2f%% of the VG, twice that is %s 1%%VG%s.",
+	ev(d,
+	   "Metadata grew %.3f%% of the data written (%s, %s chunks, %s); a full pool needs "
+	   "%.2f%% of the VG, twice that is %s 1%%VG%s.",
 	   100 * c->dm->meta_per_data, be_names[c->dm - c->be],
-	   stt_rec_size((uint64_t)c->dm->block_bytes, (char[32]){ 0 }, 32), c->dm->env, need / 2,
+	   stt_rec_size((uint64_t)c->dm->block_bytes, (char[32]){0}, 32), c->dm->env, need / 2,
 	   pct == 1 ? "within Docker's" : "above Docker's",
 	   pct == 1 ? "" : "; the data LV shrinks to leave room for the metadata and its spare");
 	if ((uint64_t)c->dm->block_bytes != c->r->chunk_bytes)
@@ -1439,117 +1473,108 @@ struct row {
 	void (*decide)(struct ctx *c, struct stt_rec_decision *d);
 };
 
-#define M STT_REC_MEASURED
-#define D STT_REC_DEFAULT
-#define G STT_REC_GIVEN
+#define M  STT_REC_MEASURED
+#define D  STT_REC_DEFAULT
+#define G  STT_REC_GIVEN
 #define NA STT_REC_NOT_APPLICABLE
-#define R STT_REC_REFUSED
+#define R  STT_REC_REFUSED
 
 static const struct row rows[] = {
-	{ "storage-driver", "driver.dm-only", STT_REC_DAEMON, M, when_driver_dm_only, driver_dm },
-	{ "storage-driver", "driver.dm-faster", STT_REC_DAEMON, M, when_driver_dm_faster,
-	  driver_dm },
-	{ "storage-driver", "driver.overlay2", STT_REC_DAEMON, M, ov_native, driver_overlay2 },
-	{ "storage-driver", "driver.default", STT_REC_DAEMON, D, NULL, driver_overlay2_default },
+    {"storage-driver", "driver.dm-only", STT_REC_DAEMON, M, when_driver_dm_only, driver_dm},
+    {"storage-driver", "driver.dm-faster", STT_REC_DAEMON, M, when_driver_dm_faster, driver_dm},
+    {"storage-driver", "driver.overlay2", STT_REC_DAEMON, M, ov_native, driver_overlay2},
+    {"storage-driver", "driver.default", STT_REC_DAEMON, D, NULL, driver_overlay2_default},
 
-	{ "devicemapper", "dm.removed", STT_REC_ADVICE, R, when_dm_removed, dm_removed },
-	{ "devicemapper", "dm.recommended", STT_REC_ADVICE, M, when_dm_recommended,
-	  dm_recommended },
-	{ "devicemapper", "dm.alternative", STT_REC_ADVICE, M, dlvm_any, dm_alternative },
-	{ "devicemapper", "dm.alternative-unmeasured", STT_REC_ADVICE, D, NULL, dm_alternative },
+    {"devicemapper", "dm.removed", STT_REC_ADVICE, R, when_dm_removed, dm_removed},
+    {"devicemapper", "dm.recommended", STT_REC_ADVICE, M, when_dm_recommended, dm_recommended},
+    {"devicemapper", "dm.alternative", STT_REC_ADVICE, M, dlvm_any, dm_alternative},
+    {"devicemapper", "dm.alternative-unmeasured", STT_REC_ADVICE, D, NULL, dm_alternative},
 
-	{ "loop-lvm", "loop-lvm.never", STT_REC_ADVICE, R, NULL, loop_lvm },
+    {"loop-lvm", "loop-lvm.never", STT_REC_ADVICE, R, NULL, loop_lvm},
 
-	{ "data-root", "data-root.given", STT_REC_DAEMON, G, when_data_root_given,
-	  data_root_given },
-	{ "data-root", "data-root.dm", STT_REC_DAEMON, D, when_driver_is_dm, data_root_dm },
-	{ "data-root", "data-root.device", STT_REC_DAEMON, M, when_data_root_device,
-	  data_root_device },
-	{ "data-root", "data-root.no-dtype", STT_REC_DAEMON, R, when_data_root_no_dtype,
-	  data_root_no_dtype },
-	{ "data-root", "data-root.mount", STT_REC_DAEMON, M, when_data_root_mount,
-	  data_root_mount },
-	{ "data-root", "data-root.default", STT_REC_DAEMON, D, NULL, data_root_default },
+    {"data-root", "data-root.given", STT_REC_DAEMON, G, when_data_root_given, data_root_given},
+    {"data-root", "data-root.dm", STT_REC_DAEMON, D, when_driver_is_dm, data_root_dm},
+    {"data-root", "data-root.device", STT_REC_DAEMON, M, when_data_root_device, data_root_device},
+    {"data-root", "data-root.no-dtype", STT_REC_DAEMON, R, when_data_root_no_dtype,
+     data_root_no_dtype},
+    {"data-root", "data-root.mount", STT_REC_DAEMON, M, when_data_root_mount, data_root_mount},
+    {"data-root", "data-root.default", STT_REC_DAEMON, D, NULL, data_root_default},
 
-	{ "overlay2.size", "overlay2.size.other-driver", STT_REC_OVERLAY2, NA, when_not_overlay2,
-	  not_overlay2 },
-	{ "overlay2.size", "overlay2.size.pquota", STT_REC_OVERLAY2, M, when_overlay2_size,
-	  overlay2_size },
-	{ "overlay2.size", "overlay2.size.no-pquota", STT_REC_OVERLAY2, NA, NULL,
-	  overlay2_size_na },
+    {"overlay2.size", "overlay2.size.other-driver", STT_REC_OVERLAY2, NA, when_not_overlay2,
+     not_overlay2},
+    {"overlay2.size", "overlay2.size.pquota", STT_REC_OVERLAY2, M, when_overlay2_size,
+     overlay2_size},
+    {"overlay2.size", "overlay2.size.no-pquota", STT_REC_OVERLAY2, NA, NULL, overlay2_size_na},
 
-	{ "overlay2.override_kernel_check", "okc.removed", STT_REC_OVERLAY2, R, when_okc_removed,
-	  okc_removed },
-	{ "overlay2.override_kernel_check", "okc.other-driver", STT_REC_OVERLAY2, NA,
-	  when_not_overlay2, not_overlay2 },
-	{ "overlay2.override_kernel_check", "okc.ignored", STT_REC_OVERLAY2, NA, when_okc_ignored,
-	  okc_ignored },
-	{ "overlay2.override_kernel_check", "okc.old-kernel", STT_REC_OVERLAY2, M,
-	  when_okc_old_kernel, okc_old_kernel },
-	{ "overlay2.override_kernel_check", "okc.not-needed", STT_REC_OVERLAY2, NA, NULL,
-	  okc_not_needed },
+    {"overlay2.override_kernel_check", "okc.removed", STT_REC_OVERLAY2, R, when_okc_removed,
+     okc_removed},
+    {"overlay2.override_kernel_check", "okc.other-driver", STT_REC_OVERLAY2, NA, when_not_overlay2,
+     not_overlay2},
+    {"overlay2.override_kernel_check", "okc.ignored", STT_REC_OVERLAY2, NA, when_okc_ignored,
+     okc_ignored},
+    {"overlay2.override_kernel_check", "okc.old-kernel", STT_REC_OVERLAY2, M, when_okc_old_kernel,
+     okc_old_kernel},
+    {"overlay2.override_kernel_check", "okc.not-needed", STT_REC_OVERLAY2, NA, NULL,
+     okc_not_needed},
 
-	{ "dm.thinpooldev", "thinpooldev.measured", STT_REC_DM, M, dlvm_any, thinpooldev },
-	{ "dm.thinpooldev", "thinpooldev.docker", STT_REC_DM, D, NULL, thinpooldev },
+    {"dm.thinpooldev", "thinpooldev.measured", STT_REC_DM, M, dlvm_any, thinpooldev},
+    {"dm.thinpooldev", "thinpooldev.docker", STT_REC_DM, D, NULL, thinpooldev},
 
-	{ "dm.use_deferred_removal", "deferred-removal.unsupported", STT_REC_DM, R,
-	  when_deferred_unsupported, deferred_unsupported },
-	{ "dm.use_deferred_removal", "deferred-removal.supported", STT_REC_DM, M,
-	  when_deferred_supported, deferred_removal },
-	{ "dm.use_deferred_removal", "deferred-removal.docker", STT_REC_DM, D, NULL,
-	  deferred_removal },
+    {"dm.use_deferred_removal", "deferred-removal.unsupported", STT_REC_DM, R,
+     when_deferred_unsupported, deferred_unsupported},
+    {"dm.use_deferred_removal", "deferred-removal.supported", STT_REC_DM, M,
+     when_deferred_supported, deferred_removal},
+    {"dm.use_deferred_removal", "deferred-removal.docker", STT_REC_DM, D, NULL, deferred_removal},
 
-	{ "dm.use_deferred_deletion", "deferred-deletion.needs-removal", STT_REC_DM, R,
-	  when_no_deferred_removal, deferred_deletion_off },
-	{ "dm.use_deferred_deletion", "deferred-deletion.measured", STT_REC_DM, M,
-	  when_dm_remove_measured, deferred_deletion },
-	{ "dm.use_deferred_deletion", "deferred-deletion.docker", STT_REC_DM, D, NULL,
-	  deferred_deletion },
+    {"dm.use_deferred_deletion", "deferred-deletion.needs-removal", STT_REC_DM, R,
+     when_no_deferred_removal, deferred_deletion_off},
+    {"dm.use_deferred_deletion", "deferred-deletion.measured", STT_REC_DM, M,
+     when_dm_remove_measured, deferred_deletion},
+    {"dm.use_deferred_deletion", "deferred-deletion.docker", STT_REC_DM, D, NULL,
+     deferred_deletion},
 
-	{ "dm.basesize", "basesize.image", STT_REC_DM, M, when_image_known, basesize },
-	{ "dm.basesize", "basesize.docker", STT_REC_DM, D, NULL, basesize_default },
+    {"dm.basesize", "basesize.image", STT_REC_DM, M, when_image_known, basesize},
+    {"dm.basesize", "basesize.docker", STT_REC_DM, D, NULL, basesize_default},
 
-	{ "dm.fs", "fs.no-xfs", STT_REC_DM, M, when_no_xfs, fs_ext4 },
-	{ "dm.fs", "fs.measured", STT_REC_DM, M, when_dm_fs_measured, fs_measured },
-	{ "dm.fs", "fs.docker", STT_REC_DM, D, NULL, fs_default },
+    {"dm.fs", "fs.no-xfs", STT_REC_DM, M, when_no_xfs, fs_ext4},
+    {"dm.fs", "fs.measured", STT_REC_DM, M, when_dm_fs_measured, fs_measured},
+    {"dm.fs", "fs.docker", STT_REC_DM, D, NULL, fs_default},
 
-	{ "dm.blkdiscard", "blkdiscard.no-discard", STT_REC_DM, M, when_no_discard,
-	  blkdiscard_no_discard },
-	{ "dm.blkdiscard", "blkdiscard.compared", STT_REC_DM, M, when_discard_compared,
-	  blkdiscard_compared },
-	{ "dm.blkdiscard", "blkdiscard.docker", STT_REC_DM, D, NULL, blkdiscard_default },
+    {"dm.blkdiscard", "blkdiscard.no-discard", STT_REC_DM, M, when_no_discard,
+     blkdiscard_no_discard},
+    {"dm.blkdiscard", "blkdiscard.compared", STT_REC_DM, M, when_discard_compared,
+     blkdiscard_compared},
+    {"dm.blkdiscard", "blkdiscard.docker", STT_REC_DM, D, NULL, blkdiscard_default},
 
-	{ "dm.xfs_nospace_max_retries", "nospace.xfs", STT_REC_DM, D, when_fs_xfs,
-	  nospace_retries },
-	{ "dm.xfs_nospace_max_retries", "nospace.not-xfs", STT_REC_DM, NA, NULL, nospace_na },
+    {"dm.xfs_nospace_max_retries", "nospace.xfs", STT_REC_DM, D, when_fs_xfs, nospace_retries},
+    {"dm.xfs_nospace_max_retries", "nospace.not-xfs", STT_REC_DM, NA, NULL, nospace_na},
 
-	{ "pool.chunk_size", "chunk.tune", STT_REC_POOL, M, when_tune, chunk_tune },
-	{ "pool.chunk_size", "chunk.docker", STT_REC_POOL, D, NULL, chunk_bench },
+    {"pool.chunk_size", "chunk.tune", STT_REC_POOL, M, when_tune, chunk_tune},
+    {"pool.chunk_size", "chunk.docker", STT_REC_POOL, D, NULL, chunk_bench},
 
-	{ "pool.zeroing", "zeroing.tune", STT_REC_POOL, M, when_tune_zeroing, zeroing_tune },
-	{ "pool.zeroing", "zeroing.docker", STT_REC_POOL, D, NULL, zeroing_default },
+    {"pool.zeroing", "zeroing.tune", STT_REC_POOL, M, when_tune_zeroing, zeroing_tune},
+    {"pool.zeroing", "zeroing.docker", STT_REC_POOL, D, NULL, zeroing_default},
 
-	{ "pool.metadata_size", "metadata.measured", STT_REC_POOL, M, when_meta_known,
-	  metadata_size },
-	{ "pool.metadata_size", "metadata.docker", STT_REC_POOL, D, NULL, metadata_default },
+    {"pool.metadata_size", "metadata.measured", STT_REC_POOL, M, when_meta_known, metadata_size},
+    {"pool.metadata_size", "metadata.docker", STT_REC_POOL, D, NULL, metadata_default},
 
-	{ "pool.data_size", "data.docker", STT_REC_POOL, D, NULL, data_size },
+    {"pool.data_size", "data.docker", STT_REC_POOL, D, NULL, data_size},
 
-	/* after the pool's size: the reserves are shares of it */
-	{ "dm.min_free_space", "min-free.measured", STT_REC_DM, M, when_pool_growth_known,
-	  min_free_space },
-	{ "dm.min_free_space", "min-free.docker", STT_REC_DM, D, NULL, min_free_space_default },
+    /* after the pool's size: the reserves are shares of it */
+    {"dm.min_free_space", "min-free.measured", STT_REC_DM, M, when_pool_growth_known,
+     min_free_space},
+    {"dm.min_free_space", "min-free.docker", STT_REC_DM, D, NULL, min_free_space_default},
 
-	{ "profile.thin_pool_autoextend_threshold", "autoextend-threshold.measured",
-	  STT_REC_PROFILE, M, when_pool_growth_known, autoextend_threshold },
-	{ "profile.thin_pool_autoextend_threshold", "autoextend-threshold.docker",
-	  STT_REC_PROFILE, D, NULL, autoextend_threshold_default },
-	{ "profile.thin_pool_autoextend_percent", "autoextend-percent.measured", STT_REC_PROFILE,
-	  M, when_pool_growth_known, autoextend_percent },
-	{ "profile.thin_pool_autoextend_percent", "autoextend-percent.docker", STT_REC_PROFILE, D,
-	  NULL, autoextend_percent_default },
+    {"profile.thin_pool_autoextend_threshold", "autoextend-threshold.measured", STT_REC_PROFILE, M,
+     when_pool_growth_known, autoextend_threshold},
+    {"profile.thin_pool_autoextend_threshold", "autoextend-threshold.docker", STT_REC_PROFILE, D,
+     NULL, autoextend_threshold_default},
+    {"profile.thin_pool_autoextend_percent", "autoextend-percent.measured", STT_REC_PROFILE, M,
+     when_pool_growth_known, autoextend_percent},
+    {"profile.thin_pool_autoextend_percent", "autoextend-percent.docker", STT_REC_PROFILE, D, NULL,
+     autoextend_percent_default},
 
-	{ "monitoring", "monitoring.dmeventd", STT_REC_ADVICE, D, NULL, monitoring },
+    {"monitoring", "monitoring.dmeventd", STT_REC_ADVICE, D, NULL, monitoring},
 };
 
 #undef M
@@ -1633,10 +1658,11 @@ int stt_recommend(const struct stt_rec_input *in, struct stt_rec **out)
 
 			snprintf(keep, sizeof(keep), "%s", d->evidence);
 			d->source = STT_REC_NOT_APPLICABLE;
-			snprintf(d->evidence, sizeof(d->evidence),
-				 "Not for Docker %s (devicemapper removed in 25.0); the value feeds "
-				 "containerd's devmapper snapshotter. %s",
-				 r->docker.text, keep);
+			snprintf(
+			    d->evidence, sizeof(d->evidence),
+			    "Not for Docker %s (devicemapper removed in 25.0); the value feeds "
+			    "containerd's devmapper snapshotter. %s",
+			    r->docker.text, keep);
 		}
 	}
 	{
@@ -1647,7 +1673,8 @@ int stt_recommend(const struct stt_rec_input *in, struct stt_rec **out)
 	if (in->data_root && *in->data_root)
 		snprintf(r->data_root, sizeof(r->data_root), "%s", in->data_root);
 	else if (stt_rec_get(r, "data-root"))
-		snprintf(r->data_root, sizeof(r->data_root), "%s", stt_rec_get(r, "data-root")->value);
+		snprintf(r->data_root, sizeof(r->data_root), "%s",
+			 stt_rec_get(r, "data-root")->value);
 	free(c);
 	*out = r;
 	return 0;

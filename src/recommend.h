@@ -30,7 +30,7 @@ struct stt_docker_version {
 
 /* 0, or -EINVAL when @s holds no "MAJOR[.MINOR[.PATCH]]". */
 __attribute__((warn_unused_result)) int stt_docker_version_parse(const char *s,
-								struct stt_docker_version *v);
+								 struct stt_docker_version *v);
 
 /* Storage drivers a Docker version offers (an unknown version gets the newest rules). */
 enum {
@@ -64,7 +64,7 @@ enum stt_rec_scope {
 };
 const char *stt_rec_scope_name(enum stt_rec_scope s);
 
-#define STT_REC_VALUE_MAX 160
+#define STT_REC_VALUE_MAX    160
 #define STT_REC_EVIDENCE_MAX 1536
 
 struct stt_rec_decision {
@@ -82,11 +82,11 @@ struct stt_rec_input {
 	size_t ndocs;
 	struct stt_docker_version docker; /* known = false: unknown, the newest rules apply */
 	const char *docker_origin;	  /* "--docker-version", "dockerd --version", ... */
-	const char *device;    /* --device: the thin pool's device, else the results' */
-	const char *data_root; /* --data-root, or NULL */
+	const char *device;		  /* --device: the thin pool's device, else the results' */
+	const char *data_root;		  /* --data-root, or NULL */
 };
 
-#define STT_REC_MAX 32
+#define STT_REC_MAX	  32
 #define STT_REC_NOTES_MAX 16
 
 struct stt_rec {
@@ -117,7 +117,7 @@ struct stt_rec {
 
 /* Applies the rule table. 0, -ENOMEM, or -EINVAL when no document was given. */
 __attribute__((warn_unused_result)) int stt_recommend(const struct stt_rec_input *in,
-						     struct stt_rec **out);
+						      struct stt_rec **out);
 void stt_rec_free(struct stt_rec *r);
 
 /* The decision for @key, or NULL. */

@@ -53,14 +53,13 @@ static int suite_clean(void)
 }
 
 /* The configuration an operator already has: keys recommend must keep. */
-static const char base_config[] =
-	"{\n"
-	"  \"log-driver\": \"json-file\",\n"
-	"  \"log-opts\": { \"max-size\": \"1m\", \"max-file\": \"2\" },\n"
-	"  \"labels\": [\"stortune-test=Zürich ☃\", \"site=lab/1\"],\n"
-	"  \"storage-driver\": \"vfs\",\n"
-	"  \"max-concurrent-downloads\": 2\n"
-	"}\n";
+static const char base_config[] = "{\n"
+				  "  \"log-driver\": \"json-file\",\n"
+				  "  \"log-opts\": { \"max-size\": \"1m\", \"max-file\": \"2\" },\n"
+				  "  \"labels\": [\"stortune-test=Zürich ☃\", \"site=lab/1\"],\n"
+				  "  \"storage-driver\": \"vfs\",\n"
+				  "  \"max-concurrent-downloads\": 2\n"
+				  "}\n";
 
 static void test_recommend(void)
 {
@@ -69,11 +68,12 @@ static void test_recommend(void)
 	FILE *f;
 
 	CU_ASSERT_EQUAL_FATAL(priv_sh("mkdir -p '%s'", work), 0);
-	CU_ASSERT_EQUAL_FATAL(priv_sh("%s bench --backend overlay --profile ci --containers 4 "
-				      "--repetitions 2 --workdir '%s/bench' --journal-dir '%s/j' -q "
-				      "-o '%s/results.json' >/dev/null",
-				      priv_stortune(), work, work, work),
-			      0);
+	CU_ASSERT_EQUAL_FATAL(
+	    priv_sh("%s bench --backend overlay --profile ci --containers 4 "
+		    "--repetitions 2 --workdir '%s/bench' --journal-dir '%s/j' -q "
+		    "-o '%s/results.json' >/dev/null",
+		    priv_stortune(), work, work, work),
+	    0);
 	/* the recommendation for this host's dockerd (dockerd --version), data-root in DIR */
 	CU_ASSERT_EQUAL_FATAL(priv_capture(&out,
 					   "%s recommend '%s/results.json' -o '%s/out' "
@@ -89,9 +89,8 @@ static void test_recommend(void)
 	CU_ASSERT_STRING_EQUAL(driver, "overlay2");
 	CU_ASSERT_PTR_NOT_NULL(stt_json_get(rec, "docker.version"));
 	json_object_put(rec);
-	CU_ASSERT_EQUAL(priv_sh("grep -q '\"storage-driver\": \"overlay2\"' '%s/out/daemon.json'",
-				work),
-			0);
+	CU_ASSERT_EQUAL(
+	    priv_sh("grep -q '\"storage-driver\": \"overlay2\"' '%s/out/daemon.json'", work), 0);
 	CU_ASSERT_EQUAL(priv_sh("test -x '%s/out/setup-direct-lvm.sh' && sh -n "
 				"'%s/out/setup-direct-lvm.sh'",
 				work, work),
@@ -107,9 +106,8 @@ static void test_recommend(void)
 				      "--data-root '%s/root' --merge '%s' -q >'%s/merge.txt'",
 				      priv_stortune(), work, work, ddir, cfg, work),
 			      0);
-	CU_ASSERT_EQUAL(priv_sh("grep -q '^+  \"storage-driver\": \"overlay2\"' '%s/merge.txt'",
-				work),
-			0);
+	CU_ASSERT_EQUAL(
+	    priv_sh("grep -q '^+  \"storage-driver\": \"overlay2\"' '%s/merge.txt'", work), 0);
 	CU_ASSERT_EQUAL(priv_sh("ls '%s'/daemon.json.bak-* >/dev/null", work), 0);
 	CU_ASSERT_EQUAL(priv_sh("grep -q 'stortune-test=Zürich ☃' '%s'", cfg), 0);
 }
@@ -166,9 +164,8 @@ static void test_run(void)
 			0);
 	CU_ASSERT_STRING_EQUAL(out, "written\n");
 	free(out);
-	CU_ASSERT_EQUAL(priv_sh("%s run --rm --network none stt-recommend-test /bin/busybox true",
-				docker),
-			0);
+	CU_ASSERT_EQUAL(
+	    priv_sh("%s run --rm --network none stt-recommend-test /bin/busybox true", docker), 0);
 }
 
 static void test_stop(void)

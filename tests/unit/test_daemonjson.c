@@ -27,24 +27,24 @@
 
 /* An operator's daemon.json: nested objects, arrays, unicode (raw and escaped), numbers. */
 static const char existing[] =
-	"{\n"
-	"  \"log-driver\": \"json-file\",\n"
-	"  \"log-opts\": { \"max-size\": \"10m\", \"max-file\": \"3\", \"labels\": \"a,b\" },\n"
-	"  \"registry-mirrors\": [\"https://mirror.example.org/v2/\", \"http://10.0.0.1:5000\"],\n"
-	"  \"storage-driver\": \"devicemapper\",\n"
-	"  \"storage-opts\": [\"dm.thinpooldev=/dev/mapper/old-pool\", \"dm.basesize=20G\"],\n"
-	"  \"labels\": [\"site=Zürich\", \"owner=\\u00e9quipe \\u2603\", \"emoji=\xf0\x9f\x98\x80\"],\n"
-	"  \"default-ulimits\": { \"nofile\": { \"Name\": \"nofile\", \"Hard\": 64000, "
-	"\"Soft\": 64000 } },\n"
-	"  \"max-concurrent-downloads\": 3,\n"
-	"  \"shutdown-timeout\": 15.50,\n"
-	"  \"big\": 9007199254740993,\n"
-	"  \"ratio\": 1e-3,\n"
-	"  \"live-restore\": true,\n"
-	"  \"bip\": null,\n"
-	"  \"features\": { \"buildkit\": true },\n"
-	"  \"data-root\": \"/srv/docker\"\n"
-	"}\n";
+    "{\n"
+    "  \"log-driver\": \"json-file\",\n"
+    "  \"log-opts\": { \"max-size\": \"10m\", \"max-file\": \"3\", \"labels\": \"a,b\" },\n"
+    "  \"registry-mirrors\": [\"https://mirror.example.org/v2/\", \"http://10.0.0.1:5000\"],\n"
+    "  \"storage-driver\": \"devicemapper\",\n"
+    "  \"storage-opts\": [\"dm.thinpooldev=/dev/mapper/old-pool\", \"dm.basesize=20G\"],\n"
+    "  \"labels\": [\"site=Zürich\", \"owner=\\u00e9quipe \\u2603\", \"emoji=\xf0\x9f\x98\x80\"],\n"
+    "  \"default-ulimits\": { \"nofile\": { \"Name\": \"nofile\", \"Hard\": 64000, "
+    "\"Soft\": 64000 } },\n"
+    "  \"max-concurrent-downloads\": 3,\n"
+    "  \"shutdown-timeout\": 15.50,\n"
+    "  \"big\": 9007199254740993,\n"
+    "  \"ratio\": 1e-3,\n"
+    "  \"live-restore\": true,\n"
+    "  \"bip\": null,\n"
+    "  \"features\": { \"buildkit\": true },\n"
+    "  \"data-root\": \"/srv/docker\"\n"
+    "}\n";
 
 static struct json_object *overlay2_ours(void)
 {
@@ -90,11 +90,11 @@ static void test_merge_keeps(void)
 	char *diff;
 	int changed;
 
-	CU_ASSERT_EQUAL_FATAL(stt_daemonjson_parse(existing, strlen(existing), "daemon.json", &base),
-			      0);
-	CU_ASSERT_EQUAL_FATAL(stt_daemonjson_merge(base, ours, "/etc/docker/daemon.json", &merged,
-						   &diff, &changed),
-			      0);
+	CU_ASSERT_EQUAL_FATAL(
+	    stt_daemonjson_parse(existing, strlen(existing), "daemon.json", &base), 0);
+	CU_ASSERT_EQUAL_FATAL(
+	    stt_daemonjson_merge(base, ours, "/etc/docker/daemon.json", &merged, &diff, &changed),
+	    0);
 	text = stt_daemonjson_text(merged);
 	CU_ASSERT_EQUAL_FATAL(stt_daemonjson_parse(text, strlen(text), "merged", &back), 0);
 	/* every key but the driver's, with an equal value after a parse of the output */
@@ -179,14 +179,14 @@ static void test_invalid(void)
 	static const struct {
 		const char *text, *what;
 	} bad[] = {
-		{ "{\"a\": 1,}", "line 1" },
-		{ "{\n  \"log-driver\": \"json-file\"\n  \"x\": 1\n}", "line 3, column 3" },
-		{ "{\"a\": 1", "unexpected end" },
-		{ "{\"a\": 1} x", "line 1, column 10" },
-		{ "{'a': 1}", "single-quoted string at line 1, column 2" },
-		{ "{\"a\": [1, 2,\n 'x']}", "line 2, column 2" },
-		{ "[1, 2]", "not a JSON object" },
-		{ "{\"a\": \"\xff\"}", "line 1" },
+	    {"{\"a\": 1,}", "line 1"},
+	    {"{\n  \"log-driver\": \"json-file\"\n  \"x\": 1\n}", "line 3, column 3"},
+	    {"{\"a\": 1", "unexpected end"},
+	    {"{\"a\": 1} x", "line 1, column 10"},
+	    {"{'a': 1}", "single-quoted string at line 1, column 2"},
+	    {"{\"a\": [1, 2,\n 'x']}", "line 2, column 2"},
+	    {"[1, 2]", "not a JSON object"},
+	    {"{\"a\": \"\xff\"}", "line 1"},
 	};
 	struct json_object *o;
 
@@ -243,9 +243,9 @@ static void test_write(void)
 	/* an existing one: its mode kept, the old bytes in the backup */
 	put(path, existing);
 	chmod(path, 0600);
-	CU_ASSERT_EQUAL(stt_daemonjson_write(path, "{ \"storage-driver\": \"overlay2\" }\n", bak,
-					     sizeof(bak)),
-			0);
+	CU_ASSERT_EQUAL(
+	    stt_daemonjson_write(path, "{ \"storage-driver\": \"overlay2\" }\n", bak, sizeof(bak)),
+	    0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(bak, "daemon.json.bak-"));
 	text = slurp(bak);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
@@ -281,8 +281,8 @@ static const char *binary(void)
 }
 
 /* Runs `stortune recommend RESULTS --merge FILE ...`, optionally killed before the rename. */
-static int run_merge(const char *results, const char *file, const char *outdir, bool die,
-		     char *err, size_t errlen)
+static int run_merge(const char *results, const char *file, const char *outdir, bool die, char *err,
+		     size_t errlen)
 {
 	char errpath[160];
 	int st, fd;
@@ -371,8 +371,8 @@ static void test_interrupted(void)
 		CU_ASSERT_EQUAL_FATAL(stt_daemonjson_load(path, &b), 0);
 		CU_ASSERT_STRING_EQUAL(json_object_get_string(stt_json_get(b, "storage-driver")),
 				       "overlay2");
-		CU_ASSERT_TRUE(json_object_equal(stt_json_get(a, "labels"),
-						 stt_json_get(b, "labels")));
+		CU_ASSERT_TRUE(
+		    json_object_equal(stt_json_get(a, "labels"), stt_json_get(b, "labels")));
 		CU_ASSERT_TRUE(json_object_equal(stt_json_get(a, "default-ulimits"),
 						 stt_json_get(b, "default-ulimits")));
 		/* the output directory's daemon.json is the merged file */

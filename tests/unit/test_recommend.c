@@ -77,8 +77,8 @@ static struct json_object *backend(struct json_object *doc, const char *name, co
 				   double start_ms, double storm)
 {
 	struct json_object *b = json_object_new_object();
-	static const char *const ph[] = { "create", "start", "first-read", "first-write",
-					  "cow-write", "stop", "remove" };
+	static const char *const ph[] = {"create",    "start", "first-read", "first-write",
+					 "cow-write", "stop",  "remove"};
 	char path[128];
 
 	sets(b, "backend", name);
@@ -197,17 +197,17 @@ static void release(struct fixture *f)
 		json_object_put(f->docs[i]);
 }
 
-#define ASSERT_DECISION(d, src, rul, val)                                                          \
-	do {                                                                                       \
-		const struct stt_rec_decision *d_ = (d);                                           \
-		CU_ASSERT_PTR_NOT_NULL_FATAL(d_);                                                  \
-		if (d_->source != (src) || strcmp(d_->rule, (rul)) || strcmp(d_->value, (val)))   \
-			fprintf(stderr, "\n%s: %s %s '%s': %s\n", d_->key,                         \
-				stt_rec_source_name(d_->source), d_->rule, d_->value,              \
-				d_->evidence);                                                     \
-		CU_ASSERT_EQUAL(d_->source, (src));                                                \
-		CU_ASSERT_STRING_EQUAL(d_->rule, (rul));                                           \
-		CU_ASSERT_STRING_EQUAL(d_->value, (val));                                          \
+#define ASSERT_DECISION(d, src, rul, val)                                                       \
+	do {                                                                                    \
+		const struct stt_rec_decision *d_ = (d);                                        \
+		CU_ASSERT_PTR_NOT_NULL_FATAL(d_);                                               \
+		if (d_->source != (src) || strcmp(d_->rule, (rul)) || strcmp(d_->value, (val))) \
+			fprintf(stderr, "\n%s: %s %s '%s': %s\n", d_->key,                      \
+				stt_rec_source_name(d_->source), d_->rule, d_->value,           \
+				d_->evidence);                                                  \
+		CU_ASSERT_EQUAL(d_->source, (src));                                             \
+		CU_ASSERT_STRING_EQUAL(d_->rule, (rul));                                        \
+		CU_ASSERT_STRING_EQUAL(d_->value, (val));                                       \
 	} while (0)
 
 static bool has(const char *s, const char *sub)
@@ -225,13 +225,13 @@ static void test_versions(void)
 		const char *in, *text;
 		int major, minor, patch;
 	} ok[] = {
-		{ "20.10.24+dfsg1", "20.10.24+dfsg1", 20, 10, 24 },
-		{ "24.0.7", "24.0.7", 24, 0, 7 },
-		{ "25.0.0", "25.0.0", 25, 0, 0 },
-		{ "28.2.2", "28.2.2", 28, 2, 2 },
-		{ "Docker version 28.2.2, build e6534b4\n", "28.2.2", 28, 2, 2 },
-		{ "Docker version 20.10.24+dfsg1, build 5d6db84", "20.10.24+dfsg1", 20, 10, 24 },
-		{ "v25", "25", 25, 0, 0 },
+	    {"20.10.24+dfsg1", "20.10.24+dfsg1", 20, 10, 24},
+	    {"24.0.7", "24.0.7", 24, 0, 7},
+	    {"25.0.0", "25.0.0", 25, 0, 0},
+	    {"28.2.2", "28.2.2", 28, 2, 2},
+	    {"Docker version 28.2.2, build e6534b4\n", "28.2.2", 28, 2, 2},
+	    {"Docker version 20.10.24+dfsg1, build 5d6db84", "20.10.24+dfsg1", 20, 10, 24},
+	    {"v25", "25", 25, 0, 0},
 	};
 	struct stt_docker_version v;
 
@@ -291,8 +291,7 @@ static void test_driver(void)
 	/* even a VM figure far better than overlay's cannot make devicemapper the driver */
 	setd(f.dl, "modes.cold.storm.containers_per_s.median", 1000);
 	setd(f.dl, "modes.cold.phases.start.p50_ns.median", 1000);
-	ASSERT_DECISION(run(&f, "storage-driver"), STT_REC_MEASURED, "driver.overlay2",
-			"overlay2");
+	ASSERT_DECISION(run(&f, "storage-driver"), STT_REC_MEASURED, "driver.overlay2", "overlay2");
 
 	/* direct-lvm native and clearly faster: devicemapper on 24, with the deprecation said */
 	sets(f.dl, "environment", "native");
@@ -312,8 +311,7 @@ static void test_driver(void)
 	/* only 10% faster: not enough */
 	f.in.docker.major = 24;
 	setd(f.dl, "modes.cold.storm.containers_per_s.median", 27 * 1.1);
-	ASSERT_DECISION(run(&f, "storage-driver"), STT_REC_MEASURED, "driver.overlay2",
-			"overlay2");
+	ASSERT_DECISION(run(&f, "storage-driver"), STT_REC_MEASURED, "driver.overlay2", "overlay2");
 
 	/* overlay failed here, direct-lvm native: devicemapper while Docker has it */
 	json_object_array_del_idx(stt_json_get(f.nat, "backends"), 0, 1);
@@ -441,8 +439,8 @@ static void test_overlay2_size(void)
 	CU_ASSERT_TRUE(has(d->evidence, "pquota"));
 	sets(f.nat, "environment.host.kernel.xfs_pquota", "yes");
 	/* pquota works, but data-root's filesystem is ext4 */
-	ASSERT_DECISION(run(&f, "overlay2.size"), STT_REC_NOT_APPLICABLE,
-			"overlay2.size.no-pquota", "");
+	ASSERT_DECISION(run(&f, "overlay2.size"), STT_REC_NOT_APPLICABLE, "overlay2.size.no-pquota",
+			"");
 	sets(f.nat, "environment.target.fstype", "xfs");
 	ASSERT_DECISION(run(&f, "overlay2.size"), STT_REC_MEASURED, "overlay2.size.pquota",
 			"overlay2.size=10G");
@@ -513,8 +511,8 @@ static void test_pool_reserves(void)
 			"dm.min_free_space=10%");
 	ASSERT_DECISION(stt_rec_get(f.r, "profile.thin_pool_autoextend_threshold"),
 			STT_REC_MEASURED, "autoextend-threshold.measured", "80");
-	ASSERT_DECISION(stt_rec_get(f.r, "profile.thin_pool_autoextend_percent"),
-			STT_REC_MEASURED, "autoextend-percent.measured", "20");
+	ASSERT_DECISION(stt_rec_get(f.r, "profile.thin_pool_autoextend_percent"), STT_REC_MEASURED,
+			"autoextend-percent.measured", "20");
 	/* a qualified 2 GiB device: a storm of 100 MiB takes 5.1% of 95% of it */
 	sets(f.nat, "environment.target.kind", "block");
 	sets(f.nat, "environment.target.path", "/dev/sdq");
@@ -529,19 +527,19 @@ static void test_pool_reserves(void)
 			"dm.min_free_space=31%");
 	ASSERT_DECISION(stt_rec_get(f.r, "profile.thin_pool_autoextend_threshold"),
 			STT_REC_MEASURED, "autoextend-threshold.measured", "50");
-	ASSERT_DECISION(stt_rec_get(f.r, "profile.thin_pool_autoextend_percent"),
-			STT_REC_MEASURED, "autoextend-percent.measured", "31");
+	ASSERT_DECISION(stt_rec_get(f.r, "profile.thin_pool_autoextend_percent"), STT_REC_MEASURED,
+			"autoextend-percent.measured", "31");
 	/* no pool figures: Docker's */
 	json_object_object_del(f.dl, "pool");
 	json_object_object_del(f.lp, "pool");
 	ASSERT_DECISION(run(&f, "dm.min_free_space"), STT_REC_DEFAULT, "min-free.docker",
 			"dm.min_free_space=10%");
-	ASSERT_DECISION(stt_rec_get(f.r, "profile.thin_pool_autoextend_threshold"),
-			STT_REC_DEFAULT, "autoextend-threshold.docker", "80");
-	ASSERT_DECISION(stt_rec_get(f.r, "profile.thin_pool_autoextend_percent"),
-			STT_REC_DEFAULT, "autoextend-percent.docker", "20");
-	ASSERT_DECISION(stt_rec_get(f.r, "pool.metadata_size"), STT_REC_DEFAULT,
-			"metadata.docker", "1%VG");
+	ASSERT_DECISION(stt_rec_get(f.r, "profile.thin_pool_autoextend_threshold"), STT_REC_DEFAULT,
+			"autoextend-threshold.docker", "80");
+	ASSERT_DECISION(stt_rec_get(f.r, "profile.thin_pool_autoextend_percent"), STT_REC_DEFAULT,
+			"autoextend-percent.docker", "20");
+	ASSERT_DECISION(stt_rec_get(f.r, "pool.metadata_size"), STT_REC_DEFAULT, "metadata.docker",
+			"1%VG");
 	release(&f);
 }
 
@@ -573,8 +571,8 @@ static void test_fs_discard(void)
 	ASSERT_DECISION(stt_rec_get(f.r, "dm.xfs_nospace_max_retries"), STT_REC_DEFAULT,
 			"nospace.xfs", "dm.xfs_nospace_max_retries=0");
 	/* both dm backends in one environment: the discard's cost is measured */
-	ASSERT_DECISION(stt_rec_get(f.r, "dm.blkdiscard"), STT_REC_MEASURED,
-			"blkdiscard.compared", "dm.blkdiscard=false");
+	ASSERT_DECISION(stt_rec_get(f.r, "dm.blkdiscard"), STT_REC_MEASURED, "blkdiscard.compared",
+			"dm.blkdiscard=false");
 	sets(f.vm, "options.fs", "ext4");
 	ASSERT_DECISION(run(&f, "dm.fs"), STT_REC_MEASURED, "fs.measured", "dm.fs=ext4");
 	ASSERT_DECISION(stt_rec_get(f.r, "dm.xfs_nospace_max_retries"), STT_REC_NOT_APPLICABLE,
@@ -608,12 +606,14 @@ static void tune(struct json_object *doc, double zero_cost, double slow_64k)
 	for (int z = 0; z < 2; z++)
 		for (double c = 64 * 1024; c <= 2 * MiB; c *= 2) {
 			struct json_object *p = json_object_new_object();
-			double fw = 10e6 * (1 + (z ? zero_cost : 0)) * (c == 64 * 1024 ? slow_64k : 1);
+			double fw =
+			    10e6 * (1 + (z ? zero_cost : 0)) * (c == 64 * 1024 ? slow_64k : 1);
 
 			setd(p, "chunk_size_bytes", c);
 			setb(p, "zeroing", z);
 			sets(p, "status", "ok");
-			set(p, "start_p50_ns", summary(100e6 - c / 1024)); /* bigger: a bit faster */
+			set(p, "start_p50_ns",
+			    summary(100e6 - c / 1024)); /* bigger: a bit faster */
 			set(p, "first_write_p50_ns", summary(fw));
 			setd(p, "pool_data_bytes_per_container", 4 * MiB + 20 * c);
 			json_object_array_add(pts, p);
@@ -670,13 +670,21 @@ static void test_tune(void)
 static void test_nothing_measured(void)
 {
 	struct json_object *doc = json_object_new_object();
-	struct stt_rec_input in = { 0 };
+	struct stt_rec_input in = {0};
 	struct stt_rec *r;
 	static const char *const defaults[] = {
-		"storage-driver", "dm.thinpooldev", "dm.basesize",	   "dm.min_free_space",
-		"dm.fs",	  "dm.blkdiscard",  "pool.chunk_size", "pool.zeroing",
-		"pool.metadata_size", "profile.thin_pool_autoextend_threshold",
-		"profile.thin_pool_autoextend_percent", "data-root",
+	    "storage-driver",
+	    "dm.thinpooldev",
+	    "dm.basesize",
+	    "dm.min_free_space",
+	    "dm.fs",
+	    "dm.blkdiscard",
+	    "pool.chunk_size",
+	    "pool.zeroing",
+	    "pool.metadata_size",
+	    "profile.thin_pool_autoextend_threshold",
+	    "profile.thin_pool_autoextend_percent",
+	    "data-root",
 	};
 
 	sets(doc, "schema", "stortune-results");
@@ -696,8 +704,7 @@ static void test_nothing_measured(void)
 	}
 	CU_ASSERT_STRING_EQUAL(stt_rec_get(r, "storage-driver")->value, "overlay2");
 	CU_ASSERT_STRING_EQUAL(stt_rec_get(r, "dm.basesize")->value, "dm.basesize=10G");
-	CU_ASSERT_STRING_EQUAL(stt_rec_get(r, "dm.min_free_space")->value,
-			       "dm.min_free_space=10%");
+	CU_ASSERT_STRING_EQUAL(stt_rec_get(r, "dm.min_free_space")->value, "dm.min_free_space=10%");
 	CU_ASSERT_STRING_EQUAL(stt_rec_get(r, "pool.chunk_size")->value, "512K");
 	/* the report says what no figure backs */
 	CU_ASSERT(r->nnot >= 5);
@@ -759,9 +766,9 @@ static void test_emitters(void)
 	CU_ASSERT_STRING_EQUAL(json_object_get_string(json_object_array_get_idx(opts, 0)),
 			       "dm.thinpooldev=/dev/mapper/docker-thinpool");
 	for (size_t i = 0; i < json_object_array_length(opts); i++)
-		CU_ASSERT_EQUAL(strncmp(json_object_get_string(json_object_array_get_idx(opts, i)),
-					"dm.", 3),
-				0);
+		CU_ASSERT_EQUAL(
+		    strncmp(json_object_get_string(json_object_array_get_idx(opts, i)), "dm.", 3),
+		    0);
 	CU_ASSERT_TRUE(has(json_object_to_json_string(dj), "dm.basesize=10G"));
 	CU_ASSERT_TRUE(has(json_object_to_json_string(dj), "dm.min_free_space=10%"));
 	json_object_put(dj);
@@ -797,7 +804,7 @@ static void test_emitters(void)
 	free(t);
 
 	{
-		struct stt_emit_file files[] = { { "daemon.json", "/x/daemon.json", "the config" } };
+		struct stt_emit_file files[] = {{"daemon.json", "/x/daemon.json", "the config"}};
 
 		CU_ASSERT_EQUAL_FATAL(stt_emit_markdown(f.r, files, 1, NULL, &t), 0);
 	}
@@ -825,7 +832,8 @@ int unit_register_recommend(void)
 	CU_add_test(s, "Docker versions parsed", test_versions);
 	CU_add_test(s, "driver sets of Docker 20.10, 24, 25", test_driver_sets);
 	CU_add_test(s, "storage driver", test_driver);
-	CU_add_test(s, "version rules: devicemapper, override_kernel_check", test_versions_in_rules);
+	CU_add_test(s, "version rules: devicemapper, override_kernel_check",
+		    test_versions_in_rules);
 	CU_add_test(s, "loop-lvm never, with how much slower", test_loop_lvm);
 	CU_add_test(s, "data-root", test_data_root);
 	CU_add_test(s, "overlay2.size only on xfs with pquota", test_overlay2_size);
