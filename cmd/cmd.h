@@ -39,6 +39,7 @@ extern const struct cmd_entry cmd_qualify_entry;
 extern const struct cmd_entry cmd_io_entry;
 extern const struct cmd_entry cmd_fio_check_entry;
 extern const struct cmd_entry cmd_compare_entry;
+extern const struct cmd_entry cmd_recommend_entry;
 
 const struct cmd_entry *cmd_lookup(const char *name);
 int cmd_main(int argc, char **argv);
@@ -201,6 +202,19 @@ void cmd_bench_release(struct cmd_bench *cb);
 /* The summary table of a results document (cmd/summary.c). */
 #include <stdio.h>
 void cmd_print_summary(struct json_object *doc, FILE *f);
+
+/*
+ * The recommendation of results documents (cmd/recommend.c), shared by recommend and qualify:
+ * decides, writes the files into @outdir (when set), merges into @merge (when set), and prints
+ * the summary (or --json), or with @json_out returns the JSON instead of printing anything.
+ * Returns an exit code.
+ */
+struct cmd_rec_opts {
+	const char *outdir, *docker_version, *merge, *device, *data_root;
+};
+int cmd_recommend_outputs(const struct cmd_entry *self, struct cmd_ctx *ctx,
+			  struct json_object *const *docs, const char *const *names, size_t n,
+			  const struct cmd_rec_opts *o, struct json_object **json_out);
 
 /* Prints a json-c object on stdout, pretty, with a final newline. */
 struct json_object;

@@ -180,6 +180,7 @@ static int cmd_qualify(const struct cmd_entry *self, struct cmd_ctx *ctx, int ar
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *outdir = NULL, *includes[MAX_INCLUDES];
+	char rec_line[4096 + 256] = "";
 	struct stt_probe_target *target = NULL;
 	struct json_object *doc = NULL, *jt, *raw;
 	int c, r = CMD_CONTINUE, ninc = 0;
@@ -264,6 +265,37 @@ static int cmd_qualify(const struct cmd_entry *self, struct cmd_ctx *ctx, int ar
 		}
 		cmd_note(ctx, "qualify: wrote %s/results.json and %s/summary.txt\n", outdir,
 			 outdir);
+		/* the recommendation of these results, beside them */
+		{
+			struct cmd_rec_opts ro = { .outdir = outdir };
+			const char *name = path;
+			struct json_object *jr = NULL;
+
+			snprintf(path, sizeof(path), "%s/results.json", outdir);
+			if (cmd_recommend_outputs(self, ctx, &doc, &name, 1, &ro, &jr) ==
+			    CMD_EXIT_OK) {
+				size_t off = (size_t)snprintf(
+					rec_line, sizeof(rec_line),
+					"\nrecommendation (%s/RECOMMENDATION.md): storage-driver %s; "
+					"files:",
+					outdir, json_object_get_string(stt_json_get(jr, "driver")));
+
+				json_object_object_foreach(stt_json_get(jr, "files"), k, v)
+				{
+					(void)v;
+					if (off < sizeof(rec_line))
+						off += (size_t)snprintf(rec_line + off,
+									sizeof(rec_line) - off,
+									" %s", k);
+				}
+				if (off < sizeof(rec_line) - 1)
+					strcat(rec_line, "\n");
+				cmd_note(ctx, "qualify: wrote the recommendation into %s\n", outdir);
+			} else {
+				r = CMD_EXIT_FAILURE;
+			}
+			json_object_put(jr);
+		}
 	}
 	if (ctx->json) {
 		cmd_print_json(doc);
@@ -273,6 +305,7 @@ static int cmd_qualify(const struct cmd_entry *self, struct cmd_ctx *ctx, int ar
 		cmd_print_summary(doc, stdout);
 		print_raw(raw, stdout);
 		verdicts(doc, stdout);
+		fputs(rec_line, stdout);
 	}
 out:
 	json_object_put(doc);
@@ -291,9 +324,12 @@ const struct cmd_entry cmd_qualify_entry = {
 		"page cache per container) and a verdict line per backend. With -o DIR it writes\n"
 		"DIR/results.json and DIR/summary.txt. --include adds the backends of a results\n"
 		"file made elsewhere (e.g. the VM tier, for the dm backends on a kernel without\n"
-		"device-mapper), labelled with that environment.\n"
+		"device-mapper), labelled with that environment. -o DIR also gets the\n"
+		"recommendation of the results, as `stortune recommend DIR/results.json -o DIR`\n"
+		"writes it (daemon.json, RECOMMENDATION.md, setup-direct-lvm.sh, ...).\n"
 		"\noptions:\n"
-		"  -o, --output DIR        where results.json and summary.txt go\n"
+		"  -o, --output DIR        where results.json, summary.txt and the recommended\n"
+		"                          configuration go\n"
 		"  --include FILE          results of backends run elsewhere (up to 8)\n"
 		"  bench options: --backend, --profile (default ci), --image, --containers,\n"
 		"                 --concurrency, --repetitions, --env-label\n\n" CMD_TARGET_HELP

@@ -7,6 +7,12 @@
 #                                       no iptables, no bridge; returns when DIR/docker.sock
 #                                       answers. Exit 0; 77 when dockerd is not installed;
 #                                       1 when it does not start (its log on stderr).
+#   scripts/dockerd-test.sh start DIR --config-file FILE
+#                                       the same with the daemon configuration FILE (e.g. what
+#                                       `stortune recommend` wrote): its storage-driver and
+#                                       data-root replace the defaults above. Its data-root must
+#                                       lie inside DIR, and it must not set hosts, exec-root or
+#                                       pidfile (exit 2 otherwise, nothing started).
 #   scripts/dockerd-test.sh stop DIR    SIGTERM and wait (SIGKILL after 30 s), then stops
 #                                       whatever still runs from DIR (containerd, shims),
 #                                       unmounts everything under DIR, removes DIR, the
@@ -18,10 +24,15 @@
 set -eu
 
 usage() {
-	echo "usage: $0 start|stop DIR" >&2
+	echo "usage: $0 start|stop DIR | start DIR --config-file FILE" >&2
 	exit 2
 }
 
+config=""
+if [ $# -eq 4 ] && [ "$1" = start ] && [ "$3" = --config-file ]; then
+	config=$4
+	set -- "$1" "$2"
+fi
 [ $# -eq 2 ] || usage
 cmd=$1
 case "$2" in
@@ -84,17 +95,58 @@ start() {
 		echo "dockerd-test: $dir: a dockerd already runs there" >&2
 		exit 1
 	fi
+	driver_flag="--storage-driver=overlay2"
+	root_flag="--data-root=$dir/root"
+	if [ -n "$config" ]; then
+		[ -f "$config" ] || {
+			echo "dockerd-test: $config: no such file" >&2
+			exit 2
+		}
+		for k in hosts exec-root pidfile; do
+			if grep -q "\"$k\"[[:space:]]*:" "$config"; then
+				echo "dockerd-test: $config: sets \"$k\", which this script owns" >&2
+				exit 2
+			fi
+		done
+		if grep -q '"storage-driver"[[:space:]]*:' "$config"; then
+			driver_flag=""
+		fi
+		root=$(sed -n 's/^[[:space:]]*"data-root"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' \
+			"$config" | head -n 1)
+		if [ -n "$root" ]; then
+			case "$root" in
+			"$dir"/*) root_flag="" ;;
+			*)
+				echo "dockerd-test: $config: data-root $root is outside $dir" >&2
+				exit 2
+				;;
+			esac
+		fi
+	fi
 	mkdir -p "$dir/root" "$dir/exec"
 	# Its own configuration, not the host's /etc/docker/daemon.json; the key it makes at
 	# start (in /etc/docker by default) in DIR.
-	printf '{ "deprecated-key-path": "%s/key.json" }\n' "$dir" >"$dir/daemon.json"
+	if [ -z "$config" ]; then
+		printf '{ "deprecated-key-path": "%s/key.json" }\n' "$dir" >"$dir/daemon.json"
+	elif grep -q '"deprecated-key-path"' "$config" || ! grep -q ':' "$config"; then
+		# (an empty object gets the defaults of the flags above)
+		if grep -q ':' "$config"; then
+			cp "$config" "$dir/daemon.json"
+		else
+			printf '{ "deprecated-key-path": "%s/key.json" }\n' "$dir" >"$dir/daemon.json"
+		fi
+	else
+		sed "0,/{/s##{ \"deprecated-key-path\": \"$dir/key.json\",#" "$config" \
+			>"$dir/daemon.json"
+	fi
 	# dockerd and containerd make these whatever their roots; stop removes those we made.
 	for d in $run_dirs; do
 		[ -e "$d" ] || echo "$d"
 	done >"$dir/run-dirs"
 	# setsid: its own session, out of reach of the terminal's signals; stdin closed.
+	# shellcheck disable=SC2086 # the two flags are empty or one word each
 	setsid dockerd --iptables=false --ip-masq=false --bridge=none \
-		--storage-driver=overlay2 --data-root "$dir/root" --exec-root "$dir/exec" \
+		$driver_flag $root_flag --exec-root "$dir/exec" \
 		-H "unix://$dir/docker.sock" --pidfile "$dir/docker.pid" \
 		--cgroup-parent "$cgroup" --config-file "$dir/daemon.json" \
 		</dev/null >"$dir/dockerd.log" 2>&1 &

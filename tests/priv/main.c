@@ -95,6 +95,7 @@ static const struct {
 	{ "interrupt", priv_register_interrupt },
 	{ "bench", priv_register_bench },
 	{ "image", priv_register_image },
+	{ "docker", priv_register_docker },
 	{ "engine", priv_register_engine },
 };
 

@@ -15,6 +15,7 @@ int priv_register_backends(void);
 int priv_register_interrupt(void);
 int priv_register_bench(void);
 int priv_register_image(void);
+int priv_register_docker(void);
 int priv_register_engine(void);
 
 /* The scratch directory of this run (under /var/tmp), made by the runner. */

@@ -18,6 +18,8 @@ static int (*const suites[])(void) = {
 	unit_register_image,
 	unit_register_results,
 	unit_register_compare,
+	unit_register_recommend,
+	unit_register_daemonjson,
 };
 
 const char *unit_data_dir(void)

@@ -20,6 +20,8 @@ int unit_register_profile(void);
 int unit_register_image(void);
 int unit_register_results(void);
 int unit_register_compare(void);
+int unit_register_recommend(void);
+int unit_register_daemonjson(void);
 
 /* Directory of captured samples (tests/unit/data), from UNIT_DATA or the source tree. */
 const char *unit_data_dir(void);
