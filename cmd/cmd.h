@@ -38,6 +38,7 @@ extern const struct cmd_entry cmd_bench_entry;
 extern const struct cmd_entry cmd_qualify_entry;
 extern const struct cmd_entry cmd_io_entry;
 extern const struct cmd_entry cmd_fio_check_entry;
+extern const struct cmd_entry cmd_tune_entry;
 
 const struct cmd_entry *cmd_lookup(const char *name);
 int cmd_main(int argc, char **argv);

@@ -17,6 +17,7 @@ static int (*const suites[])(void) = {
 	unit_register_profile,
 	unit_register_image,
 	unit_register_results,
+	unit_register_tune,
 };
 
 const char *unit_data_dir(void)

@@ -19,6 +19,7 @@ int unit_register_fmt(void);
 int unit_register_profile(void);
 int unit_register_image(void);
 int unit_register_results(void);
+int unit_register_tune(void);
 
 /* Directory of captured samples (tests/unit/data), from UNIT_DATA or the source tree. */
 const char *unit_data_dir(void);
