@@ -263,6 +263,13 @@ static int sweep(const struct cmd_entry *self, struct cmd_ctx *ctx, struct tune_
 		}
 		json_object_put(res);
 	}
+	/* Points an interruption left out are in the document too, so the sweep reads as partial. */
+	for (size_t k = json_object_array_length(json_object_object_get(tune, "points"));
+	     k < t->npoints; k++) {
+		failed++;
+		if (stt_tune_add_failed(tune, &t->points[k], "not run: the sweep was interrupted"))
+			break;
+	}
 	if (stt_journal_pending(j))
 		stt_journal_undo_all(j, report_undo, NULL);
 	if (stt_journal_pending(j))
