@@ -66,7 +66,7 @@ static void on_progress(const char *backend, const char *what, unsigned int rep,
 		pg->phases_done++;
 }
 
-static void cmd_bench_workload(struct stt_image *img, struct stt_bench_workload *wl, void **args)
+void cmd_bench_workload(struct stt_image *img, struct stt_bench_workload *wl, void **args)
 {
 	const struct stt_image_startup *s = stt_image_startup_set(img);
 
@@ -128,31 +128,10 @@ static int cmd_bench_check_backends(const struct cmd_entry *self, const char *li
 	return CMD_CONTINUE;
 }
 
-int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_bench *cb,
-		  struct json_object **out)
+struct json_object *cmd_bench_options_json(const struct cmd_bench *cb)
 {
-	struct stt_bench_workload wl;
-	struct stt_journal *j = NULL;
-	struct json_object *doc = NULL, *arr, *jo;
-	struct progress pg = { .on = !ctx->quiet && isatty(STDERR_FILENO) };
-	void **args;
-	int r, failed = 0, ran = 0;
+	struct json_object *jo = json_object_new_object();
 
-	args = calloc(stt_image_layer_count(cb->img) + 1, sizeof(*args));
-	if (!args)
-		return cmd_fail(self, CMD_EXIT_FAILURE, "out of memory");
-	cmd_bench_workload(cb->img, &wl, args);
-	wl.fsync_writes = cb->profile->startup.fsync_writes;
-
-	if ((r = stt_results_new(cb->host, cb->env_label, &doc))) {
-		free(args);
-		return cmd_fail(self, CMD_EXIT_FAILURE, "out of memory");
-	}
-	if (!stt_profile_to_json(cb->profile, &jo))
-		json_object_object_add(doc, "profile", jo);
-	if (!stt_image_to_json(cb->img, &jo))
-		json_object_object_add(doc, "image", jo);
-	jo = json_object_new_object();
 	json_object_object_add(jo, "backends", json_object_new_string(cb->backends));
 	json_object_object_add(jo, "containers", json_object_new_int((int)cb->params.containers));
 	json_object_object_add(jo, "concurrency", json_object_new_int((int)cb->params.concurrency));
@@ -178,7 +157,34 @@ int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_
 			       json_object_new_boolean(cb->t.o.deferred_deletion));
 	/* Its records are synced inside the timed operations: where it lives shows in them. */
 	json_object_object_add(jo, "journal_dir", json_object_new_string(cb->t.journal_dir));
-	json_object_object_add(doc, "options", jo);
+	return jo;
+}
+
+int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_bench *cb,
+		  struct json_object **out)
+{
+	struct stt_bench_workload wl;
+	struct stt_journal *j = NULL;
+	struct json_object *doc = NULL, *arr, *jo;
+	struct progress pg = { .on = !ctx->quiet && isatty(STDERR_FILENO) };
+	void **args;
+	int r, failed = 0, ran = 0;
+
+	args = calloc(stt_image_layer_count(cb->img) + 1, sizeof(*args));
+	if (!args)
+		return cmd_fail(self, CMD_EXIT_FAILURE, "out of memory");
+	cmd_bench_workload(cb->img, &wl, args);
+	wl.fsync_writes = cb->profile->startup.fsync_writes;
+
+	if ((r = stt_results_new(cb->host, cb->env_label, &doc))) {
+		free(args);
+		return cmd_fail(self, CMD_EXIT_FAILURE, "out of memory");
+	}
+	if (!stt_profile_to_json(cb->profile, &jo))
+		json_object_object_add(doc, "profile", jo);
+	if (!stt_image_to_json(cb->img, &jo))
+		json_object_object_add(doc, "image", jo);
+	json_object_object_add(doc, "options", cmd_bench_options_json(cb));
 	arr = json_object_object_get(doc, "backends");
 
 	stt_journal_catch_signals();

@@ -40,6 +40,7 @@ extern const struct cmd_entry cmd_io_entry;
 extern const struct cmd_entry cmd_fio_check_entry;
 extern const struct cmd_entry cmd_compare_entry;
 extern const struct cmd_entry cmd_recommend_entry;
+extern const struct cmd_entry cmd_tune_entry;
 
 const struct cmd_entry *cmd_lookup(const char *name);
 int cmd_main(int argc, char **argv);
@@ -198,6 +199,10 @@ int cmd_bench_setup(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cm
 int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_bench *cb,
 		  struct json_object **out);
 void cmd_bench_release(struct cmd_bench *cb);
+/* The workload of @img for stt_bench_run; @args holds one pointer per layer. */
+void cmd_bench_workload(struct stt_image *img, struct stt_bench_workload *wl, void **args);
+/* The "options" member of a results document: what the run was given. */
+struct json_object *cmd_bench_options_json(const struct cmd_bench *cb);
 
 /* The summary table of a results document (cmd/summary.c). */
 #include <stdio.h>

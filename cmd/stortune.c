@@ -22,6 +22,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_cleanup_entry,
 	&cmd_bench_entry,
 	&cmd_qualify_entry,
+	&cmd_tune_entry,
 	&cmd_io_entry,
 	&cmd_fio_check_entry,
 	&cmd_compare_entry,

@@ -57,6 +57,7 @@ struct phase_rec {
 struct mode_rec {
 	struct phase_rec ph[STT_NPHASES];
 	double *cps, *elapsed_ms, *pc_per_ctr;
+	double *pool_per_ctr; /* thin pools: data bytes the pool gave each container */
 	unsigned int nreps;
 };
 
@@ -385,7 +386,8 @@ static int mode_init(struct mode_rec *m, unsigned int reps)
 	m->cps = calloc(reps, sizeof(double));
 	m->elapsed_ms = calloc(reps, sizeof(double));
 	m->pc_per_ctr = calloc(reps, sizeof(double));
-	return m->cps && m->elapsed_ms && m->pc_per_ctr ? 0 : -ENOMEM;
+	m->pool_per_ctr = calloc(reps, sizeof(double));
+	return m->cps && m->elapsed_ms && m->pc_per_ctr && m->pool_per_ctr ? 0 : -ENOMEM;
 }
 
 static void mode_release(struct mode_rec *m)
@@ -406,6 +408,7 @@ static void mode_release(struct mode_rec *m)
 	free(m->cps);
 	free(m->elapsed_ms);
 	free(m->pc_per_ctr);
+	free(m->pool_per_ctr);
 }
 
 /* Bytes the workload asks for in phase @p, per container. */
@@ -495,6 +498,9 @@ static struct json_object *mode_json(const struct run *r, const struct mode_rec 
 	}
 	json_object_object_add(o, "page_cache_per_container_bytes",
 			       stt_bench_summary_json(m->pc_per_ctr, n, "bytes"));
+	if (r->b->ops->pool_status)
+		json_object_object_add(o, "pool_data_per_container_bytes",
+				       stt_bench_summary_json(m->pool_per_ctr, n, "bytes"));
 	if (*noisy) {
 		char msg[768];
 
@@ -507,7 +513,9 @@ static struct json_object *mode_json(const struct run *r, const struct mode_rec 
 	return o;
 }
 
-static int pool_json(struct stt_backend *b, struct json_object *o, const char *key)
+/* The pool's status under @key of @o, and into *@out when not NULL (thin pools only). */
+static int pool_json(struct stt_backend *b, struct json_object *o, const char *key,
+		     struct stt_pool_status *out)
 {
 	struct stt_pool_status st;
 	struct json_object *j;
@@ -518,6 +526,8 @@ static int pool_json(struct stt_backend *b, struct json_object *o, const char *k
 	r = stt_backend_pool_status(b, &st);
 	if (r)
 		return r;
+	if (out)
+		*out = st;
 	j = json_object_new_object();
 	json_object_object_add(j, "transaction_id", json_object_new_int64((int64_t)st.transaction_id));
 	json_object_object_add(j, "data_used_blocks",
@@ -605,9 +615,13 @@ static int run_mode(struct run *r, enum stt_bench_mode mode, unsigned int rep,
 		    struct json_object *pools)
 {
 	uint64_t t0 = now_ns(), pc0 = 0, pc1 = 0;
+	struct stt_pool_status pool0 = { 0 }, pool1 = { 0 };
 	char label[64];
 	int e;
 
+	/* What the pool holds before the containers: the image (the last ones were deleted). */
+	if (r->b->ops->pool_status && (e = stt_backend_pool_status(r->b, &pool0)))
+		return e;
 	for (int p = 0; p < STT_NPHASES; p++) {
 		struct phase_rec *ph = &m->ph[p];
 		struct stt_devstat a, b, d;
@@ -657,10 +671,14 @@ static int run_mode(struct run *r, enum stt_bench_mode mode, unsigned int rep,
 			char key[64];
 
 			snprintf(key, sizeof(key), "%s_after_writes", stt_bench_mode_name(mode));
-			if ((e = pool_json(r->b, pools, key)))
+			if ((e = pool_json(r->b, pools, key, &pool1)))
 				return e;
 		}
 	}
+	/* The containers' own blocks: their init layers, what mounting and writing allocated. */
+	if (r->b->ops->pool_status && pool1.data_used_blocks > pool0.data_used_blocks)
+		m->pool_per_ctr[m->nreps] = (double)(pool1.data_used_blocks - pool0.data_used_blocks) *
+					    pool1.data_block_bytes / r->p->containers;
 	m->elapsed_ms[m->nreps] = (double)(now_ns() - t0) / 1e6;
 	m->cps[m->nreps] = r->p->containers / ((double)(now_ns() - t0) / 1e9);
 	m->pc_per_ctr[m->nreps] = pc1 > pc0 ? (double)(pc1 - pc0) / r->p->containers : 0;
@@ -735,7 +753,7 @@ int stt_bench_run(const char *name, const struct stt_backend_opts *o,
 				       json_object_new_int64((int64_t)d.write_bytes));
 		json_object_object_add(res, "import", imp);
 	}
-	if ((e = pool_json(r.b, pools, "after_import")))
+	if ((e = pool_json(r.b, pools, "after_import", NULL)))
 		goto out;
 	if (r.b->ops->scratch_open) {
 		if (progress)

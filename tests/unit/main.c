@@ -20,6 +20,7 @@ static int (*const suites[])(void) = {
 	unit_register_compare,
 	unit_register_recommend,
 	unit_register_daemonjson,
+	unit_register_tune,
 };
 
 const char *unit_data_dir(void)

@@ -139,6 +139,36 @@ static void test_usage_errors(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "is neither a directory nor a block device"));
 }
 
+/* tune refuses bad input before it makes anything: exit 2, one line naming the value. */
+static void test_tune_input(void)
+{
+	static const struct {
+		const char *a[6], *says;
+	} cases[] = {
+		{ { "tune", NULL }, "--backend: required" },
+		{ { "tune", "--backend", "overlay", NULL }, "--backend overlay: tune sweeps a thin pool" },
+		{ { "tune", "--backend", "dm-loop", "--chunk-sizes", "64K,96K", NULL },
+		  "--chunk-sizes: 96K: must be a multiple of 64K" },
+		{ { "tune", "--backend", "dm-loop", "--chunk-sizes", "4G", NULL }, "4G" },
+		{ { "tune", "--backend", "dm-loop", "--zeroing", "sometimes", NULL },
+		  "--zeroing: sometimes" },
+		{ { "tune", "--backend", "dm-loop", "--chunk-size", "64K", NULL },
+		  "use --chunk-sizes" },
+		{ { "tune", "--backend", "dm-loop", "--containers", "0", NULL }, "--containers 0" },
+		{ { "tune", "--backend", "dm-loop", "--profile", "/nonexistent/p.ini", NULL },
+		  "/nonexistent/p.ini" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *const *a = cases[i].a;
+
+		CU_ASSERT_EQUAL(run("stortune", a[0], a[1], a[2], a[3], a[4], a[5]), 2);
+		CU_ASSERT_STRING_EQUAL(out_buf, "");
+		CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, cases[i].says));
+		CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "stortune tune: "));
+	}
+}
+
 /* Output that cannot be written is a failure, exit 1 (git's run_builtin). */
 static void test_stdout_error(void)
 {
@@ -175,6 +205,7 @@ int unit_register_cmd(void)
 	CU_add_test(s, "--version", test_version);
 	CU_add_test(s, "--help, help CMD, CMD --help", test_help);
 	CU_add_test(s, "usage errors exit 2", test_usage_errors);
+	CU_add_test(s, "tune: bad input exits 2 naming it", test_tune_input);
 	CU_add_test(s, "write error on stdout exits 1", test_stdout_error);
 	return CU_get_error();
 }

@@ -10,6 +10,9 @@
 #       --timeout SEC        kill qemu and fail after SEC seconds (default 600)
 #       --mem MB / --smp N   guest memory (default 2048) and CPUs (default 2)
 #       --file SRC[:DEST]    also put a host file into the guest (default DEST: /SRC's basename)
+#       --add PATH           also put a host binary and the shared libraries it needs into the guest,
+#                            at the same path (for this run only: large binaries such as dockerd
+#                            stay out of the cached initrd)
 #       --env NAME=VALUE     export NAME=VALUE to the test script
 #       --results-size SIZE  size of the results disk (default 256M)
 #       --quiet              do not echo the guest console (it still goes to DIR/console.log)
@@ -454,10 +457,11 @@ cleanup() {
 
 run() {
 	local script="" disk_size=8G out="" timeout=600 mem=2048 smp=2 quiet=0 res_size=256M bzimage=0
-	local files=() envs=()
+	local files=() envs=() adds=()
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--disk-size) disk_size=${2:?}; shift 2 ;;
+		--add) adds+=("${2:?}"); shift 2 ;;
 		--out) out=${2:?}; shift 2 ;;
 		--timeout) timeout=${2:?}; shift 2 ;;
 		--mem) mem=${2:?}; shift 2 ;;
@@ -498,6 +502,11 @@ run() {
 		mkdir -p "$st$(dirname "$dst")"
 		cp -pL "$src" "$st$dst"
 	done
+	if [ ${#adds[@]} -gt 0 ]; then
+		for f in "${adds[@]}"; do [ -e "$f" ] || die "--add $f: no such file"; done
+		R=$st
+		while read -r f; do put "$f"; done < <(closure "${adds[@]}")
+	fi
 	if [ ${#envs[@]} -gt 0 ]; then
 		for f in "${envs[@]}"; do
 			case "$f" in [A-Za-z_]*=*) ;; *) die "--env wants NAME=VALUE, got $f" ;; esac

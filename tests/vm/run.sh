@@ -1,11 +1,16 @@
 #!/bin/bash
 # VM test tier, host side (what `make check` calls): build the guest (cached), boot it under qemu/TCG
-# with tests/vm/smoke.sh, and check what it brought back. Prints one line per check and, last,
-# "N passed, N failed". Exit 0 when all passed, 1 otherwise, 77 (skipped) without qemu-system-x86_64.
+# with tests/vm/smoke.sh, priv.sh, tune.sh and deploy.sh in turn, and check what each brought back.
+# Prints one line per check and, last, "N passed, N failed". Exit 0 when all passed, 1 otherwise, 77
+# (skipped) without qemu-system-x86_64.
 #
 #   STT_VM_TIMEOUT   seconds before the guest is killed (default 300)
 #   STT_VM_OUT       where the guest's results go (default build/vm/out/smoke)
 #   STT_VM_SCRIPT    the guest script (default tests/vm/smoke.sh; for testing this script)
+#   STT_DEPLOY_DIR   setup-direct-lvm.sh, daemon.json and docker-thinpool.profile for deploy.sh
+#                    (default tests/vm/fixtures, hand-made); STT_DEPLOY_CHUNK_BYTES and
+#                    STT_DEPLOY_ZEROING (0|1) describe the pool they make (default 524288, 0)
+#   STT_VM_TUNE_DIRECT_LVM=1   also run the tune sweep on direct-lvm (the NVMe disk; ~80 s more)
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -147,6 +152,88 @@ if [ -x "$ROOT/build/priv-tests" ] && [ -x "$ROOT/stortune" ]; then
 	check "no disk images left behind (priv)" test -z "$(ls -A "$TMPD")"
 else
 	bad "guest priv tests: build/priv-tests or ./stortune not built (make check builds them)"
+fi
+
+# Guest steps of a results file ("PASS|FAIL <step> ..." lines): each listed step must have passed,
+# and steps the file has beyond the list count too.
+steps_of() { # steps_of LABEL FILE STEP...
+	local label=$1 file=$2 s line st name rest
+	shift 2
+	for s in "$@"; do
+		line=$(grep -m1 -E "^(PASS|FAIL) $s( |\$)" "$file" 2>/dev/null || true)
+		case "$line" in
+		PASS*) ok "$label $s" ;;
+		FAIL*) bad "$label $s: ${line#FAIL $s }" ;;
+		*) bad "$label $s: not reached" ;;
+		esac
+	done
+	[ -f "$file" ] || return 0
+	while read -r st name rest; do
+		case " $* " in *" $name "*) continue ;; esac
+		if [ "$st" = PASS ]; then ok "$label $name"; else bad "$label $name: $rest"; fi
+	done <"$file"
+}
+
+# --- stortune tune on dm-loop in the guest: a 3 x 2 sweep with a tiny profile (tests/vm/tune.sh).
+TOUT=${STT_VM_TUNE_OUT:-$ROOT/build/vm/out/tune}
+if [ -x "$ROOT/stortune" ] && command -v jq >/dev/null 2>&1; then
+	echo "== vm: booting the guest with tune.sh (stortune tune --backend dm-loop; timeout ${TUNE_TIMEOUT:=600}s)"
+	TMPDIR=$TMPD "$GUEST" run "$HERE/tune.sh" --out "$TOUT" --timeout "$TUNE_TIMEOUT" --quiet \
+		--add "$(command -v jq)" --file "$HERE/fixtures/tune-tiny.ini:/profiles/tune-tiny.ini"
+	RC=$?
+	if [ $RC -eq 0 ]; then ok "guest ran tune.sh and exited 0"; else bad "guest tune.sh (exit $RC; $TOUT/tune.log)"; fi
+	steps_of "guest tune:" "$TOUT/tune-checks.txt" tune.exit tune.leftovers json.valid json.points \
+		json.schema json.all_ok json.figures json.order json.provisioning json.space_blocks \
+		json.space_grows table.rows table.order
+	check "no disk images left behind (tune)" test -z "$(ls -A "$TMPD")"
+	# The same sweep on direct-lvm (the NVMe disk): about 80 s more, so only when asked.
+	if [ "${STT_VM_TUNE_DIRECT_LVM:-0}" = 1 ]; then
+		echo "== vm: booting the guest with tune.sh on direct-lvm (/dev/nvme0n1)"
+		TMPDIR=$TMPD "$GUEST" run "$HERE/tune.sh" --out "$TOUT-direct-lvm" --timeout "$TUNE_TIMEOUT" \
+			--quiet --add "$(command -v jq)" --env STT_TUNE_BACKEND=direct-lvm \
+			--file "$HERE/fixtures/tune-tiny.ini:/profiles/tune-tiny.ini"
+		RC=$?
+		if [ $RC -eq 0 ]; then ok "guest ran tune.sh on direct-lvm and exited 0"; else bad "guest tune.sh on direct-lvm (exit $RC)"; fi
+		steps_of "guest tune direct-lvm:" "$TOUT-direct-lvm/tune-checks.txt" tune.exit json.all_ok json.space_grows
+	fi
+else
+	bad "guest tune: ./stortune not built or no jq on this host (make deps installs jq)"
+fi
+
+# --- deployment files on the NVMe disk (tests/vm/deploy.sh): setup-direct-lvm.sh twice, the pool
+# checked with lvs and the dm table, then dockerd with the daemon.json. The files are the hand-made
+# fixture (tests/vm/fixtures) unless STT_DEPLOY_DIR holds generated ones; STT_DEPLOY_CHUNK_BYTES and
+# STT_DEPLOY_ZEROING say what pool they describe (default: the fixture's 512K, zeroing off).
+DOUT=${STT_VM_DEPLOY_OUT:-$ROOT/build/vm/out/deploy}
+DDIR=${STT_DEPLOY_DIR:-$HERE/fixtures}
+if command -v jq >/dev/null 2>&1; then
+	dadds=(--add "$(command -v jq)")
+	docker_bins="/usr/sbin/dockerd /usr/bin/containerd /usr/bin/containerd-shim-runc-v2 /usr/sbin/runc /usr/bin/docker"
+	have_docker=1
+	for b in $docker_bins; do [ -x "$b" ] || have_docker=0; done
+	if [ $have_docker -eq 1 ]; then
+		for b in $docker_bins; do dadds+=(--add "$b"); done
+		[ -e /usr/bin/docker-init ] && dadds+=(--add /usr/bin/docker-init)
+	fi
+	echo "== vm: booting the guest with deploy.sh ($DDIR; dockerd: $([ $have_docker -eq 1 ] && echo yes || echo "not on this host"); timeout ${DEPLOY_TIMEOUT:=600}s)"
+	TMPDIR=$TMPD "$GUEST" run "$HERE/deploy.sh" --out "$DOUT" --timeout "$DEPLOY_TIMEOUT" --quiet "${dadds[@]}" \
+		--file "$DDIR/setup-direct-lvm.sh:/deploy/setup-direct-lvm.sh" \
+		--file "$DDIR/daemon.json:/deploy/daemon.json" \
+		--file "$DDIR/docker-thinpool.profile:/deploy/docker-thinpool.profile" \
+		--env "STT_EXPECT_CHUNK_BYTES=${STT_DEPLOY_CHUNK_BYTES:-524288}" \
+		--env "STT_EXPECT_ZEROING=${STT_DEPLOY_ZEROING:-0}"
+	RC=$?
+	if [ $RC -eq 0 ]; then ok "guest ran deploy.sh and exited 0"; else bad "guest deploy.sh (exit $RC; $DOUT/console.log)"; fi
+	dsteps="setup.first pool.lvs pool.dm_table pool.profile setup.second setup.idempotent setup.says_nothing_done"
+	[ $have_docker -eq 0 ] || dsteps="$dsteps docker.start docker.info_driver docker.info_pool docker.run docker.stop"
+	# shellcheck disable=SC2086
+	steps_of "guest deploy:" "$DOUT/deploy.txt" $dsteps teardown
+	[ $have_docker -eq 1 ] || echo "skip   guest deploy: dockerd (docker.io is not installed on this host)"
+	fdocker=$(sed -n 's/^docker_udev_sync_override=//p' "$DOUT/deploy-facts.txt" 2>/dev/null)
+	[ -z "$fdocker" ] || echo "note   guest deploy: dockerd without udev: dm.override_udev_sync_check=true $fdocker (test-only)"
+	check "no disk images left behind (deploy)" test -z "$(ls -A "$TMPD")"
+else
+	bad "guest deploy: no jq on this host (make deps installs jq)"
 fi
 
 T3=$(date +%s.%N)
