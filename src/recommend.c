@@ -191,6 +191,7 @@ struct ctx {
 	size_t npts;
 	/* the sweep's picks (tune_ok when there are any) */
 	bool tune_ok, tune_both_zeroing;
+	double tune_score_max; /* the highest worse-latency ratio a chunk could have */
 	size_t pick; /* index into pts */
 	double zero_cost;
 
@@ -385,8 +386,8 @@ static void find_tune(struct ctx *c)
  * The sweep's picks. Zeroing: its cost is the median over the chunk sizes measured both ways
  * of the larger of first-write and start p50 with zeroing over without; on when that is at
  * most ZEROING_MAX_COST. Chunk: among the points of the chosen zeroing, those within
- * TUNE_MARGIN of the best start and the best first-write p50; of those the one with the least
- * pool data per container (the smaller chunk on a tie, or when space was not recorded).
+ * TUNE_MARGIN of the best start and the best first-write p50 (or, when none is, within
+ * TUNE_MARGIN of the lowest worse-ratio); of those the one with the least pool data per container (the smaller chunk on a tie, or when space was not recorded).
  */
 static int cmp_double(const void *a, const void *b)
 {
@@ -395,9 +396,14 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static double score(const struct tune_point *t, double best_start, double best_fw)
+{
+	return fmax(t->start / best_start, t->fw / best_fw);
+}
+
 static void pick_tune(struct ctx *c)
 {
-	double costs[64], best_start = INFINITY, best_fw = INFINITY;
+	double costs[64], best_start = INFINITY, best_fw = INFINITY, min_score = INFINITY;
 	size_t ncost = 0;
 	bool zero;
 	int pick = -1;
@@ -433,11 +439,20 @@ static void pick_tune(struct ctx *c)
 		best_start = fmin(best_start, c->pts[i].start);
 		best_fw = fmin(best_fw, c->pts[i].fw);
 	}
+	/*
+	 * A point's score is its worse ratio to the best start and first-write p50 (1 when it
+	 * is best at both). Usually some point is within the margin of both bests; when none
+	 * is, those within the margin of the lowest score compete.
+	 */
+	for (size_t i = 0; i < c->npts; i++)
+		if (c->pts[i].ok && c->pts[i].zero == zero)
+			min_score = fmin(min_score, score(&c->pts[i], best_start, best_fw));
+	c->tune_score_max = fmax(1 + TUNE_MARGIN, min_score * (1 + TUNE_MARGIN));
 	for (size_t i = 0; i < c->npts; i++) {
 		const struct tune_point *t = &c->pts[i], *p;
 
-		if (!t->ok || t->zero != zero || t->start > best_start * (1 + TUNE_MARGIN) ||
-		    t->fw > best_fw * (1 + TUNE_MARGIN))
+		if (!t->ok || t->zero != zero ||
+		    score(t, best_start, best_fw) > c->tune_score_max)
 			continue;
 		if (pick < 0) {
 			pick = (int)i;
@@ -1295,10 +1310,17 @@ static void chunk_tune(struct ctx *c, struct stt_rec_decision *d)
 			ev(d, "%s %s / %s / %s;", stt_rec_size((uint64_t)t->chunk, b, sizeof(b)),
 			   ms(t->start, f, 32), ms(t->fw, s, 32), mib(t->space, w, 32));
 	}
-	ev(d,
-	   "%s is the chunk with the least space per container whose latencies are within "
-	   "%.0f%% of the best.",
-	   a, TUNE_MARGIN * 100);
+	if (c->tune_score_max <= 1 + TUNE_MARGIN + 1e-9)
+		ev(d,
+		   "%s is the chunk with the least space per container whose latencies are within "
+		   "%.0f%% of the best.",
+		   a, TUNE_MARGIN * 100);
+	else
+		ev(d,
+		   "no chunk size was within %.0f%% of the best at both; %s has the least space per "
+		   "container of those whose worse latency is within %.0f%% of the best compromise "
+		   "(at most %.2fx the best).",
+		   TUNE_MARGIN * 100, a, TUNE_MARGIN * 100, c->tune_score_max);
 }
 
 static void chunk_bench(struct ctx *c, struct stt_rec_decision *d)

@@ -662,6 +662,33 @@ static void test_tune(void)
 	json_object_object_del(f.vm, "tune");
 	tune(f.vm, 0.5, 1.3);
 	ASSERT_DECISION(run(&f, "pool.chunk_size"), STT_REC_MEASURED, "chunk.tune", "128K");
+
+	/*
+	 * No chunk within 10% of the best at both (small chunks start slowly, large ones write
+	 * slowly): the least space among those within 10% of the best compromise. Scores (worse
+	 * ratio to the best): 64K 1.4, 128K 1.25, 256K-1M 1.3, 2M 1.4; 128K and 256K-1M compete.
+	 */
+	json_object_object_del(f.vm, "tune");
+	tune(f.vm, 0.5, 1.0);
+	{
+		struct json_object *pts = stt_json_get(f.vm, "tune.points");
+
+		for (size_t i = 0; i < json_object_array_length(pts); i++) {
+			struct json_object *p = json_object_array_get_idx(pts, i);
+			double c = json_object_get_double(stt_json_get(p, "chunk_size_bytes"));
+			double st = c <= 64 * 1024 ? 140e6 : c <= 128 * 1024 ? 125e6 : c < 2 * MiB ? 120e6 : 100e6;
+			double fw = c <= 64 * 1024 ? 10e6 : c <= 128 * 1024 ? 11.5e6 : c < 2 * MiB ? 13e6 : 14e6;
+
+			if (json_object_get_boolean(stt_json_get(p, "zeroing")) ||
+			    !stt_json_get(p, "start_p50_ns"))
+				continue;
+			set(p, "start_p50_ns", summary(st));
+			set(p, "first_write_p50_ns", summary(fw));
+		}
+	}
+	d = run(&f, "pool.chunk_size");
+	ASSERT_DECISION(d, STT_REC_MEASURED, "chunk.tune", "128K");
+	CU_ASSERT_TRUE(has(d->evidence, "no chunk size was within 10%"));
 	release(&f);
 }
 
