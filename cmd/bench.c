@@ -36,7 +36,7 @@ struct progress {
 	unsigned int phases_total, phases_done;
 };
 
-static double since(const struct timespec *t0)
+double cmd_since(const struct timespec *t0)
 {
 	struct timespec t;
 
@@ -48,7 +48,7 @@ static void on_progress(const char *backend, const char *what, unsigned int rep,
 			unsigned int n, void *arg)
 {
 	struct progress *pg = arg;
-	double el = since(&pg->t0), frac;
+	double el = cmd_since(&pg->t0), frac;
 	char eta[32] = "";
 
 	if (!pg->on)

@@ -206,7 +206,15 @@ struct json_object *cmd_bench_options_json(const struct cmd_bench *cb);
 
 /* The summary table of a results document (cmd/summary.c). */
 #include <stdio.h>
+#include <time.h>
 void cmd_print_summary(struct json_object *doc, FILE *f);
+/* The "median" of a summary object, NAN when it has none. */
+double cmd_median(struct json_object *summary);
+/* ns as ms ("-" for NAN); bytes as "12K" / "3.4M" ("-" for NAN). */
+void cmd_fmt_ms(char *buf, size_t len, double ns);
+void cmd_fmt_bytes(char *buf, size_t len, double b);
+/* Seconds since @t0 (CLOCK_MONOTONIC), for progress lines. */
+double cmd_since(const struct timespec *t0);
 
 /*
  * The recommendation of results documents (cmd/recommend.c), shared by recommend and qualify:

@@ -13,14 +13,14 @@
 #include <string.h>
 
 
-static double median(struct json_object *summary)
+double cmd_median(struct json_object *summary)
 {
 	struct json_object *m = stt_json_get(summary, "median");
 
 	return m ? json_object_get_double(m) : NAN;
 }
 
-static void ms(char *buf, size_t len, double ns)
+void cmd_fmt_ms(char *buf, size_t len, double ns)
 {
 	if (isnan(ns))
 		snprintf(buf, len, "-");
@@ -30,7 +30,7 @@ static void ms(char *buf, size_t len, double ns)
 		snprintf(buf, len, "%.1f", ns / 1e6);
 }
 
-static void bytes(char *buf, size_t len, double b)
+void cmd_fmt_bytes(char *buf, size_t len, double b)
 {
 	if (isnan(b))
 		snprintf(buf, len, "-");
@@ -79,16 +79,16 @@ void cmd_print_summary(struct json_object *doc, FILE *f)
 				struct json_object *ph = stt_json_get(stt_json_get(m, "phases"),
 							     stt_bench_phase_name(cols[i]));
 
-				ms(a, sizeof(a), median(stt_json_get(ph, "p50_ns")));
-				ms(c, sizeof(c), median(stt_json_get(ph, "p99_ns")));
+				cmd_fmt_ms(a, sizeof(a), cmd_median(stt_json_get(ph, "p50_ns")));
+				cmd_fmt_ms(c, sizeof(c), cmd_median(stt_json_get(ph, "p99_ns")));
 				snprintf(cell, sizeof(cell), "%s/%s", a, c);
 				fprintf(f, " %13s", ph ? cell : "-");
 			}
-			fprintf(f, " %8.1f", median(stt_json_get(m, "storm.containers_per_s")));
+			fprintf(f, " %8.1f", cmd_median(stt_json_get(m, "storm.containers_per_s")));
 			fprintf(f, " %9.2f",
-				median(stt_json_get(m, "phases.first-read.amplification")));
-			fprintf(f, " %9.0f", median(stt_json_get(m, "phases.cow-write.amplification")));
-			bytes(a, sizeof(a), median(stt_json_get(m, "page_cache_per_container_bytes")));
+				cmd_median(stt_json_get(m, "phases.first-read.amplification")));
+			fprintf(f, " %9.0f", cmd_median(stt_json_get(m, "phases.cow-write.amplification")));
+			cmd_fmt_bytes(a, sizeof(a), cmd_median(stt_json_get(m, "page_cache_per_container_bytes")));
 			fprintf(f, " %8s\n", a);
 		}
 	}

@@ -39,14 +39,6 @@ struct progress {
 	struct timespec t0;
 };
 
-static double since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 static void on_progress(const char *backend, const char *what, unsigned int rep, unsigned int k,
 			unsigned int n, void *arg)
 {
@@ -57,10 +49,10 @@ static void on_progress(const char *backend, const char *what, unsigned int rep,
 		return;
 	if (n)
 		fprintf(stderr, "\r\033[K[%zu/%zu] %s: rep %u %s %u/%u (%.1fs)", pg->k + 1, pg->n,
-			pg->point, rep + 1, what, k, n, since(&pg->t0));
+			pg->point, rep + 1, what, k, n, cmd_since(&pg->t0));
 	else
 		fprintf(stderr, "\r\033[K[%zu/%zu] %s: %s (%.1fs)", pg->k + 1, pg->n, pg->point, what,
-			since(&pg->t0));
+			cmd_since(&pg->t0));
 }
 
 static void report_undo(enum stt_jkind kind, const char *a, const char *b, int result, void *arg)
@@ -81,9 +73,7 @@ static void chunk_str(uint64_t bytes, char *buf, size_t len)
 
 static double median_at(struct json_object *o, const char *key)
 {
-	struct json_object *m = json_object_object_get(json_object_object_get(o, key), "median");
-
-	return m ? json_object_get_double(m) : NAN;
+	return cmd_median(json_object_object_get(o, key));
 }
 
 static double number_at(struct json_object *o, const char *path)
@@ -91,26 +81,6 @@ static double number_at(struct json_object *o, const char *path)
 	struct json_object *v = stt_json_get(o, path);
 
 	return v ? json_object_get_double(v) : NAN;
-}
-
-static void fmt_ms(char *buf, size_t len, double ns)
-{
-	if (isnan(ns))
-		snprintf(buf, len, "-");
-	else if (ns < 1e7)
-		snprintf(buf, len, "%.2f", ns / 1e6);
-	else
-		snprintf(buf, len, "%.1f", ns / 1e6);
-}
-
-static void fmt_bytes(char *buf, size_t len, double b)
-{
-	if (isnan(b))
-		snprintf(buf, len, "-");
-	else if (b < 1024 * 1024)
-		snprintf(buf, len, "%.0fK", b / 1024);
-	else
-		snprintf(buf, len, "%.1fM", b / 1048576);
 }
 
 /* The sweep table of a "tune" member. */
@@ -142,15 +112,15 @@ static void print_table(struct json_object *tune, FILE *f)
 				json_object_get_string(json_object_object_get(p, "reason")));
 			continue;
 		}
-		fmt_ms(a, sizeof(a), median_at(p, "start_p50_ns"));
-		fmt_ms(b, sizeof(b), median_at(p, "start_p99_ns"));
+		cmd_fmt_ms(a, sizeof(a), median_at(p, "start_p50_ns"));
+		cmd_fmt_ms(b, sizeof(b), median_at(p, "start_p99_ns"));
 		snprintf(start, sizeof(start), "%s/%s", a, b);
-		fmt_ms(fw, sizeof(fw), median_at(p, "first_write_p50_ns"));
-		fmt_bytes(cow, sizeof(cow), median_at(p, "cow_write_bytes"));
+		cmd_fmt_ms(fw, sizeof(fw), median_at(p, "first_write_p50_ns"));
+		cmd_fmt_bytes(cow, sizeof(cow), median_at(p, "cow_write_bytes"));
 		snprintf(prov, sizeof(prov), "%.2f (%.2f)",
 			 number_at(p, "provisioning.clat_p50_ratio"),
 			 number_at(p, "provisioning.clat_mean_ratio"));
-		fmt_bytes(space, sizeof(space), number_at(p, "pool_data_bytes_per_container"));
+		cmd_fmt_bytes(space, sizeof(space), number_at(p, "pool_data_bytes_per_container"));
 		fprintf(f, " %15s %14s %13s %18s %8.2f %10s\n", start, fw, cow, prov,
 			median_at(p, "storm_containers_per_s"), space);
 	}
@@ -243,7 +213,7 @@ static int sweep(const struct cmd_entry *self, struct cmd_ctx *ctx, struct tune_
 		if (r) {
 			failed++;
 			cmd_note(ctx, "[%zu/%zu] %s: failed after %.1fs: %s\n", k + 1, t->npoints,
-				 pg.point, since(&pg.t0), reason);
+				 pg.point, cmd_since(&pg.t0), reason);
 			if (stt_tune_add_failed(tune, p, reason))
 				fprintf(stderr, "stortune %s: out of memory\n", self->name);
 			stt_journal_undo_all(j, report_undo, NULL);
@@ -252,13 +222,13 @@ static int sweep(const struct cmd_entry *self, struct cmd_ctx *ctx, struct tune_
 				json_object_object_get(tune, "points"), k);
 			char start[16], space[16];
 
-			fmt_ms(start, sizeof(start), median_at(pt, "start_p50_ns"));
-			fmt_bytes(space, sizeof(space),
+			cmd_fmt_ms(start, sizeof(start), median_at(pt, "start_p50_ns"));
+			cmd_fmt_bytes(space, sizeof(space),
 				  number_at(pt, "pool_data_bytes_per_container"));
 			cmd_note(ctx,
 				 "[%zu/%zu] %s: ok in %.1fs (start p50 %s ms, pool data per "
 				 "container %s)\n",
-				 k + 1, t->npoints, pg.point, since(&pg.t0), start, space);
+				 k + 1, t->npoints, pg.point, cmd_since(&pg.t0), start, space);
 			take_warnings(doc, pg.point, res);
 		}
 		json_object_put(res);

@@ -72,8 +72,10 @@ struct run {
 
 	/* The phase the workers run. */
 	enum stt_bench_phase phase;
-	atomic_uint next, finished;
+	atomic_uint next;
+	unsigned int finished; /* workers done with the phase; under @lock, signals @done */
 	pthread_mutex_t lock;
+	pthread_cond_t done;
 	struct stt_hist rep_hist; /* this repetition's phase */
 	int err;
 	char errmsg[512];
@@ -286,7 +288,10 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&r->lock);
 	}
 	free(buf);
-	atomic_fetch_add(&r->finished, 1);
+	pthread_mutex_lock(&r->lock);
+	r->finished++;
+	pthread_cond_signal(&r->done);
+	pthread_mutex_unlock(&r->lock);
 	return NULL;
 }
 
@@ -300,7 +305,7 @@ static int run_phase(struct run *r, unsigned int rep, stt_bench_progress_fn prog
 	if (!t)
 		return -ENOMEM;
 	atomic_store(&r->next, 0);
-	atomic_store(&r->finished, 0);
+	r->finished = 0;
 	for (; started < nthreads; started++)
 		if (pthread_create(&t[started], NULL, worker, r))
 			break;
@@ -308,14 +313,30 @@ static int run_phase(struct run *r, unsigned int rep, stt_bench_progress_fn prog
 		free(t);
 		return stt_err(-EAGAIN, "cannot start worker threads");
 	}
-	while (atomic_load(&r->finished) < started) {
+	/*
+	 * Woken by the last worker as it ends, so a phase lasts as long as its work (a plain
+	 * poll would round every phase up to the poll); the timeout only paces the progress.
+	 */
+	pthread_mutex_lock(&r->lock);
+	while (r->finished < started) {
 		unsigned int k = atomic_load(&r->next);
+		struct timespec ts;
 
+		pthread_mutex_unlock(&r->lock);
 		if (progress)
 			progress(r->name, label, rep, k > r->p->containers ? r->p->containers : k,
 				 r->p->containers, parg);
-		usleep(50000);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&r->lock);
+		if (r->finished < started)
+			pthread_cond_timedwait(&r->done, &r->lock, &ts);
 	}
+	pthread_mutex_unlock(&r->lock);
 	for (unsigned int i = 0; i < started; i++)
 		pthread_join(t[i], NULL);
 	free(t);
@@ -700,6 +721,7 @@ int stt_bench_run(const char *name, const struct stt_backend_opts *o,
 	int e = 0;
 
 	pthread_mutex_init(&r.lock, NULL);
+	pthread_cond_init(&r.done, NULL);
 	r.c = calloc(p->containers, sizeof(*r.c));
 	if (!layers || !r.c || stt_hist_init(&r.rep_hist, STT_HIST_SLOW_GROUPS)) {
 		e = -ENOMEM;
@@ -809,6 +831,8 @@ out:
 		if (inited[m])
 			mode_release(&modes[m]);
 	stt_hist_release(&r.rep_hist);
+	pthread_cond_destroy(&r.done);
+	pthread_mutex_destroy(&r.lock);
 	free(r.c);
 	free(layers);
 	*out = res;

@@ -4,7 +4,8 @@
 #
 # Jobs (each --runtime 10 --time-based, --rounds 3, fio and own alternating):
 #   4k randread QD1, 4k randread QD32, 4k randwrite QD32, 128k sequential read QD8.
-# Columns: medians over the rounds of fio and own, ratio = own / fio.
+# Columns: medians over the rounds of fio and own; ratios own/fio are the median of the
+# per-round ratios (fio and own run back to back in a round, so drift between rounds cancels).
 #
 # Run as root from the repository: tests/perf/fio_check.sh [RUNTIME] [ROUNDS].
 # Writes build/perf/fio_check.txt (and the fio-check JSON of each job next to it).
@@ -48,29 +49,42 @@ done
 
 python3 - "$RUNTIME" "$ROUNDS" "$(fio --version)" "$(uname -r)" \
 	"${jobs[@]%%|*}" <<'PY' | tee build/perf/fio_check.txt
-import json, sys
+import json, statistics, sys
 runtime, rounds, fio, kernel = sys.argv[1:5]
 names = sys.argv[5:]
 
 def fmt(v, scale=1.0, prec=0):
     return "-" if v is None else f"{v / scale:.{prec}f}"
 
-def pair(m, d, key, scale, prec):
-    return fmt(m["fio"][d][key], scale, prec) + "/" + fmt(m["own"][d][key], scale, prec)
+def paired(d, dr, key):
+    """Median over the rounds of own/fio within a round: fio and own ran back to back there,
+    so drift of the machine between rounds cancels out of each ratio."""
+    r = []
+    for x in d["rounds"]:
+        f = x["fio"][dr][key] if dr else x["fio"][key]
+        o = x["own"][dr][key] if dr else x["own"][key]
+        if f and o is not None:
+            r.append(o / f)
+    return statistics.median(r) if r else None
 
 print(f"stortune fio-check: {fio}, kernel {kernel}, xfs on loop (direct I/O), 1 GiB file,")
-print(f"{runtime} s time-based per run, medians of {rounds} rounds; latencies and CPU in usec")
-hdr = f"{'job':<18} {'fio IOPS':>9} {'own IOPS':>9} {'ratio':>6} {'p50 fio/own':>13} " \
-      f"{'p99 fio/own':>13} {'CPU/IO fio/own':>14}"
+print(f"{runtime} s time-based per run, {rounds} rounds of fio and own back to back (the order")
+print("alternating); fio and own: medians over the rounds; ratio own/fio: median of the rounds'")
+print("own/fio ratios. Latencies and CPU in usec.")
+hdr = (f"{'job':<18} {'fio IOPS':>9} {'own IOPS':>9} {'ratio':>6} {'p50 fio/own':>13} {'ratio':>6} "
+       f"{'p99 fio/own':>13} {'ratio':>6} {'CPU/IO fio/own':>14} {'ratio':>6}")
 print(hdr)
 print("-" * len(hdr))
 for n in names:
     d = json.load(open(f"build/perf/fio_check-{n}.json"))
     m = d["median"]
     dr = "write" if "write" in n else "read"
+    def pair(key, scale, prec):
+        return fmt(m["fio"][dr][key], scale, prec) + "/" + fmt(m["own"][dr][key], scale, prec)
     cpu = fmt(m["fio"]["cpu_per_io_ns"], 1e3, 2) + "/" + fmt(m["own"]["cpu_per_io_ns"], 1e3, 2)
     print(f"{n:<18} {fmt(m['fio'][dr]['iops']):>9} {fmt(m['own'][dr]['iops']):>9} "
-          f"{fmt(d['ratio'][dr]['iops'], 1, 3):>6} "
-          f"{pair(m, dr, 'clat_p50_ns', 1e3, 1):>13} {pair(m, dr, 'clat_p99_ns', 1e3, 1):>13} "
-          f"{cpu:>14}")
+          f"{fmt(paired(d, dr, 'iops'), 1, 3):>6} "
+          f"{pair('clat_p50_ns', 1e3, 1):>13} {fmt(paired(d, dr, 'clat_p50_ns'), 1, 3):>6} "
+          f"{pair('clat_p99_ns', 1e3, 1):>13} {fmt(paired(d, dr, 'clat_p99_ns'), 1, 3):>6} "
+          f"{cpu:>14} {fmt(paired(d, None, 'cpu_per_io_ns'), 1, 3):>6}")
 PY

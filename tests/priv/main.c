@@ -17,6 +17,13 @@ const char *priv_dir(void)
 	return dir;
 }
 
+const char *priv_dockerd_script(void)
+{
+	const char *s = getenv("STT_DOCKERD_TEST");
+
+	return s ? s : "scripts/dockerd-test.sh";
+}
+
 const char *priv_stortune(void)
 {
 	const char *s = getenv("STORTUNE");

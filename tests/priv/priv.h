@@ -22,6 +22,8 @@ int priv_register_engine(void);
 const char *priv_dir(void);
 /* Path of the stortune binary under test (STORTUNE or ./stortune). */
 const char *priv_stortune(void);
+/* scripts/dockerd-test.sh, or $STT_DOCKERD_TEST. */
+const char *priv_dockerd_script(void);
 
 /* Runs a shell command line; returns its exit status (-1 when it could not run). */
 __attribute__((format(printf, 1, 2))) int priv_sh(const char *fmt, ...);

@@ -27,20 +27,13 @@ static char docker[PATH_MAX + 64]; /* "/usr/bin/docker -H unix://.../docker.sock
 static char driver[32];		   /* what recommend chose */
 static bool running;
 
-static const char *script(void)
-{
-	const char *s = getenv("STT_DOCKERD_TEST");
-
-	return s ? s : "scripts/dockerd-test.sh";
-}
-
 static int dockerd_stop(void)
 {
 	int r;
 
 	if (!running)
 		return 0;
-	r = priv_sh("'%s' stop '%s'", script(), ddir);
+	r = priv_sh("'%s' stop '%s'", priv_dockerd_script(), ddir);
 	running = false;
 	return r;
 }
@@ -114,7 +107,7 @@ static void test_recommend(void)
 
 static void test_start(void)
 {
-	int r = priv_sh("'%s' start '%s' --config-file '%s/daemon.json'", script(), ddir, work);
+	int r = priv_sh("'%s' start '%s' --config-file '%s/daemon.json'", priv_dockerd_script(), ddir, work);
 
 	if (r)
 		priv_sh("cat '%s/daemon.json' >&2", work);

@@ -42,20 +42,13 @@ static const char *const ignore[] = { ".dockerenv",    "dev",	       "proc",	   
 				      "etc/hostname", "etc/hosts",     "etc/mtab",
 				      "etc/resolv.conf", "opt/fifo",   NULL };
 
-static const char *script(void)
-{
-	const char *s = getenv("STT_DOCKERD_TEST");
-
-	return s ? s : "scripts/dockerd-test.sh";
-}
-
 static int dockerd_stop(void)
 {
 	int r;
 
 	if (!running)
 		return 0;
-	r = priv_sh("'%s' stop '%s'", script(), ddir);
+	r = priv_sh("'%s' stop '%s'", priv_dockerd_script(), ddir);
 	running = false;
 	return r;
 }
@@ -342,10 +335,10 @@ int priv_register_image(void)
 	CU_add_test(s, "python-app: overlay of the layers = the layers in one directory",
 		    test_generated_python);
 
-	r = priv_sh("'%s' start '%s'", script(), ddir);
+	r = priv_sh("'%s' start '%s'", priv_dockerd_script(), ddir);
 	if (r) {
 		fprintf(stderr, "priv: image: skipped: dockerd cannot start (%s start: exit %d)\n",
-			script(), r);
+			priv_dockerd_script(), r);
 		return CUE_SUCCESS;
 	}
 	running = true;

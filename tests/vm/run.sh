@@ -8,8 +8,10 @@
 #   STT_VM_OUT       where the guest's results go (default build/vm/out/smoke)
 #   STT_VM_SCRIPT    the guest script (default tests/vm/smoke.sh; for testing this script)
 #   STT_DEPLOY_DIR   setup-direct-lvm.sh, daemon.json and docker-thinpool.profile for deploy.sh
-#                    (default tests/vm/fixtures, hand-made); STT_DEPLOY_CHUNK_BYTES and
-#                    STT_DEPLOY_ZEROING (0|1) describe the pool they make (default 524288, 0)
+#                    (default: what `stortune recommend` makes of tune.sh's sweep; the hand-made
+#                    tests/vm/fixtures when that fails, counted as a failure); with it,
+#                    STT_DEPLOY_CHUNK_BYTES and STT_DEPLOY_ZEROING (0|1) describe the pool they make
+#                    (default 524288, 0)
 #   STT_VM_TUNE_DIRECT_LVM=1   also run the tune sweep on direct-lvm (the NVMe disk; ~80 s more)
 set -uo pipefail
 
@@ -205,7 +207,34 @@ fi
 # fixture (tests/vm/fixtures) unless STT_DEPLOY_DIR holds generated ones; STT_DEPLOY_CHUNK_BYTES and
 # STT_DEPLOY_ZEROING say what pool they describe (default: the fixture's 512K, zeroing off).
 DOUT=${STT_VM_DEPLOY_OUT:-$ROOT/build/vm/out/deploy}
-DDIR=${STT_DEPLOY_DIR:-$HERE/fixtures}
+DDIR=${STT_DEPLOY_DIR:-}
+DDAEMON=daemon.json
+# The files to deploy are what `stortune recommend` makes of the dm-loop sweep above (it must
+# pick the pool's chunk size and zeroing from it, rule chunk.tune), unless STT_DEPLOY_DIR names
+# others. The devicemapper daemon.json is daemon-devicemapper.json when overlay2 is the pick.
+if [ -z "$DDIR" ]; then
+	DDIR=$ROOT/build/vm/out/recommend
+	rm -rf "$DDIR"
+	if [ -s "$TOUT/tune.json" ] &&
+		"$ROOT/stortune" -q --json recommend "$TOUT/tune.json" -o "$DDIR" --device /dev/nvme0n1 \
+			>"$DDIR.json" 2>"$DDIR.err"; then
+		ok "recommend made the deployment files from the guest's dm-loop sweep"
+		check "recommend cites the sweep for the chunk size" \
+			test "$(jq -r '.decisions[] | select(.key == "pool.chunk_size") | .rule' "$DDIR.json")" = chunk.tune
+		check "recommend cites the sweep for zeroing" \
+			test "$(jq -r '.decisions[] | select(.key == "pool.zeroing") | .rule' "$DDIR.json")" = zeroing.tune
+		check "RECOMMENDATION.md gives the sweep's figures" grep -q "dm-loop sweep" "$DDIR/RECOMMENDATION.md"
+		[ -e "$DDIR/daemon-devicemapper.json" ] && DDAEMON=daemon-devicemapper.json
+		STT_DEPLOY_CHUNK_BYTES=$(sed -n 's/^CHUNK_BYTES=//p' "$DDIR/setup-direct-lvm.sh")
+		case $(sed -n 's/^ZERO=//p' "$DDIR/setup-direct-lvm.sh") in
+		y) STT_DEPLOY_ZEROING=1 ;;
+		*) STT_DEPLOY_ZEROING=0 ;;
+		esac
+	else
+		bad "recommend of the guest's sweep ($TOUT/tune.json; $DDIR.err): the hand-made fixture is deployed instead"
+		DDIR=$HERE/fixtures
+	fi
+fi
 if command -v jq >/dev/null 2>&1; then
 	dadds=(--add "$(command -v jq)")
 	docker_bins="/usr/sbin/dockerd /usr/bin/containerd /usr/bin/containerd-shim-runc-v2 /usr/sbin/runc /usr/bin/docker"
@@ -218,7 +247,7 @@ if command -v jq >/dev/null 2>&1; then
 	echo "== vm: booting the guest with deploy.sh ($DDIR; dockerd: $([ $have_docker -eq 1 ] && echo yes || echo "not on this host"); timeout ${DEPLOY_TIMEOUT:=600}s)"
 	TMPDIR=$TMPD "$GUEST" run "$HERE/deploy.sh" --out "$DOUT" --timeout "$DEPLOY_TIMEOUT" --quiet "${dadds[@]}" \
 		--file "$DDIR/setup-direct-lvm.sh:/deploy/setup-direct-lvm.sh" \
-		--file "$DDIR/daemon.json:/deploy/daemon.json" \
+		--file "$DDIR/$DDAEMON:/deploy/daemon.json" \
 		--file "$DDIR/docker-thinpool.profile:/deploy/docker-thinpool.profile" \
 		--env "STT_EXPECT_CHUNK_BYTES=${STT_DEPLOY_CHUNK_BYTES:-524288}" \
 		--env "STT_EXPECT_ZEROING=${STT_DEPLOY_ZEROING:-0}"
@@ -231,6 +260,8 @@ if command -v jq >/dev/null 2>&1; then
 	[ $have_docker -eq 1 ] || echo "skip   guest deploy: dockerd (docker.io is not installed on this host)"
 	fdocker=$(sed -n 's/^docker_udev_sync_override=//p' "$DOUT/deploy-facts.txt" 2>/dev/null)
 	[ -z "$fdocker" ] || echo "note   guest deploy: dockerd without udev: dm.override_udev_sync_check=true $fdocker (test-only)"
+	grep -q '^docker_xfs_nospace_retries_removed=yes' "$DOUT/deploy-facts.txt" 2>/dev/null &&
+		echo "note   guest deploy: dockerd without udev: dm.xfs_nospace_max_retries left out of the test copy (it needs udev's /dev/mapper symlinks)"
 	check "no disk images left behind (deploy)" test -z "$(ls -A "$TMPD")"
 else
 	bad "guest deploy: no jq on this host (make deps installs jq)"
