@@ -192,7 +192,7 @@ struct ctx {
 	/* the sweep's picks (tune_ok when there are any) */
 	bool tune_ok, tune_both_zeroing;
 	double tune_score_max; /* the highest worse-latency ratio a chunk could have */
-	size_t pick; /* index into pts */
+	size_t pick;	       /* index into pts */
 	double zero_cost;
 
 	double pool_bytes; /* of the pool to size against, 0 when unknown */
@@ -387,7 +387,8 @@ static void find_tune(struct ctx *c)
  * of the larger of first-write and start p50 with zeroing over without; on when that is at
  * most ZEROING_MAX_COST. Chunk: among the points of the chosen zeroing, those within
  * TUNE_MARGIN of the best start and the best first-write p50 (or, when none is, within
- * TUNE_MARGIN of the lowest worse-ratio); of those the one with the least pool data per container (the smaller chunk on a tie, or when space was not recorded).
+ * TUNE_MARGIN of the lowest worse-ratio); of those the one with the least pool data per container
+ * (the smaller chunk on a tie, or when space was not recorded).
  */
 static int cmp_double(const void *a, const void *b)
 {
@@ -451,8 +452,7 @@ static void pick_tune(struct ctx *c)
 	for (size_t i = 0; i < c->npts; i++) {
 		const struct tune_point *t = &c->pts[i], *p;
 
-		if (!t->ok || t->zero != zero ||
-		    score(t, best_start, best_fw) > c->tune_score_max)
+		if (!t->ok || t->zero != zero || score(t, best_start, best_fw) > c->tune_score_max)
 			continue;
 		if (pick < 0) {
 			pick = (int)i;
@@ -1317,7 +1317,8 @@ static void chunk_tune(struct ctx *c, struct stt_rec_decision *d)
 		   a, TUNE_MARGIN * 100);
 	else
 		ev(d,
-		   "no chunk size was within %.0f%% of the best at both; %s has the least space per "
+		   "no chunk size was within %.0f%% of the best at both; %s has the least space "
+		   "per "
 		   "container of those whose worse latency is within %.0f%% of the best compromise "
 		   "(at most %.2fx the best).",
 		   TUNE_MARGIN * 100, a, TUNE_MARGIN * 100, c->tune_score_max);

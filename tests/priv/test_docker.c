@@ -107,7 +107,8 @@ static void test_recommend(void)
 
 static void test_start(void)
 {
-	int r = priv_sh("'%s' start '%s' --config-file '%s/daemon.json'", priv_dockerd_script(), ddir, work);
+	int r = priv_sh("'%s' start '%s' --config-file '%s/daemon.json'", priv_dockerd_script(),
+			ddir, work);
 
 	if (r)
 		priv_sh("cat '%s/daemon.json' >&2", work);

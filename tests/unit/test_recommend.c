@@ -676,8 +676,14 @@ static void test_tune(void)
 		for (size_t i = 0; i < json_object_array_length(pts); i++) {
 			struct json_object *p = json_object_array_get_idx(pts, i);
 			double c = json_object_get_double(stt_json_get(p, "chunk_size_bytes"));
-			double st = c <= 64 * 1024 ? 140e6 : c <= 128 * 1024 ? 125e6 : c < 2 * MiB ? 120e6 : 100e6;
-			double fw = c <= 64 * 1024 ? 10e6 : c <= 128 * 1024 ? 11.5e6 : c < 2 * MiB ? 13e6 : 14e6;
+			double st = c <= 64 * 1024    ? 140e6
+				    : c <= 128 * 1024 ? 125e6
+				    : c < 2 * MiB     ? 120e6
+						      : 100e6;
+			double fw = c <= 64 * 1024    ? 10e6
+				    : c <= 128 * 1024 ? 11.5e6
+				    : c < 2 * MiB     ? 13e6
+						      : 14e6;
 
 			if (json_object_get_boolean(stt_json_get(p, "zeroing")) ||
 			    !stt_json_get(p, "start_p50_ns"))
