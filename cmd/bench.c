@@ -93,14 +93,6 @@ void cmd_bench_workload(struct stt_image *img, struct stt_bench_workload *wl, vo
 	wl->mid_file_bytes = s->mid_file_bytes;
 }
 
-static void report_undo(enum stt_jkind kind, const char *a, const char *b, int result, void *arg)
-{
-	(void)arg;
-	if (result)
-		fprintf(stderr, "  could not undo %s %s%s%s: %s\n", stt_journal_kind_name(kind), a,
-			*b ? " " : "", b, stt_err_msg());
-}
-
 static bool wanted(const char *list, const char *name)
 {
 	size_t n = strlen(name);
@@ -234,7 +226,7 @@ int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_
 			json_object_object_add(res, "status", json_object_new_string("failed"));
 			json_object_object_add(res, "reason", json_object_new_string(stt_err_msg()));
 			json_object_array_add(arr, res);
-			stt_journal_undo_all(j, report_undo, NULL);
+			stt_journal_undo_all(j, cmd_report_undo, NULL);
 			if (stt_journal_interrupted())
 				break;
 			continue;
@@ -246,13 +238,7 @@ int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_
 		cmd_note(ctx, "%s: done (%u containers x %u repetitions)\n", (*ops)->name,
 			 cb->params.containers, cb->params.repetitions);
 	}
-	if (stt_journal_pending(j))
-		stt_journal_undo_all(j, report_undo, NULL);
-	if (stt_journal_pending(j))
-		fprintf(stderr, "stortune %s: some objects could not be undone; run 'stortune "
-				"cleanup' (journal %s)\n",
-			self->name, stt_journal_path(j));
-	stt_journal_close(j);
+	cmd_journal_finish(self, NULL, j);
 	free(args);
 	*out = doc;
 	if (stt_journal_interrupted())

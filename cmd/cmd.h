@@ -204,6 +204,18 @@ void cmd_bench_workload(struct stt_image *img, struct stt_bench_workload *wl, vo
 /* The "options" member of a results document: what the run was given. */
 struct json_object *cmd_bench_options_json(const struct cmd_bench *cb);
 
+#include "journal.h"
+
+/*
+ * The end of a run's journal (cmd/target.c): undoes what is still recorded, each failure on
+ * stderr (and each undone object too when @ctx is given and not quiet), says so when objects
+ * remain (run 'stortune cleanup'), and closes it.
+ */
+void cmd_journal_finish(const struct cmd_entry *self, const struct cmd_ctx *ctx,
+			struct stt_journal *j);
+/* The report of stt_journal_undo_all() used by cmd_journal_finish(); @arg as its @ctx. */
+void cmd_report_undo(enum stt_jkind kind, const char *a, const char *b, int result, void *arg);
+
 /* The summary table of a results document (cmd/summary.c). */
 #include <stdio.h>
 #include <time.h>

@@ -179,18 +179,6 @@ out:
 	return r;
 }
 
-static void report_undo(enum stt_jkind kind, const char *a, const char *b, int result, void *arg)
-{
-	struct cmd_ctx *ctx = arg;
-
-	if (result)
-		fprintf(stderr, "  could not undo %s %s%s%s: %s\n", stt_journal_kind_name(kind), a,
-			*b ? " " : "", b, stt_err_msg());
-	else if (!ctx->quiet)
-		fprintf(stderr, "  undid %s %s%s%s\n", stt_journal_kind_name(kind), a, *b ? " " : "",
-			b);
-}
-
 static int cmd_selftest(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -284,7 +272,7 @@ static int cmd_selftest(const struct cmd_entry *self, struct cmd_ctx *ctx, int a
 			json_object_object_add(res, "reason", json_object_new_string(stt_err_msg()));
 			if (stt_journal_pending(j))
 				cmd_note(ctx, "undoing what was made:\n");
-			stt_journal_undo_all(j, report_undo, ctx);
+			stt_journal_undo_all(j, cmd_report_undo, ctx);
 			if (stt_journal_interrupted())
 				break;
 			continue;
@@ -293,13 +281,7 @@ static int cmd_selftest(const struct cmd_entry *self, struct cmd_ctx *ctx, int a
 		cmd_note(ctx, "%s: ok: %u layers, %u containers\n", (*ops)->name, st.layers,
 			 st.containers);
 	}
-	if (stt_journal_pending(j))
-		stt_journal_undo_all(j, report_undo, ctx);
-	if (stt_journal_pending(j))
-		fprintf(stderr, "stortune selftest: some objects could not be undone; "
-				"see %s and run 'stortune cleanup'\n",
-			stt_journal_path(j));
-	stt_journal_close(j);
+	cmd_journal_finish(self, ctx, j);
 	if (ctx->json)
 		cmd_print_json(root);
 	json_object_put(root);

@@ -115,3 +115,28 @@ int cmd_target_check(const struct cmd_entry *e, const struct cmd_target *t)
 		return cmd_fail(e, CMD_EXIT_USAGE, "%s", stt_err_msg());
 	return CMD_CONTINUE;
 }
+
+void cmd_report_undo(enum stt_jkind kind, const char *a, const char *b, int result, void *arg)
+{
+	const struct cmd_ctx *ctx = arg;
+
+	if (result)
+		fprintf(stderr, "  could not undo %s %s%s%s: %s\n", stt_journal_kind_name(kind), a,
+			*b ? " " : "", b, stt_err_msg());
+	else if (ctx && !ctx->quiet)
+		fprintf(stderr, "  undid %s %s%s%s\n", stt_journal_kind_name(kind), a, *b ? " " : "",
+			b);
+}
+
+void cmd_journal_finish(const struct cmd_entry *self, const struct cmd_ctx *ctx,
+			struct stt_journal *j)
+{
+	if (stt_journal_pending(j))
+		stt_journal_undo_all(j, cmd_report_undo, (void *)ctx);
+	if (stt_journal_pending(j))
+		fprintf(stderr,
+			"stortune %s: some objects could not be undone; run 'stortune cleanup' "
+			"(journal %s)\n",
+			self->name, stt_journal_path(j));
+	stt_journal_close(j);
+}

@@ -55,14 +55,6 @@ static void on_progress(const char *backend, const char *what, unsigned int rep,
 			cmd_since(&pg->t0));
 }
 
-static void report_undo(enum stt_jkind kind, const char *a, const char *b, int result, void *arg)
-{
-	(void)arg;
-	if (result)
-		fprintf(stderr, "  could not undo %s %s%s%s: %s\n", stt_journal_kind_name(kind), a,
-			*b ? " " : "", b, stt_err_msg());
-}
-
 static void chunk_str(uint64_t bytes, char *buf, size_t len)
 {
 	if (bytes >= (1u << 20) && !(bytes % (1u << 20)))
@@ -216,7 +208,7 @@ static int sweep(const struct cmd_entry *self, struct cmd_ctx *ctx, struct tune_
 				 pg.point, cmd_since(&pg.t0), reason);
 			if (stt_tune_add_failed(tune, p, reason))
 				fprintf(stderr, "stortune %s: out of memory\n", self->name);
-			stt_journal_undo_all(j, report_undo, NULL);
+			stt_journal_undo_all(j, cmd_report_undo, NULL);
 		} else {
 			struct json_object *pt = json_object_array_get_idx(
 				json_object_object_get(tune, "points"), k);
@@ -240,13 +232,7 @@ static int sweep(const struct cmd_entry *self, struct cmd_ctx *ctx, struct tune_
 		if (stt_tune_add_failed(tune, &t->points[k], "not run: the sweep was interrupted"))
 			break;
 	}
-	if (stt_journal_pending(j))
-		stt_journal_undo_all(j, report_undo, NULL);
-	if (stt_journal_pending(j))
-		fprintf(stderr, "stortune %s: some objects could not be undone; run 'stortune "
-				"cleanup' (journal %s)\n",
-			self->name, stt_journal_path(j));
-	stt_journal_close(j);
+	cmd_journal_finish(self, NULL, j);
 	free(args);
 	if (stt_journal_interrupted())
 		return cmd_fail(self, CMD_EXIT_FAILURE, "interrupted; everything made was undone");
