@@ -687,6 +687,10 @@ const struct cmd_entry cmd_fio_check_entry = {
 		"job_file, rounds, median, ratio}. Exit 0 when both ran: the ratios are\n"
 		"information.\n"
 		"\n"
+		"CPU per I/O at low iodepth also holds the idle exits a tickless kernel charges\n"
+		"to the woken engine, more or less often by what else has timers on its CPU;\n"
+		"compare engines with the scheduler tick held (README, \"Reading CPU per I/O\").\n"
+		"\n"
 		"options:\n" CMD_IO_JOB_HELP
 		"  --rounds N        rounds of both (default 3)\n"
 		"  --fio PATH        the fio binary (default fio, from PATH)\n"
