@@ -7,7 +7,7 @@ libaio-dev libblkid-dev libdevmapper-dev liblvm2-dev libjson-c-dev libinih-dev l
 xfslibs-dev libarchive-dev
 docker.io
 util-linux fdisk e2fsprogs xfsprogs btrfs-progs lvm2 thin-provisioning-tools fio
-qemu-system-x86 busybox-static cpio kmod xz-utils file libxml2-utils jq"
+qemu-system-x86 busybox-static cpio kmod xz-utils file libxml2-utils jq valgrind"
 
 missing=""
 for p in $pkgs; do
