@@ -26,22 +26,9 @@ cc -O2 -Wall -o build/perf/tick_hold tests/perf/tick_hold.c
 [ -x ./stortune ] || make stortune >/dev/null
 command -v fio >/dev/null || { echo "fio_check.sh: fio is not installed" >&2; exit 1; }
 
-work=$(mktemp -d /var/tmp/stt-perf.XXXXXX)
-img=$work/img mnt=$work/mnt dev= hold=
-cleanup() {
-	if [ -n "$hold" ]; then kill "$hold" && wait "$hold" || true; fi
-	mountpoint -q "$mnt" 2>/dev/null && umount "$mnt"
-	[ -n "$dev" ] && losetup -d "$dev"
-	rm -rf "$work"
-}
-trap cleanup EXIT
-truncate -s 2G "$img"
-mkfs.xfs -q -f "$img"
-dev=$(losetup --direct-io=on -f --show "$img")
-mkdir -p "$mnt"
-mount "$dev" "$mnt"
-f=$mnt/data
-./stortune -q io "$f" --rw write --bs 1m --iodepth 8 --size 1g >/dev/null
+. tests/perf/xfs_file.sh
+hold=
+trap 'if [ -n "$hold" ]; then kill "$hold" && wait "$hold" || true; fi; perf_cleanup' EXIT
 
 if [ "$HOLD_TICK" = 1 ]; then
 	build/perf/tick_hold 1000 &

@@ -21,21 +21,7 @@ for t in fio valgrind; do
 	command -v $t >/dev/null || { echo "instructions.sh: $t is not installed (make deps)" >&2; exit 1; }
 done
 
-work=$(mktemp -d /var/tmp/stt-perf.XXXXXX)
-img=$work/img mnt=$work/mnt dev=
-cleanup() {
-	mountpoint -q "$mnt" 2>/dev/null && umount "$mnt"
-	[ -n "$dev" ] && losetup -d "$dev"
-	rm -rf "$work"
-}
-trap cleanup EXIT
-truncate -s 2G "$img"
-mkfs.xfs -q -f "$img"
-dev=$(losetup --direct-io=on -f --show "$img")
-mkdir -p "$mnt"
-mount "$dev" "$mnt"
-f=$mnt/data
-./stortune -q io "$f" --rw write --bs 1m --iodepth 8 --size 1g >/dev/null
+. tests/perf/xfs_file.sh
 
 # callgrind's instruction total of one run, per process: "PID TOTAL" lines, the launcher first
 count() {

@@ -24,6 +24,14 @@ const char *priv_dockerd_script(void)
 	return s ? s : "scripts/dockerd-test.sh";
 }
 
+int priv_dockerd_stop(const char *ddir, bool *running)
+{
+	if (!*running)
+		return 0;
+	*running = false;
+	return priv_sh("'%s' stop '%s'", priv_dockerd_script(), ddir);
+}
+
 const char *priv_stortune(void)
 {
 	const char *s = getenv("STORTUNE");

@@ -24,6 +24,8 @@ const char *priv_dir(void);
 const char *priv_stortune(void);
 /* scripts/dockerd-test.sh, or $STT_DOCKERD_TEST. */
 const char *priv_dockerd_script(void);
+/* Stops the test dockerd of @ddir when *@running, and clears it; the script's exit status. */
+int priv_dockerd_stop(const char *ddir, bool *running);
 
 /* Runs a shell command line; returns its exit status (-1 when it could not run). */
 __attribute__((format(printf, 1, 2))) int priv_sh(const char *fmt, ...);

@@ -29,13 +29,7 @@ static bool running;
 
 static int dockerd_stop(void)
 {
-	int r;
-
-	if (!running)
-		return 0;
-	r = priv_sh("'%s' stop '%s'", priv_dockerd_script(), ddir);
-	running = false;
-	return r;
+	return priv_dockerd_stop(ddir, &running);
 }
 
 static int suite_clean(void)

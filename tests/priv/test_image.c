@@ -44,13 +44,7 @@ static const char *const ignore[] = { ".dockerenv",    "dev",	       "proc",	   
 
 static int dockerd_stop(void)
 {
-	int r;
-
-	if (!running)
-		return 0;
-	r = priv_sh("'%s' stop '%s'", priv_dockerd_script(), ddir);
-	running = false;
-	return r;
+	return priv_dockerd_stop(ddir, &running);
 }
 
 static void stop_at_exit(void)

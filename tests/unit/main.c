@@ -2,9 +2,13 @@
 /* The unit test runner: no root, no devices. Exits non-zero on any failed assertion. */
 #include "unit.h"
 
+#include "cmd.h"
+
 #include <CUnit/Basic.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static int (*const suites[])(void) = {
 	unit_register_cmd,
@@ -22,6 +26,51 @@ static int (*const suites[])(void) = {
 	unit_register_daemonjson,
 	unit_register_tune,
 };
+
+char unit_out[1 << 16], unit_err[8192];
+
+static void slurp(FILE *f, char *buf, size_t len)
+{
+	size_t n;
+
+	rewind(f);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+int unit_cmd(const char *arg0, ...)
+{
+	char *argv[32];
+	int argc = 0, so, se, r;
+	FILE *fo = tmpfile(), *fe = tmpfile();
+	va_list ap;
+
+	if (!fo || !fe)
+		abort();
+	argv[argc++] = (char *)arg0;
+	va_start(ap, arg0);
+	while (argc < 31 && (argv[argc] = va_arg(ap, char *)))
+		argc++;
+	va_end(ap);
+	argv[argc] = NULL;
+	fflush(stdout);
+	fflush(stderr);
+	so = dup(1);
+	se = dup(2);
+	dup2(fileno(fo), 1);
+	dup2(fileno(fe), 2);
+	r = cmd_main(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(so, 1);
+	dup2(se, 2);
+	close(so);
+	close(se);
+	slurp(fo, unit_out, sizeof(unit_out));
+	slurp(fe, unit_err, sizeof(unit_err));
+	return r;
+}
 
 const char *unit_data_dir(void)
 {

@@ -5,56 +5,10 @@
 #include "cmd.h"
 
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static char out_buf[65536], err_buf[8192];
-
-static void slurp_fd(int fd, char *buf, size_t len)
-{
-	ssize_t n;
-
-	lseek(fd, 0, SEEK_SET);
-	n = read(fd, buf, len - 1);
-	buf[n > 0 ? n : 0] = '\0';
-}
-
-/* Runs cmd_main on a NULL-terminated argument list; stdout and stderr are captured. */
-static int run(const char *arg0, ...)
-{
-	char *argv[32];
-	int argc = 0, so, se, fo, fe, r;
-	va_list ap;
-
-	argv[argc++] = (char *)arg0;
-	va_start(ap, arg0);
-	while (argc < 31 && (argv[argc] = va_arg(ap, char *)))
-		argc++;
-	va_end(ap);
-	argv[argc] = NULL;
-
-	fflush(stdout);
-	fflush(stderr);
-	fo = fileno(tmpfile());
-	fe = fileno(tmpfile());
-	so = dup(1);
-	se = dup(2);
-	dup2(fo, 1);
-	dup2(fe, 2);
-	r = cmd_main(argc, argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(so, 1);
-	dup2(se, 2);
-	close(so);
-	close(se);
-	slurp_fd(fo, out_buf, sizeof(out_buf));
-	slurp_fd(fe, err_buf, sizeof(err_buf));
-	return r;
-}
 
 static void test_table(void)
 {
@@ -82,61 +36,61 @@ static void test_version(void)
 	char want[64];
 
 	snprintf(want, sizeof(want), "stortune %s\n", STT_VERSION);
-	CU_ASSERT_EQUAL(run("stortune", "--version", NULL), 0);
-	CU_ASSERT_STRING_EQUAL(out_buf, want);
-	CU_ASSERT_STRING_EQUAL(err_buf, "");
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "--version", NULL), 0);
+	CU_ASSERT_STRING_EQUAL(unit_out, want);
+	CU_ASSERT_STRING_EQUAL(unit_err, "");
 }
 
 static void test_help(void)
 {
-	CU_ASSERT_EQUAL(run("stortune", "--help", NULL), 0);
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "--help", NULL), 0);
 	for (const struct cmd_entry *const *e = cmd_table; *e; e++)
-		CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, (*e)->summary));
-	CU_ASSERT_STRING_EQUAL(err_buf, "");
+		CU_ASSERT_PTR_NOT_NULL(strstr(unit_out, (*e)->summary));
+	CU_ASSERT_STRING_EQUAL(unit_err, "");
 
-	CU_ASSERT_EQUAL(run("stortune", "help", NULL), 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "commands:"));
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "help", NULL), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_out, "commands:"));
 
 	for (const struct cmd_entry *const *e = cmd_table; *e; e++) {
 		char want[256];
 
 		snprintf(want, sizeof(want), "usage: stortune %s\n", (*e)->synopsis);
-		CU_ASSERT_EQUAL(run("stortune", "help", (*e)->name, NULL), 0);
-		CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, want));
-		CU_ASSERT_EQUAL(run("stortune", (*e)->name, "--help", NULL), 0);
-		CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, want));
-		CU_ASSERT_STRING_EQUAL(err_buf, "");
+		CU_ASSERT_EQUAL(unit_cmd("stortune", "help", (*e)->name, NULL), 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(unit_out, want));
+		CU_ASSERT_EQUAL(unit_cmd("stortune", (*e)->name, "--help", NULL), 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(unit_out, want));
+		CU_ASSERT_STRING_EQUAL(unit_err, "");
 	}
 }
 
 static void test_usage_errors(void)
 {
-	CU_ASSERT_EQUAL(run("stortune", NULL), 2);
-	CU_ASSERT_STRING_EQUAL(out_buf, "");
-	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "usage: stortune"));
+	CU_ASSERT_EQUAL(unit_cmd("stortune", NULL), 2);
+	CU_ASSERT_STRING_EQUAL(unit_out, "");
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_err, "usage: stortune"));
 
-	CU_ASSERT_EQUAL(run("stortune", "frobnicate", NULL), 2);
-	CU_ASSERT_STRING_EQUAL(out_buf, "");
-	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "'frobnicate' is not a stortune command"));
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "frobnicate", NULL), 2);
+	CU_ASSERT_STRING_EQUAL(unit_out, "");
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_err, "'frobnicate' is not a stortune command"));
 
-	CU_ASSERT_EQUAL(run("stortune", "--frobnicate", NULL), 2);
-	CU_ASSERT_STRING_EQUAL(out_buf, "");
-	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "frobnicate"));
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "--frobnicate", NULL), 2);
+	CU_ASSERT_STRING_EQUAL(unit_out, "");
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_err, "frobnicate"));
 
-	CU_ASSERT_EQUAL(run("stortune", "probe", "--frobnicate", NULL), 2);
-	CU_ASSERT_STRING_EQUAL(out_buf, "");
-	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "usage: stortune probe"));
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "probe", "--frobnicate", NULL), 2);
+	CU_ASSERT_STRING_EQUAL(unit_out, "");
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_err, "usage: stortune probe"));
 
-	CU_ASSERT_EQUAL(run("stortune", "help", "frobnicate", NULL), 2);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "frobnicate"));
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "help", "frobnicate", NULL), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_err, "frobnicate"));
 
-	CU_ASSERT_EQUAL(run("stortune", "probe", "/nonexistent/stortune-test", NULL), 2);
-	CU_ASSERT_STRING_EQUAL(out_buf, "");
-	CU_ASSERT_STRING_EQUAL(err_buf,
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "probe", "/nonexistent/stortune-test", NULL), 2);
+	CU_ASSERT_STRING_EQUAL(unit_out, "");
+	CU_ASSERT_STRING_EQUAL(unit_err,
 			       "stortune probe: /nonexistent/stortune-test: does not exist\n");
 
-	CU_ASSERT_EQUAL(run("stortune", "probe", "/proc/self/status", NULL), 2);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "is neither a directory nor a block device"));
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "probe", "/proc/self/status", NULL), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_err, "is neither a directory nor a block device"));
 }
 
 /* tune refuses bad input before it makes anything: exit 2, one line naming the value. */
@@ -162,10 +116,10 @@ static void test_tune_input(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *const *a = cases[i].a;
 
-		CU_ASSERT_EQUAL(run("stortune", a[0], a[1], a[2], a[3], a[4], a[5]), 2);
-		CU_ASSERT_STRING_EQUAL(out_buf, "");
-		CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, cases[i].says));
-		CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "stortune tune: "));
+		CU_ASSERT_EQUAL(unit_cmd("stortune", a[0], a[1], a[2], a[3], a[4], a[5]), 2);
+		CU_ASSERT_STRING_EQUAL(unit_out, "");
+		CU_ASSERT_PTR_NOT_NULL(strstr(unit_err, cases[i].says));
+		CU_ASSERT_PTR_NOT_NULL(strstr(unit_err, "stortune tune: "));
 	}
 }
 

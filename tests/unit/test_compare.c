@@ -18,7 +18,6 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,51 +393,6 @@ static void test_docs(void)
 
 /* ---- the command ---- */
 
-static char err_buf[8192], out_buf[1 << 16];
-
-static void slurp(int fd, char *buf, size_t len)
-{
-	ssize_t n;
-
-	lseek(fd, 0, SEEK_SET);
-	n = read(fd, buf, len - 1);
-	buf[n > 0 ? n : 0] = '\0';
-}
-
-/* cmd_main on a NULL-terminated list, stdout and stderr captured. */
-static int run(const char *arg0, ...)
-{
-	char *argv[32];
-	int argc = 0, so, se, r;
-	FILE *fo = tmpfile(), *fe = tmpfile();
-	va_list ap;
-
-	argv[argc++] = (char *)arg0;
-	va_start(ap, arg0);
-	while (argc < 31 && (argv[argc] = va_arg(ap, char *)))
-		argc++;
-	va_end(ap);
-	argv[argc] = NULL;
-	fflush(stdout);
-	fflush(stderr);
-	so = dup(1);
-	se = dup(2);
-	dup2(fileno(fo), 1);
-	dup2(fileno(fe), 2);
-	r = cmd_main(argc, argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(so, 1);
-	dup2(se, 2);
-	close(so);
-	close(se);
-	slurp(fileno(fo), out_buf, sizeof(out_buf));
-	slurp(fileno(fe), err_buf, sizeof(err_buf));
-	fclose(fo);
-	fclose(fe);
-	return r;
-}
-
 static size_t lines(const char *s)
 {
 	size_t n = 0;
@@ -501,30 +455,30 @@ static void test_bad_input(void)
 	put_doc(f.base, &bs);
 	/* not JSON */
 	put_text(f.cand, "{ \"schema\": ");
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.cand, NULL), 2);
-	CU_ASSERT_EQUAL(lines(err_buf), 1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "not JSON"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, f.cand));
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "compare", f.base, f.cand, NULL), 2);
+	CU_ASSERT_EQUAL(lines(unit_err), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_err, "not JSON"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_err, f.cand));
 	/* another schema version */
 	put_text(f.cand, "{\"schema\": \"stortune-results\", \"schema_version\": 2, "
 			 "\"backends\": []}");
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.cand, NULL), 2);
-	CU_ASSERT_EQUAL(lines(err_buf), 1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "schema version 2"));
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "compare", f.base, f.cand, NULL), 2);
+	CU_ASSERT_EQUAL(lines(unit_err), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_err, "schema version 2"));
 	/* another schema */
 	put_text(f.cand, "{\"schema\": \"stortune-probe\", \"schema_version\": 1}");
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.cand, NULL), 2);
-	CU_ASSERT_EQUAL(lines(err_buf), 1);
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "compare", f.base, f.cand, NULL), 2);
+	CU_ASSERT_EQUAL(lines(unit_err), 1);
 	/* no common metric */
 	put_doc(f.other, &other);
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.other, NULL), 2);
-	CU_ASSERT_EQUAL(lines(err_buf), 1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "no metric in common"));
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "compare", f.base, f.other, NULL), 2);
+	CU_ASSERT_EQUAL(lines(unit_err), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_err, "no metric in common"));
 	/* a missing file */
 	unlink(f.cand);
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.cand, NULL), 2);
-	CU_ASSERT_EQUAL(lines(err_buf), 1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "no such file"));
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "compare", f.base, f.cand, NULL), 2);
+	CU_ASSERT_EQUAL(lines(unit_err), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_err, "no such file"));
 	/* values that are not numbers */
 	doc = make_doc(&bs);
 	json_object_array_put_idx(
@@ -533,21 +487,21 @@ static void test_bad_input(void)
 	    1, json_object_new_string("x"));
 	CU_ASSERT_EQUAL_FATAL(stt_results_write(doc, f.cand), 0);
 	json_object_put(doc);
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.cand, NULL), 2);
-	CU_ASSERT_EQUAL(lines(err_buf), 1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "values[1] is not a number"));
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "compare", f.base, f.cand, NULL), 2);
+	CU_ASSERT_EQUAL(lines(unit_err), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_err, "values[1] is not a number"));
 	/* nothing was written when the input was bad */
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.cand, "--junit", f.junit, NULL), 2);
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "compare", f.base, f.cand, "--junit", f.junit, NULL), 2);
 	CU_ASSERT_NOT_EQUAL(access(f.junit, F_OK), 0);
 	/* options */
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, NULL), 2);
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.base, "--alpha", "0.6", NULL), 2);
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.base, "--threshold", "5", NULL), 2);
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.base, "--threshold", "=5%", NULL), 2);
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.base, "--threshold", "*/p50=x", NULL),
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "compare", f.base, NULL), 2);
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "compare", f.base, f.base, "--alpha", "0.6", NULL), 2);
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "compare", f.base, f.base, "--threshold", "5", NULL), 2);
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "compare", f.base, f.base, "--threshold", "=5%", NULL), 2);
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "compare", f.base, f.base, "--threshold", "*/p50=x", NULL),
 			2);
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.base, "--fail-on", "x", NULL), 2);
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.base, "--metric", "zzz", NULL), 2);
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "compare", f.base, f.base, "--fail-on", "x", NULL), 2);
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "compare", f.base, f.base, "--metric", "zzz", NULL), 2);
 	files_cleanup(&f);
 }
 
@@ -610,10 +564,10 @@ static void test_outputs(void)
 		snprintf(xsd, sizeof(xsd), "tests/data/junit-10.xsd");
 	put_doc(f.base, &bs);
 	put_doc(f.cand, &cs);
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.cand, "--junit", f.junit, "--markdown",
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "compare", f.base, f.cand, "--junit", f.junit, "--markdown",
 			    f.md, NULL),
 			1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "regression"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_out, "regression"));
 	/* JUnit: valid against the schema, one test case per metric, the regression a failure */
 	CU_ASSERT_EQUAL(xmllint(xsd, f.junit), 0);
 	text = slurp_path(f.junit);
@@ -656,40 +610,40 @@ static void test_outputs(void)
 	free(text);
 
 	/* --json, --fail-on, --metric */
-	CU_ASSERT_EQUAL(run("stortune", "--json", "compare", f.base, f.cand, NULL), 1);
-	j = json_tokener_parse(out_buf);
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "--json", "compare", f.base, f.cand, NULL), 1);
+	j = json_tokener_parse(unit_out);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
 	CU_ASSERT_EQUAL(json_object_get_int(stt_json_get(j, "regressions")), 1);
 	CU_ASSERT_TRUE(json_object_get_boolean(stt_json_get(j, "failed")));
 	json_object_put(j);
 	CU_ASSERT_EQUAL(
-	    run("stortune", "compare", f.base, f.cand, "--metric", "*/first-read/*", NULL), 0);
+	    unit_cmd("stortune", "compare", f.base, f.cand, "--metric", "*/first-read/*", NULL), 0);
 	CU_ASSERT_EQUAL(
-	    run("stortune", "compare", f.base, f.cand, "--fail-on", "improvement", NULL), 0);
+	    unit_cmd("stortune", "compare", f.base, f.cand, "--fail-on", "improvement", NULL), 0);
 	CU_ASSERT_EQUAL(
-	    run("stortune", "compare", f.cand, f.base, "--fail-on", "improvement", NULL), 1);
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.cand, f.base, "--fail-on", "any", NULL), 1);
+	    unit_cmd("stortune", "compare", f.cand, f.base, "--fail-on", "improvement", NULL), 1);
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "compare", f.cand, f.base, "--fail-on", "any", NULL), 1);
 	CU_ASSERT_EQUAL(
-	    run("stortune", "compare", f.base, f.cand, "--threshold", "*/start/*=50%", NULL), 0);
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.base, "--fail-on", "any", NULL), 0);
+	    unit_cmd("stortune", "compare", f.base, f.cand, "--threshold", "*/start/*=50%", NULL), 0);
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "compare", f.base, f.base, "--fail-on", "any", NULL), 0);
 
 	/* environments apart: refused with the reason, unless allowed */
 	cs.kernel = "6.18.0-other";
 	put_doc(f.cand, &cs);
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.cand, NULL), 2);
-	CU_ASSERT_EQUAL(lines(err_buf), 1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err_buf, "kernel: 6.1.0-test vs 6.18.0-other"));
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.cand, "--allow-env-mismatch", NULL),
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "compare", f.base, f.cand, NULL), 2);
+	CU_ASSERT_EQUAL(lines(unit_err), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_err, "kernel: 6.1.0-test vs 6.18.0-other"));
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "compare", f.base, f.cand, "--allow-env-mismatch", NULL),
 			1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "environment differs (allowed): kernel"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_out, "environment differs (allowed): kernel"));
 
 	/* summaries without values: medians, labelled */
 	bs.values = cs.values = false;
 	cs.kernel = NULL;
 	put_doc(f.base, &bs);
 	put_doc(f.cand, &cs);
-	CU_ASSERT_EQUAL(run("stortune", "compare", f.base, f.cand, NULL), 1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out_buf, "regression, by medians (no values)"));
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "compare", f.base, f.cand, NULL), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_out, "regression, by medians (no values)"));
 	files_cleanup(&f);
 }
 

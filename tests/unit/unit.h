@@ -27,4 +27,9 @@ int unit_register_tune(void);
 /* Directory of captured samples (tests/unit/data), from UNIT_DATA or the source tree. */
 const char *unit_data_dir(void);
 
+/* cmd_main on a NULL-terminated argument list, stdout and stderr captured into unit_out and
+ * unit_err (truncated to fit); returns cmd_main's exit code. */
+extern char unit_out[1 << 16], unit_err[8192];
+int unit_cmd(const char *arg0, ...);
+
 #endif
