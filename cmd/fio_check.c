@@ -16,6 +16,7 @@
 #include "io.h"
 
 #include "engine.h"
+#include "fmt.h"
 #include "err.h"
 #include "json.h"
 #include "exec.h"
@@ -78,6 +79,7 @@ static const char *const owned[] = {
 	"ioengine", "filename",	 "rw",	   "readwrite", "bs",	     "blocksize",
 	"iodepth",  "numjobs",	 "runtime", "size",	 "time_based", "ramp_time",
 	"rwmixread", "rwmixwrite", "direct", "offset",	 "group_reporting", "name",
+	"iomem",    "mem",
 };
 
 static bool is_off(const char *v)
@@ -141,6 +143,8 @@ static char *job_file_text(const struct stt_engine_job *job, const char *const *
 		fprintf(f, "rwmixread=%u\n", job->rwmix_read);
 	fprintf(f, "bs=%llu\niodepth=%u\nnumjobs=%u\ndirect=%d\n",
 		(unsigned long long)job->bs_bytes, job->iodepth, job->jobs, job->direct ? 1 : 0);
+	if (job->iomem != STT_ENGINE_IOMEM_MALLOC)
+		fprintf(f, "iomem=%s\n", stt_engine_iomem_name(job->iomem));
 	if (job->submit_batch != 1)
 		fprintf(f, "iodepth_batch_submit=%u\n",
 			job->submit_batch ? job->submit_batch : job->iodepth);
@@ -381,6 +385,24 @@ static void ratios(const struct figures *own, const struct figures *fio, struct 
 	r->cpu_per_io_ns = ratio(own->cpu_per_io_ns, fio->cpu_per_io_ns);
 }
 
+/* (max - min) / median of one side's IOPS in direction @d over the rounds, in percent. */
+static double iops_spread(const struct round *rs, unsigned int n, bool fio, int d)
+{
+	double x[MAX_ROUNDS], lo = INFINITY, hi = -INFINITY, med;
+
+	if (n < 2 || n > MAX_ROUNDS)
+		return NAN;
+	for (unsigned int k = 0; k < n; k++) {
+		x[k] = fio ? rs[k].fio.v[d][F_IOPS] : rs[k].own.v[d][F_IOPS];
+		if (isfinite(x[k])) {
+			lo = fmin(lo, x[k]);
+			hi = fmax(hi, x[k]);
+		}
+	}
+	med = median_of(x, n);
+	return isfinite(med) && med > 0 ? 100.0 * (hi - lo) / med : NAN;
+}
+
 static bool dir_used(const struct figures *a, const struct figures *b, int d)
 {
 	return isfinite(a->v[d][F_IOPS]) || isfinite(b->v[d][F_IOPS]);
@@ -474,9 +496,34 @@ static void print_row(const char *label, double fio, double own, double r, doubl
 	       cell(own, scale, prec, b, sizeof(b)), cell(r, 1.0, 3, c, sizeof(c)));
 }
 
+/* Each side's IOPS spread over the rounds, and what to do when it is wide. */
+static void print_spread(const struct round *rs, unsigned int n, const struct figures *mf,
+			 const struct figures *mo)
+{
+	double worst = 0;
+	char label[64];
+
+	if (n < 2)
+		return;
+	for (int d = 0; d < STT_ENGINE_NDIRS; d++) {
+		double sf = iops_spread(rs, n, true, d), so = iops_spread(rs, n, false, d);
+
+		if (!dir_used(mf, mo, d))
+			continue;
+		snprintf(label, sizeof(label), "%s IOPS spread (%%)", dir_name[d]);
+		print_row(label, sf, so, NAN, 1.0, 1);
+		worst = fmax(worst, fmax(isfinite(sf) ? sf : 0, isfinite(so) ? so : 0));
+	}
+	if (worst > 10)
+		printf("  the rounds differ by up to %.0f%% (max - min over the median): a ratio "
+		       "closer to 1 than that is within the noise; run more rounds, and for large "
+		       "blocks see --iomem mmaphuge\n",
+		       worst);
+}
+
 static void print_text(const char *target, const char *version, const char *job_text,
-		       unsigned int n, const struct figures *mf, const struct figures *mo,
-		       const struct figures *rt)
+		       const struct round *rs, unsigned int n, const struct figures *mf,
+		       const struct figures *mo, const struct figures *rt)
 {
 	static const double scale[F_NDIR] = { 1.0, 1048576.0, 1e3, 1e3, 1e3 };
 	static const int prec[F_NDIR] = { 0, 1, 1, 1, 1 };
@@ -497,6 +544,7 @@ static void print_text(const char *target, const char *version, const char *job_
 	}
 	print_row("CPU per I/O (usec)", mf->cpu_per_io_ns, mo->cpu_per_io_ns, rt->cpu_per_io_ns,
 		  1e3, 2);
+	print_spread(rs, n, mf, mo);
 	printf("job file:\n");
 	for (; *p; p = *e ? e + 1 : e) {
 		e = strchr(p, '\n');
@@ -540,6 +588,7 @@ static int cmd_fio_check(const struct cmd_entry *self, struct cmd_ctx *ctx, int 
 	struct stt_engine_job job;
 	char err[256], version[128], note[320] = "", *job_text = NULL, *end;
 	bool job_tmp = false, out_tmp = false;
+	uint64_t laid_out = 0;
 	int c, r, fd;
 
 	stt_engine_job_init(&job);
@@ -634,6 +683,15 @@ static int cmd_fio_check(const struct cmd_entry *self, struct cmd_ctx *ctx, int 
 	close(fd);
 	out_tmp = true;
 
+	/* a file is laid out before fio's first round, or fio would read its holes */
+	stt_err_clear();
+	if (stt_engine_prepare(&job, &laid_out)) {
+		r = cmd_fail(self, CMD_EXIT_FAILURE, "%s", stt_err_msg());
+		goto out;
+	}
+	if (laid_out)
+		cmd_note(ctx, "%s: laid out %s before the rounds\n", job.path,
+			 stt_fmt_bytes(laid_out, err, sizeof(err)));
 	for (unsigned int k = 0; k < rounds; k++) {
 		struct round *rd = &rs[k];
 
@@ -659,7 +717,7 @@ static int cmd_fio_check(const struct cmd_entry *self, struct cmd_ctx *ctx, int 
 			goto out;
 		}
 	} else {
-		print_text(job.path, version, job_text, rounds, &mf, &mo, &rt);
+		print_text(job.path, version, job_text, rs, rounds, &mf, &mo, &rt);
 	}
 	if (keep_job)
 		cmd_note(ctx, "job file kept: %s\n", keep_job);
@@ -683,13 +741,17 @@ const struct cmd_entry cmd_fio_check_entry = {
 		"group_reporting, latency on), then runs fio and the own engine alternately on\n"
 		"TARGET for N rounds (fio first in odd rounds, own first in even ones) and prints\n"
 		"the medians of IOPS, bandwidth, clat p50/p99/p99.9 and CPU per I/O of both, with\n"
-		"the ratio own/fio, fio's version and the job file. --json: {fio_version,\n"
-		"job_file, rounds, median, ratio}. Exit 0 when both ran: the ratios are\n"
-		"information.\n"
+		"the ratio own/fio, each side's IOPS spread over the rounds, fio's version and the\n"
+		"job file. A regular file is laid out first (as io does), so that no round reads\n"
+		"holes. --json: {fio_version, job_file, rounds, median, ratio}. Exit 0 when both\n"
+		"ran: the ratios are information.\n"
 		"\n"
 		"CPU per I/O at low iodepth also holds the idle exits a tickless kernel charges\n"
 		"to the woken engine, more or less often by what else has timers on its CPU;\n"
 		"compare engines with the scheduler tick held (README, \"Reading CPU per I/O\").\n"
+		"With large blocks the physical pages each process happens to get can move IOPS\n"
+		"by tens of percent; --iomem mmaphuge takes that out for both (README, \"Reading\n"
+		"large blocks\").\n"
 		"\n"
 		"options:\n" CMD_IO_JOB_HELP
 		"  --rounds N        rounds of both (default 3)\n"

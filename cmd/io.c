@@ -164,6 +164,10 @@ int cmd_io_parse_job_opt(struct stt_engine_job *job, int c, const char *arg, cha
 	case CMD_IO_OPT_REAP_MAX:
 		r = parse_count("reap-max", arg, 0, INT_MAX, &job->reap_max, err, err_len);
 		break;
+	case CMD_IO_OPT_IOMEM:
+		if (stt_engine_iomem_parse(arg, &job->iomem))
+			r = bad_value(err, err_len, "iomem", arg, "not one of malloc, mmaphuge");
+		break;
 	default:
 		return 0;
 	}
@@ -192,6 +196,7 @@ int cmd_io_job_to_json(const struct stt_engine_job *job, struct json_object **ou
 	    stt_json_add(o, "ramp_ms", json_object_new_int64((int64_t)job->ramp_ms)) ||
 	    stt_json_add(o, "rwmix_read", json_object_new_int64(job->rwmix_read)) ||
 	    stt_json_add(o, "direct", json_object_new_int64(job->direct)) ||
+	    stt_json_add(o, "iomem", json_object_new_string(stt_engine_iomem_name(job->iomem))) ||
 	    stt_json_add(o, "offset_bytes", json_object_new_int64((int64_t)job->offset_bytes)) ||
 	    stt_json_add(o, "seed", json_object_new_uint64(job->seed)) ||
 	    stt_json_add(o, "verify", json_object_new_boolean(job->verify)) ||

@@ -33,7 +33,8 @@ enum {
 	CMD_IO_OPT_VERIFY,
 	CMD_IO_OPT_SUBMIT_BATCH,
 	CMD_IO_OPT_REAP_MAX,
-	CMD_IO_OPT_LAST = CMD_IO_OPT_REAP_MAX,
+	CMD_IO_OPT_IOMEM,
+	CMD_IO_OPT_LAST = CMD_IO_OPT_IOMEM,
 };
 
 /* clang-format off */
@@ -53,7 +54,8 @@ enum {
 	{ "seed", required_argument, NULL, CMD_IO_OPT_SEED },                                      \
 	{ "verify", no_argument, NULL, CMD_IO_OPT_VERIFY },                                        \
 	{ "submit-batch", required_argument, NULL, CMD_IO_OPT_SUBMIT_BATCH },                      \
-	{ "reap-max", required_argument, NULL, CMD_IO_OPT_REAP_MAX }
+	{ "reap-max", required_argument, NULL, CMD_IO_OPT_REAP_MAX },                              \
+	{ "iomem", required_argument, NULL, CMD_IO_OPT_IOMEM }
 /* clang-format on */
 
 #define CMD_IO_JOB_HELP                                                                          \
@@ -73,6 +75,8 @@ enum {
 	"  --verify          writes carry a pattern of (offset, seed); reads check it\n"         \
 	"  --submit-batch N  I/Os per io_submit (default 1, as fio); 0 = all free slots\n"       \
 	"  --reap-max N      most I/Os per io_getevents (default 1, as fio); 0 = iodepth\n"      \
+	"  --iomem M         I/O buffers: malloc (default, as fio) or mmaphuge (huge pages,\n"   \
+	"                    reserved first with sysctl vm.nr_hugepages=N)\n"                    \
 	"\n"                                                                                     \
 	"  Sizes take k, m, g, t suffixes (powers of 1024); times ms, s, m, h (bare: seconds).\n"
 

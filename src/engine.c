@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -182,6 +183,22 @@ int stt_engine_rw_parse(const char *s, enum stt_engine_rw *rw)
 		       s);
 }
 
+const char *stt_engine_iomem_name(enum stt_engine_iomem m)
+{
+	return m == STT_ENGINE_IOMEM_MMAPHUGE ? "mmaphuge" : "malloc";
+}
+
+int stt_engine_iomem_parse(const char *s, enum stt_engine_iomem *m)
+{
+	if (!strcmp(s, "malloc"))
+		*m = STT_ENGINE_IOMEM_MALLOC;
+	else if (!strcmp(s, "mmaphuge"))
+		*m = STT_ENGINE_IOMEM_MMAPHUGE;
+	else
+		return stt_err(-EINVAL, "iomem: '%s' is not one of malloc, mmaphuge", s);
+	return 0;
+}
+
 void stt_engine_job_init(struct stt_engine_job *job)
 {
 	memset(job, 0, sizeof(*job));
@@ -220,6 +237,55 @@ struct target {
 	char note[320];
 };
 
+/* The default huge page size and the huge pages free for new mappings, from /proc/meminfo. */
+static int huge_pages(uint64_t *page_bytes, uint64_t *avail)
+{
+	unsigned long long kb = 0, nfree = 0, rsvd = 0, v;
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Hugepagesize: %llu kB", &v) == 1)
+			kb = v;
+		else if (sscanf(line, "HugePages_Free: %llu", &v) == 1)
+			nfree = v;
+		else if (sscanf(line, "HugePages_Rsvd: %llu", &v) == 1)
+			rsvd = v;
+	}
+	fclose(f);
+	if (!kb)
+		return -ENOENT;
+	*page_bytes = kb * 1024;
+	*avail = nfree > rsvd ? nfree - rsvd : 0;
+	return 0;
+}
+
+static uint64_t round_up(uint64_t v, uint64_t to)
+{
+	return (v + to - 1) / to * to;
+}
+
+/* iomem=mmaphuge: each job maps bs x iodepth rounded up to huge pages; are there enough? */
+static int check_huge_pages(const struct stt_engine_job *job)
+{
+	uint64_t page = 0, avail = 0, need;
+
+	if (huge_pages(&page, &avail))
+		return stt_err(-EINVAL, "iomem: mmaphuge: this kernel has no huge pages "
+					"(no Hugepagesize in /proc/meminfo)");
+	need = round_up(job->bs_bytes * job->iodepth, page) / page * job->jobs;
+	if (need > avail)
+		return stt_err(-EINVAL,
+			       "iomem: mmaphuge needs %llu huge page%s of %llu KiB and %llu %s "
+			       "free; reserve them first (sysctl vm.nr_hugepages=N)",
+			       (unsigned long long)need, need == 1 ? "" : "s",
+			       (unsigned long long)(page / 1024), (unsigned long long)avail,
+			       avail == 1 ? "is" : "are");
+	return 0;
+}
+
 static int check_options(const struct stt_engine_job *job)
 {
 	uint64_t max_nr = DEFAULT_AIO_MAX_NR;
@@ -228,6 +294,8 @@ static int check_options(const struct stt_engine_job *job)
 		return stt_err(-EINVAL, "target: no path given");
 	if ((unsigned int)job->rw > STT_ENGINE_RANDRW)
 		return stt_err(-EINVAL, "rw: unknown value %u", (unsigned int)job->rw);
+	if ((unsigned int)job->iomem > STT_ENGINE_IOMEM_MMAPHUGE)
+		return stt_err(-EINVAL, "iomem: unknown value %u", (unsigned int)job->iomem);
 	if (!job->bs_bytes)
 		return stt_err(-EINVAL, "bs: must be above 0");
 	if (job->bs_bytes > BS_MAX_BYTES)
@@ -270,6 +338,8 @@ static int check_options(const struct stt_engine_job *job)
 	if (job->bs_bytes * job->iodepth > (uint64_t)SIZE_MAX / 2)
 		return stt_err(-EINVAL, "bs: %llu x iodepth %u does not fit in memory",
 			       (unsigned long long)job->bs_bytes, job->iodepth);
+	if (job->iomem == STT_ENGINE_IOMEM_MMAPHUGE)
+		return check_huge_pages(job);
 	return 0;
 }
 
@@ -714,6 +784,7 @@ struct worker {
 	io_context_t ctx;
 	bool ctx_ok;
 	void *bufs;
+	size_t bufs_map; /* length of the huge page mapping of bufs; 0: from posix_memalign */
 	struct slot *slots;
 	struct iocb **batch;
 	struct io_event *events;
@@ -745,7 +816,10 @@ static void worker_release(struct worker *w)
 		io_destroy(w->ctx);
 	if (w->fd >= 0)
 		close(w->fd);
-	free(w->bufs);
+	if (w->bufs_map)
+		munmap(w->bufs, w->bufs_map);
+	else
+		free(w->bufs);
 	free(w->slots);
 	free(w->batch);
 	free(w->events);
@@ -757,11 +831,41 @@ static void worker_release(struct worker *w)
 	w->fd = -1;
 	w->ctx_ok = false;
 	w->bufs = NULL;
+	w->bufs_map = 0;
 	w->slots = NULL;
 	w->batch = NULL;
 	w->events = NULL;
 	w->free_idx = NULL;
 	w->acc = NULL;
+}
+
+/* The I/O buffers of one job: fio's iomem=malloc (page-aligned) or iomem=mmaphuge. */
+static int alloc_bufs(struct worker *w, size_t len)
+{
+	uint64_t page = 0, avail;
+
+	if (w->job->iomem != STT_ENGINE_IOMEM_MMAPHUGE) {
+		if (!posix_memalign(&w->bufs, BUF_ALIGN, len))
+			return 0;
+		w->bufs = NULL;
+		return stt_err(-ENOMEM, "%s: no memory for %zu bytes of buffers", w->job->path,
+			       len);
+	}
+	if (huge_pages(&page, &avail))
+		page = 2u << 20;
+	w->bufs = mmap(NULL, round_up(len, page), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (w->bufs == MAP_FAILED) {
+		int e = -errno;
+
+		w->bufs = NULL;
+		return stt_err(e,
+			       "%s: iomem mmaphuge: mapping %llu bytes of huge pages: %s "
+			       "(are enough reserved? sysctl vm.nr_hugepages)",
+			       w->job->path, (unsigned long long)round_up(len, page), strerror(-e));
+	}
+	w->bufs_map = round_up(len, page);
+	return 0;
 }
 
 static int worker_setup(struct worker *w)
@@ -791,12 +895,9 @@ static int worker_setup(struct worker *w)
 			r = stt_err(r, "%s: %s", job->path, strerror(-r));
 		goto out;
 	}
-	if (posix_memalign(&w->bufs, BUF_ALIGN, bs * depth)) {
-		w->bufs = NULL;
-		r = stt_err(-ENOMEM, "%s: no memory for %u buffers of %zu bytes", job->path, depth,
-			    bs);
+	r = alloc_bufs(w, bs * depth);
+	if (r)
 		goto out;
-	}
 	w->slots = calloc(depth, sizeof(*w->slots));
 	w->batch = calloc(depth, sizeof(*w->batch));
 	w->events = calloc(depth, sizeof(*w->events));
@@ -1173,6 +1274,19 @@ double stt_engine_cpu_per_io_ns(const struct stt_engine_result *res)
 		res->dir[STT_ENGINE_DIR_READ].total_ios + res->dir[STT_ENGINE_DIR_WRITE].total_ios;
 
 	return ios ? (double)(res->usr_ns + res->sys_ns) / (double)ios : 0.0;
+}
+
+int stt_engine_prepare(const struct stt_engine_job *job, uint64_t *laid_out)
+{
+	struct target t;
+	bool created;
+	int r;
+
+	*laid_out = 0;
+	r = check_job(job, &t);
+	if (r || t.blockdev)
+		return r;
+	return layout(job, &t, laid_out, &created);
 }
 
 int stt_engine_run(const struct stt_engine_job *job, struct stt_engine_result *res)

@@ -59,6 +59,12 @@ enum stt_engine_rw {
 	STT_ENGINE_RANDRW,
 };
 
+/* Where the I/O buffers come from, fio's iomem= values. */
+enum stt_engine_iomem {
+	STT_ENGINE_IOMEM_MALLOC,   /* ordinary pages, page-aligned: fio's default */
+	STT_ENGINE_IOMEM_MMAPHUGE, /* anonymous MAP_HUGETLB mapping: physically contiguous */
+};
+
 struct stt_engine_job {
 	const char *path;	   /* target: regular file or block device */
 	enum stt_engine_rw rw;	   /* default STT_ENGINE_READ (fio's) */
@@ -74,9 +80,10 @@ struct stt_engine_job {
 	uint64_t ramp_ms;	   /* run this long before measuring; excluded from all figures */
 	uint64_t offset_bytes;	   /* start of the range */
 	bool direct;		   /* O_DIRECT; default true */
-	uint64_t seed;		   /* of offsets, read/write mix and data; job i uses seed + i */
-	bool verify;		   /* writes carry a pattern of (offset, seed); reads check it */
-	const char *destroy_data;  /* the device the caller agreed to overwrite, or NULL */
+	enum stt_engine_iomem iomem; /* I/O buffers; default STT_ENGINE_IOMEM_MALLOC */
+	uint64_t seed;		     /* of offsets, read/write mix and data; job i uses seed + i */
+	bool verify;		     /* writes carry a pattern of (offset, seed); reads check it */
+	const char *destroy_data;    /* the device the caller agreed to overwrite, or NULL */
 };
 
 /* Defaults as documented above; @path and the stop condition are for the caller. */
@@ -85,6 +92,11 @@ void stt_engine_job_init(struct stt_engine_job *job);
 const char *stt_engine_rw_name(enum stt_engine_rw rw); /* fio's names: "randread" ... */
 /* fio's names; fio's sequential mixes ("rw", "readwrite") are not supported. -EINVAL. */
 __attribute__((warn_unused_result)) int stt_engine_rw_parse(const char *s, enum stt_engine_rw *rw);
+
+const char *stt_engine_iomem_name(enum stt_engine_iomem m); /* fio's: "malloc", "mmaphuge" */
+/* fio's names "malloc" and "mmaphuge" (fio's other kinds are not supported). -EINVAL. */
+__attribute__((warn_unused_result)) int stt_engine_iomem_parse(const char *s,
+							       enum stt_engine_iomem *m);
 
 enum stt_engine_dir {
 	STT_ENGINE_DIR_READ,
@@ -128,6 +140,14 @@ struct stt_engine_result {
  * stt_engine_run() does the same checks first.
  */
 __attribute__((warn_unused_result)) int stt_engine_check(const struct stt_engine_job *job);
+
+/*
+ * Checks @job and lays out a regular file target as stt_engine_run() would, without
+ * measuring: for a caller that runs other tools on the target first (fio-check). Sets
+ * @laid_out to the bytes written. 0, or -errno with a message.
+ */
+__attribute__((warn_unused_result)) int stt_engine_prepare(const struct stt_engine_job *job,
+							   uint64_t *laid_out);
 
 /*
  * Runs @job. On success @res holds the figures (the caller releases it with

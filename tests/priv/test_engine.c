@@ -3,7 +3,7 @@
  * The measuring engine (src/engine.h) and the io and fio-check commands on files of a
  * loop-mounted xfs and ext4, and on loop devices: verify round trips, the in-flight bound,
  * bad input refused before anything is written, fio's json+ keys, fio-check's document,
- * and the note for a loop device that does not honour O_DIRECT.
+ * the note for a loop device that does not honour O_DIRECT, and huge page buffers.
  */
 #include "priv.h"
 
@@ -14,6 +14,8 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,6 +230,7 @@ static void test_refused(void)
 		refused(path, depth, "iodepth");
 		refused(path, "--rw write --size 0 --runtime 0", "--runtime");
 		refused(path, "--rw randread --size 1m", path);
+		refused(path, "--rw write --size 1m --iomem shm", "--iomem");
 		CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0); /* nothing created */
 	}
 
@@ -378,6 +381,22 @@ static void test_fio_check(void)
 	CU_ASSERT_EQUAL(st, 2);
 	CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "gtod_reduce"));
 	free(err);
+	err = NULL;
+
+	/* a sparse file is laid out before fio's first round, which would read holes */
+	snprintf(path, sizeof(path), "%s/sparse", fs_mnt[FS_XFS]);
+	CU_ASSERT_EQUAL_FATAL(priv_sh("rm -f '%s' && truncate -s 8m '%s'", path, path), 0);
+	st = priv_capture(&err,
+			  "%s fio-check '%s' --rw read --bs 128k --runtime 200ms --rounds 1 "
+			  "2>&1 >/dev/null",
+			  priv_stortune(), path);
+	CU_ASSERT_EQUAL(st, 0);
+	CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "laid out 8.00 MiB before the rounds"));
+	if (err && !strstr(err, "laid out 8.00 MiB before the rounds"))
+		fprintf(stderr, "\n  fio-check on a sparse file: %s", err);
+	free(err);
+	CU_ASSERT_EQUAL(priv_sh("[ $(($(stat -c '%%b*%%B' '%s'))) -ge 8388608 ]", path), 0);
+	unlink(path);
 }
 
 /* (f) a loop device without direct I/O: O_DIRECT is not honoured, and said so */
@@ -414,6 +433,114 @@ static void test_loop_note(void)
 	}
 }
 
+static long meminfo(const char *key)
+{
+	char line[128];
+	size_t n = strlen(key);
+	long v = -1;
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':')
+			v = strtol(line + n + 1, NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static int set_huge_pages(long n)
+{
+	return priv_sh("echo %ld > /proc/sys/vm/nr_hugepages", n);
+}
+
+struct huge_watch {
+	atomic_bool stop;
+	long min_free;
+};
+
+static void *watch_huge(void *arg)
+{
+	struct huge_watch *w = arg;
+
+	while (!atomic_load(&w->stop)) {
+		long v = meminfo("HugePages_Free");
+
+		if (v >= 0 && v < w->min_free)
+			w->min_free = v;
+		usleep(1000);
+	}
+	return NULL;
+}
+
+/* (g) --iomem mmaphuge: refused without huge pages, nothing written; with them the buffers
+ * take huge pages (seen in HugePages_Free while it runs), data round-trips, and fio-check
+ * gives fio the same iomem */
+static void test_iomem_huge(void)
+{
+	long saved = meminfo("HugePages_Total");
+	char path[600];
+	struct stt_engine_result res;
+	struct stt_engine_job j;
+	struct huge_watch w = {.min_free = 1L << 30};
+	pthread_t tid;
+	int st, r;
+
+	snprintf(path, sizeof(path), "%s/huge", fs_mnt[FS_XFS]);
+	unlink(path);
+	CU_ASSERT_FATAL(saved >= 0);
+	CU_ASSERT_EQUAL_FATAL(set_huge_pages(0), 0);
+	refused(path, "--rw write --size 8m --bs 128k --iodepth 8 --iomem mmaphuge", "huge page");
+	CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0);
+
+	/* 2 jobs of 8 x 512 KiB: 2 huge pages each (of 2 MiB), 4 of the 6 reserved */
+	CU_ASSERT_EQUAL_FATAL(set_huge_pages(6), 0);
+	j = job_on(path, STT_ENGINE_WRITE);
+	j.bs_bytes = 512 << 10;
+	j.iodepth = 8;
+	j.jobs = 2;
+	j.verify = true;
+	j.iomem = STT_ENGINE_IOMEM_MMAPHUGE;
+	j.runtime_ms = 300;
+	j.time_based = true;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&tid, NULL, watch_huge, &w), 0);
+	r = run(&j, &res);
+	atomic_store(&w.stop, true);
+	pthread_join(tid, NULL);
+	CU_ASSERT_EQUAL(r, 0);
+	if (!r)
+		stt_engine_result_release(&res);
+	if (meminfo("Hugepagesize") == 2048)
+		CU_ASSERT_EQUAL(w.min_free, 2);
+	CU_ASSERT(w.min_free < 6);
+	CU_ASSERT_EQUAL(meminfo("HugePages_Free"), 6); /* all given back */
+	j.rw = STT_ENGINE_READ;
+	r = run(&j, &res); /* reads check the pattern */
+	CU_ASSERT_EQUAL(r, 0);
+	if (!r) {
+		CU_ASSERT(res.dir[STT_ENGINE_DIR_READ].total_ios > 0);
+		stt_engine_result_release(&res);
+	}
+
+	if (!priv_sh("command -v fio >/dev/null")) {
+		struct json_object *o =
+		    run_json(&st,
+			     "%s -q --json fio-check '%s' --rw read --bs 128k "
+			     "--iodepth 8 --size 8m --runtime 300ms --time-based "
+			     "--rounds 1 --iomem mmaphuge",
+			     priv_stortune(), path);
+
+		CU_ASSERT_EQUAL(st, 0);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+		CU_ASSERT_PTR_NOT_NULL(
+		    strstr(json_object_get_string(get(o, "job_file")), "iomem=mmaphuge"));
+		CU_ASSERT(num_at(o, "median/fio/read/iops") > 0);
+		CU_ASSERT(num_at(o, "median/own/read/iops") > 0);
+		json_object_put(o);
+	}
+	unlink(path);
+	CU_ASSERT_EQUAL(set_huge_pages(saved), 0);
+}
+
 int priv_register_engine(void)
 {
 	CU_pSuite s = CU_add_suite("engine", suite_init, suite_cleanup);
@@ -423,7 +550,8 @@ int priv_register_engine(void)
 	    !CU_add_test(s, "bad input refused, nothing written", test_refused) ||
 	    !CU_add_test(s, "io --json keys are fio's", test_json_keys) ||
 	    !CU_add_test(s, "fio-check: both sides and ratios", test_fio_check) ||
-	    !CU_add_test(s, "loop without direct I/O: note", test_loop_note))
+	    !CU_add_test(s, "loop without direct I/O: note", test_loop_note) ||
+	    !CU_add_test(s, "iomem mmaphuge: huge page buffers", test_iomem_huge))
 		return CU_get_error();
 	return CUE_SUCCESS;
 }
