@@ -464,6 +464,18 @@ static int print_json(const char *version, const char *job_text, const struct ro
 		    stt_json_add(x, "own", figures_json(&rs[k].own, "cpu_per_io_ns")))
 			goto out;
 	}
+	x = json_object_new_object();
+	if (!x || stt_json_add(o, "iops_spread_pct", x))
+		goto out;
+	for (int side = 0; side < 2; side++) {
+		struct json_object *sp = json_object_new_object();
+
+		if (!sp || stt_json_add(x, side ? "own" : "fio", sp))
+			goto out;
+		for (int d = 0; d < STT_ENGINE_NDIRS; d++)
+			if (add_num(sp, dir_name[d], iops_spread(rs, n, !side, d)))
+				goto out;
+	}
 	m = json_object_new_object();
 	if (!m || stt_json_add(o, "median", m) ||
 	    stt_json_add(m, "fio", figures_json(mf, "cpu_per_io_ns")) ||
@@ -515,9 +527,9 @@ static void print_spread(const struct round *rs, unsigned int n, const struct fi
 		worst = fmax(worst, fmax(isfinite(sf) ? sf : 0, isfinite(so) ? so : 0));
 	}
 	if (worst > 10)
-		printf("  the rounds differ by up to %.0f%% (max - min over the median): a ratio "
-		       "closer to 1 than that is within the noise; run more rounds, and for large "
-		       "blocks see --iomem mmaphuge\n",
+		printf("  the rounds differ by up to %.0f%% (max - min over the median): a ratio\n"
+		       "  closer to 1 than that is noise; run more rounds (and for large blocks,\n"
+		       "  see --iomem mmaphuge)\n",
 		       worst);
 }
 
@@ -743,8 +755,8 @@ const struct cmd_entry cmd_fio_check_entry = {
 		"the medians of IOPS, bandwidth, clat p50/p99/p99.9 and CPU per I/O of both, with\n"
 		"the ratio own/fio, each side's IOPS spread over the rounds, fio's version and the\n"
 		"job file. A regular file is laid out first (as io does), so that no round reads\n"
-		"holes. --json: {fio_version, job_file, rounds, median, ratio}. Exit 0 when both\n"
-		"ran: the ratios are information.\n"
+		"holes. --json: {fio_version, job_file, rounds, iops_spread_pct, median, ratio}.\n"
+		"Exit 0 when both ran: the ratios are information.\n"
 		"\n"
 		"CPU per I/O at low iodepth also holds the idle exits a tickless kernel charges\n"
 		"to the woken engine, more or less often by what else has timers on its CPU;\n"

@@ -362,6 +362,9 @@ static void test_fio_check(void)
 		CU_ASSERT(num_at(r, "own/read/clat_p99_ns") > 0);
 		CU_ASSERT(isnan(num_at(r, "fio/write/iops")));
 	}
+	CU_ASSERT(num_at(o, "iops_spread_pct/fio/read") >= 0);
+	CU_ASSERT(num_at(o, "iops_spread_pct/own/read") >= 0);
+	CU_ASSERT(isnan(num_at(o, "iops_spread_pct/own/write")));
 	CU_ASSERT(num_at(o, "median/fio/cpu_per_io_ns") > 0);
 	CU_ASSERT(num_at(o, "median/own/cpu_per_io_ns") > 0);
 	CU_ASSERT(fabs(num_at(o, "ratio/read/iops") -
