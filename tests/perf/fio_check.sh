@@ -26,8 +26,10 @@
 # compares process layouts, not engines; tick_hold.c explains the mechanism.
 #
 # The spread column is each engine's IOPS over the rounds, (max - min) / median: the noise the
-# ratios stand on. The last column says whether the job meets issue 3's bar: IOPS at least
-# 0.97 of fio's, clat p50 and p99 within 5 %, CPU per I/O no higher.
+# ratios stand on. "meets" says whether the job meets issue 3's bar: IOPS at least 0.97 of
+# fio's, clat p50 and p99 within 5 %, CPU per I/O no higher. The last column is a 95 %
+# interval of the IOPS ratio (order statistics of the per-round ratios): how precisely the
+# rounds pin the ratio down; with 21 rounds of 2 s here it is 6-10 % wide.
 #
 # CPU layout (PIN=1, the default, on 2 to 32 CPUs): fio-check, and so fio and the own engine,
 # run on CPU 0 (taskset), and the kernel's unbound workers -- the loop device's among them --
@@ -97,7 +99,7 @@ done
 
 python3 - "$RUNTIME" "$ROUNDS" "$(fio --version)" "$(uname -r)" "$HOLD_TICK" "$PIN" \
 	"${jobs[@]%%|*}" <<'PY' | tee build/perf/fio_check.txt
-import json, statistics, sys
+import json, math, statistics, sys
 runtime, rounds, fio, kernel, hold, pin = sys.argv[1:7]
 names = sys.argv[7:]
 
@@ -111,19 +113,37 @@ def meets(d, dr):
         return "-"
     return "yes" if r[0] >= 0.97 and all(abs(x - 1) <= 0.05 for x in r[1:]) and c <= 1 else "no"
 
+def interval(d, dr):
+    c = ci95(d, dr, "iops")
+    return "-" if c is None else f"{c[0]:.3f}-{c[1]:.3f}"
+
 def fmt(v, scale=1.0, prec=0):
     return "-" if v is None else f"{v / scale:.{prec}f}"
 
-def paired(d, dr, key):
-    """Median over the rounds of own/fio within a round: fio and own ran back to back there,
-    so drift of the machine between rounds cancels out of each ratio."""
+def ratios(d, dr, key):
     r = []
     for x in d["rounds"]:
         f = x["fio"][dr][key] if dr else x["fio"][key]
         o = x["own"][dr][key] if dr else x["own"][key]
         if f and o is not None:
             r.append(o / f)
+    return r
+
+def paired(d, dr, key):
+    """Median over the rounds of own/fio within a round: fio and own ran back to back there,
+    so drift of the machine between rounds cancels out of each ratio."""
+    r = ratios(d, dr, key)
     return statistics.median(r) if r else None
+
+def ci95(d, dr, key):
+    """Distribution-free 95 % interval of that median: the order statistics k and n+1-k with
+    P(Binomial(n, 1/2) < k) <= 0.025."""
+    r = sorted(ratios(d, dr, key))
+    n, k, below = len(r), 0, 0.0
+    while below + math.comb(n, k) / 2**n <= 0.025:
+        below += math.comb(n, k) / 2**n
+        k += 1
+    return (r[k - 1], r[n - k]) if k >= 1 else None
 
 print(f"stortune fio-check: {fio}, kernel {kernel}, xfs on loop (direct I/O), 1 GiB file,")
 print(f"{runtime} s time-based per run, {rounds} rounds of fio and own back to back (the order")
@@ -136,7 +156,7 @@ print("read-128k-qd8: I/O buffers in huge pages for both (--iomem mmaphuge); -ma
 print("buffers, fio's default (the control: which physical pages each process gets is luck).")
 hdr = (f"{'job':<21} {'fio IOPS':>9} {'own IOPS':>9} {'ratio':>6} {'p50 fio/own':>13} {'ratio':>6} "
        f"{'p99 fio/own':>13} {'ratio':>6} {'CPU/IO fio/own':>14} {'ratio':>6} "
-       f"{'spread fio/own %':>16} {'meets':>5}")
+       f"{'spread fio/own %':>16} {'meets':>5}  {'IOPS ratio 95% interval':>23}")
 print(hdr)
 print("-" * len(hdr))
 for n in names:
@@ -152,5 +172,5 @@ for n in names:
           f"{pair('clat_p99_ns', 1e3, 1):>13} {fmt(paired(d, dr, 'clat_p99_ns'), 1, 3):>6} "
           f"{cpu:>14} {fmt(paired(d, None, 'cpu_per_io_ns'), 1, 3):>6} "
           f"{fmt(spread(d, 'fio', dr), 1, 1) + '/' + fmt(spread(d, 'own', dr), 1, 1):>16} "
-          f"{meets(d, dr):>5}")
+          f"{meets(d, dr):>5}  {interval(d, dr):>23}")
 PY
