@@ -4,6 +4,7 @@
 
 #include <CUnit/Basic.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,8 +115,15 @@ static const struct {
 	{ "engine", priv_register_engine },
 };
 
+/* Caught rather than ignored, so that the commands the tests run get the default back. */
+static void on_sigpipe(int sig)
+{
+	(void)sig;
+}
+
 int main(void)
 {
+	struct sigaction pipe_sa = { .sa_handler = on_sigpipe };
 	const char *only = getenv("STT_PRIV_ONLY");
 	unsigned int failures;
 
@@ -131,6 +139,9 @@ int main(void)
 		fprintf(stderr, "priv: %s: not built (run make first)\n", priv_stortune());
 		return 2;
 	}
+	/* a reader that goes away (priv-tests | head) must not kill the runner before the
+	 * suites' cleanups have removed their loop devices, mounts and dockerd */
+	sigaction(SIGPIPE, &pipe_sa, NULL);
 	setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
 	snprintf(dir, sizeof(dir), "/var/tmp/stortune-priv-XXXXXX");
 	if (!mkdtemp(dir)) {
