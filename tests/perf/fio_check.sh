@@ -2,7 +2,7 @@
 # Benchmark (not a timed test): the own engine against fio, job by job, with `stortune fio-check`
 # on a 1 GiB file of an xfs on a loop device with direct I/O on.
 #
-# Jobs (each --runtime RUNTIME --time-based, --rounds ROUNDS; default 2 s and 21 rounds, fio
+# Jobs (each --runtime RUNTIME --time-based, --rounds ROUNDS; default 2 s and 41 rounds, fio
 # and own alternating; many short rounds pair better than a few long ones on a noisy disk):
 #   4k randread QD1, 4k randread QD32, 4k randwrite QD32, 128k sequential read QD8 with the
 #   I/O buffers in huge pages (--iomem mmaphuge, fio's iomem=mmaphuge, for both engines), and
@@ -29,7 +29,8 @@
 # ratios stand on. "meets" says whether the job meets issue 3's bar: IOPS at least 0.97 of
 # fio's, clat p50 and p99 within 5 %, CPU per I/O no higher. The last column is a 95 %
 # interval of the IOPS ratio (order statistics of the per-round ratios): how precisely the
-# rounds pin the ratio down; with 21 rounds of 2 s here it is 6-10 % wide.
+# rounds pin the ratio down: here 6-10 % wide with 21 rounds of 2 s, 3-8 % with 41 (about
+# 17 minutes for the five jobs).
 #
 # CPU layout (PIN=1, the default, on 2 to 32 CPUs): fio-check, and so fio and the own engine,
 # run on CPU 0 (taskset), and the kernel's unbound workers -- the loop device's among them --
@@ -48,7 +49,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNTIME=${1:-2}
-ROUNDS=${2:-21}
+ROUNDS=${2:-41}
 HOLD_TICK=${HOLD_TICK:-1}
 PIN=${PIN:-1}
 mkdir -p build/perf
