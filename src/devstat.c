@@ -65,22 +65,29 @@ void stt_devstat_delta(const struct stt_devstat *a, const struct stt_devstat *b,
 	d->discard_bytes = b->discard_bytes - a->discard_bytes;
 }
 
-int stt_devstat_parse_cached(const char *meminfo, uint64_t *bytes)
+int stt_meminfo_field(const char *meminfo, const char *key, uint64_t *value)
 {
+	size_t n = strlen(key);
 	const char *p = meminfo;
 
 	while (p && *p) {
-		uint64_t kb;
-
-		if (!strncmp(p, "Cached:", 7) && sscanf(p + 7, " %" SCNu64, &kb) == 1) {
-			*bytes = kb * 1024;
+		if (!strncmp(p, key, n) && p[n] == ':' && sscanf(p + n + 1, " %" SCNu64, value) == 1)
 			return 0;
-		}
 		p = strchr(p, '\n');
 		if (p)
 			p++;
 	}
-	return stt_err(-EINVAL, "/proc/meminfo: no Cached: line");
+	return -ENOENT;
+}
+
+int stt_devstat_parse_cached(const char *meminfo, uint64_t *bytes)
+{
+	uint64_t kb;
+
+	if (stt_meminfo_field(meminfo, "Cached", &kb))
+		return stt_err(-EINVAL, "/proc/meminfo: no Cached: line");
+	*bytes = kb * 1024;
+	return 0;
 }
 
 int stt_devstat_page_cache(uint64_t *bytes)

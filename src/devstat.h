@@ -23,6 +23,10 @@ __attribute__((warn_unused_result)) int stt_devstat_read(const char *name, struc
 void stt_devstat_delta(const struct stt_devstat *before, const struct stt_devstat *after,
 		       struct stt_devstat *d);
 
+/* The number after "@key:" in /proc/meminfo text, as written (kB, or a count for HugePages_*).
+ * 0 or -ENOENT when there is no such line. */
+__attribute__((warn_unused_result)) int stt_meminfo_field(const char *meminfo, const char *key,
+							 uint64_t *value);
 /* "Cached:" of /proc/meminfo text, in bytes. 0 or -EINVAL. */
 __attribute__((warn_unused_result)) int stt_devstat_parse_cached(const char *meminfo,
 								uint64_t *bytes);

@@ -13,9 +13,11 @@
  */
 #include "engine.h"
 
+#include "devstat.h"
 #include "err.h"
 #include "json.h"
 #include "stats.h"
+#include "sysfs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -240,23 +242,21 @@ struct target {
 /* The default huge page size and the huge pages free for new mappings, from /proc/meminfo. */
 static int huge_pages(uint64_t *page_bytes, uint64_t *avail)
 {
-	unsigned long long kb = 0, nfree = 0, rsvd = 0, v;
-	char line[128];
-	FILE *f = fopen("/proc/meminfo", "re");
+	uint64_t kb = 0, nfree = 0, rsvd = 0;
+	char *text = NULL;
+	int r = stt_sysfs_slurp("/proc/meminfo", &text);
 
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "Hugepagesize: %llu kB", &v) == 1)
-			kb = v;
-		else if (sscanf(line, "HugePages_Free: %llu", &v) == 1)
-			nfree = v;
-		else if (sscanf(line, "HugePages_Rsvd: %llu", &v) == 1)
-			rsvd = v;
-	}
-	fclose(f);
-	if (!kb)
-		return -ENOENT;
+	if (!r)
+		r = stt_meminfo_field(text, "Hugepagesize", &kb);
+	if (!r && !kb)
+		r = -ENOENT;
+	if (!r)
+		r = stt_meminfo_field(text, "HugePages_Free", &nfree);
+	if (!r)
+		r = stt_meminfo_field(text, "HugePages_Rsvd", &rsvd);
+	free(text);
+	if (r)
+		return r;
 	*page_bytes = kb * 1024;
 	*avail = nfree > rsvd ? nfree - rsvd : 0;
 	return 0;
@@ -853,18 +853,19 @@ static int alloc_bufs(struct worker *w, size_t len)
 	}
 	if (huge_pages(&page, &avail))
 		page = 2u << 20;
-	w->bufs = mmap(NULL, round_up(len, page), PROT_READ | PROT_WRITE,
+	len = round_up(len, page);
+	w->bufs = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
 	if (w->bufs == MAP_FAILED) {
 		int e = -errno;
 
 		w->bufs = NULL;
 		return stt_err(e,
-			       "%s: iomem mmaphuge: mapping %llu bytes of huge pages: %s "
+			       "%s: iomem mmaphuge: mapping %zu bytes of huge pages: %s "
 			       "(are enough reserved? sysctl vm.nr_hugepages)",
-			       w->job->path, (unsigned long long)round_up(len, page), strerror(-e));
+			       w->job->path, len, strerror(-e));
 	}
-	w->bufs_map = round_up(len, page);
+	w->bufs_map = len;
 	return 0;
 }
 

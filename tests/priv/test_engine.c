@@ -7,8 +7,10 @@
  */
 #include "priv.h"
 
+#include "devstat.h"
 #include "engine.h"
 #include "err.h"
+#include "sysfs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -436,19 +438,17 @@ static void test_loop_note(void)
 	}
 }
 
+/* A field of /proc/meminfo, or -1. */
 static long meminfo(const char *key)
 {
-	char line[128];
-	size_t n = strlen(key);
-	long v = -1;
-	FILE *f = fopen("/proc/meminfo", "re");
+	char *text = NULL;
+	uint64_t v = 0;
+	int r = stt_sysfs_slurp("/proc/meminfo", &text);
 
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n) && line[n] == ':')
-			v = strtol(line + n + 1, NULL, 10);
-	if (f)
-		fclose(f);
-	return v;
+	if (!r)
+		r = stt_meminfo_field(text, key, &v);
+	free(text);
+	return r ? -1 : (long)v;
 }
 
 static int set_huge_pages(long n)
