@@ -47,15 +47,19 @@ Q_AR = @echo "  [AR]    $@";
 Q_LD = @echo "  [LD]    $@";
 endif
 
-SRC_C  := $(sort $(wildcard src/*.c src/backend/*.c))
+SRC_C  := $(sort $(wildcard src/*/*.c))
 CMD_C  := $(sort $(filter-out cmd/main.c,$(wildcard cmd/*.c)))
-UNIT_C := $(sort $(wildcard tests/unit/*.c))
-PRIV_C := $(sort $(wildcard tests/priv/*.c))
+UNIT_C := $(sort $(wildcard tests/unit/*.c tests/unit/*/*.c))
+PRIV_C := $(sort $(wildcard tests/priv/*.c tests/priv/*/*.c))
 
 SRC_O  := $(SRC_C:%.c=build/%.o)
 CMD_O  := $(CMD_C:%.c=build/%.o)
 UNIT_O := $(UNIT_C:%.c=build/%.o)
 PRIV_O := $(PRIV_C:%.c=build/%.o)
+
+# The test suites include their runner's header (unit.h, priv.h) from any folder below it.
+$(UNIT_O): ALL_CFLAGS += -Itests/unit
+$(PRIV_O): ALL_CFLAGS += -Itests/priv
 
 LIB    := build/libstortune.a
 CMDLIB := build/libstortune-cmd.a
@@ -123,7 +127,7 @@ clean:
 	rm -rf build stortune
 
 format:
-	clang-format -i $(SRC_C) $(wildcard src/*.h src/backend/*.h cmd/*.c cmd/*.h tests/*/*.c tests/*/*.h)
+	clang-format -i $(SRC_C) $(wildcard src/*/*.h cmd/*.c cmd/*.h tests/*/*.c tests/*/*/*.c tests/*/*.h)
 
 .PHONY: all deps run check check-vm bench-ci bench-baseline install clean format
 

@@ -5,13 +5,13 @@
  */
 #include "cmd.h"
 
-#include "bench.h"
-#include "err.h"
-#include "host.h"
-#include "image.h"
-#include "journal.h"
-#include "profile.h"
-#include "results.h"
+#include "measure/bench.h"
+#include "base/err.h"
+#include "sys/host.h"
+#include "workload/image.h"
+#include "sys/journal.h"
+#include "workload/profile.h"
+#include "advice/results.h"
 
 #include <errno.h>
 #include <json-c/json.h>

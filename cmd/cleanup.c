@@ -2,8 +2,8 @@
 /* stortune cleanup: undo what killed runs left, from their journals. */
 #include "cmd.h"
 
-#include "err.h"
-#include "journal.h"
+#include "base/err.h"
+#include "sys/journal.h"
 
 #include <json-c/json.h>
 #include <stdio.h>

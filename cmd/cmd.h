@@ -154,7 +154,7 @@ struct stt_profile;
 struct stt_image;
 struct stt_host;
 
-#include "bench.h"
+#include "measure/bench.h"
 
 enum {
 	CMD_OPT_BACKEND = CMD_OPT_TARGET_END + 1,
@@ -204,7 +204,7 @@ void cmd_bench_workload(struct stt_image *img, struct stt_bench_workload *wl, vo
 /* The "options" member of a results document: what the run was given. */
 struct json_object *cmd_bench_options_json(const struct cmd_bench *cb);
 
-#include "journal.h"
+#include "sys/journal.h"
 
 /*
  * The end of a run's journal (cmd/target.c): undoes what is still recorded, each failure on

@@ -8,10 +8,10 @@
  */
 #include "cmd.h"
 
-#include "compare.h"
-#include "err.h"
-#include "json.h"
-#include "results.h"
+#include "advice/compare.h"
+#include "base/err.h"
+#include "base/json.h"
+#include "advice/results.h"
 
 #include <errno.h>
 #include <json-c/json.h>

@@ -15,12 +15,12 @@
 
 #include "io.h"
 
-#include "engine.h"
-#include "fmt.h"
-#include "err.h"
-#include "json.h"
-#include "exec.h"
-#include "stats.h"
+#include "measure/engine.h"
+#include "base/fmt.h"
+#include "base/err.h"
+#include "base/json.h"
+#include "sys/exec.h"
+#include "base/stats.h"
 
 #include <errno.h>
 #include <json-c/json.h>

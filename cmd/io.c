@@ -12,10 +12,10 @@
 
 #include "io.h"
 
-#include "engine.h"
-#include "err.h"
-#include "fmt.h"
-#include "json.h"
+#include "measure/engine.h"
+#include "base/err.h"
+#include "base/fmt.h"
+#include "base/json.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -9,7 +9,7 @@
  * cmd_io_parse_job_opt(): 1 taken, 0 not a job option, -EINVAL with one line in @err.
  */
 
-#include "engine.h"
+#include "measure/engine.h"
 
 #include <stdio.h>
 

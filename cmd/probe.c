@@ -2,11 +2,11 @@
 /* stortune probe: what the host and each target offer, and whether a device is free. */
 #include "cmd.h"
 
-#include "err.h"
-#include "fmt.h"
-#include "fsutil.h"
-#include "host.h"
-#include "probe.h"
+#include "base/err.h"
+#include "base/fmt.h"
+#include "sys/fsutil.h"
+#include "sys/host.h"
+#include "sys/probe.h"
 
 #include <errno.h>
 #include <json-c/json.h>

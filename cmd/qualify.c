@@ -5,13 +5,13 @@
  */
 #include "cmd.h"
 
-#include "engine.h"
-#include "err.h"
-#include "fsutil.h"
-#include "probe.h"
-#include "qualify.h"
-#include "json.h"
-#include "results.h"
+#include "measure/engine.h"
+#include "base/err.h"
+#include "sys/fsutil.h"
+#include "sys/probe.h"
+#include "advice/qualify.h"
+#include "base/json.h"
+#include "advice/results.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -5,14 +5,14 @@
  */
 #include "cmd.h"
 
-#include "daemonjson.h"
-#include "emit.h"
-#include "err.h"
-#include "exec.h"
-#include "fsutil.h"
-#include "json.h"
-#include "recommend.h"
-#include "results.h"
+#include "advice/daemonjson.h"
+#include "advice/emit.h"
+#include "base/err.h"
+#include "sys/exec.h"
+#include "sys/fsutil.h"
+#include "base/json.h"
+#include "advice/recommend.h"
+#include "advice/results.h"
 
 #include <errno.h>
 #include <json-c/json.h>

@@ -9,8 +9,8 @@
 #include "cmd.h"
 
 #include "backend/backend.h"
-#include "err.h"
-#include "journal.h"
+#include "base/err.h"
+#include "sys/journal.h"
 
 #include <errno.h>
 #include <fcntl.h>

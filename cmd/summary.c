@@ -2,10 +2,10 @@
 /* The summary table of a results document, shared by bench and qualify. */
 #include "cmd.h"
 
-#include "bench.h"
+#include "measure/bench.h"
 
-#include "json.h"
-#include "results.h"
+#include "base/json.h"
+#include "advice/results.h"
 
 #include <json-c/json.h>
 #include <math.h>

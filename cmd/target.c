@@ -6,10 +6,10 @@
 #include "cmd.h"
 
 #include "backend/backend.h"
-#include "err.h"
-#include "fmt.h"
-#include "journal.h"
-#include "probe.h"
+#include "base/err.h"
+#include "base/fmt.h"
+#include "sys/journal.h"
+#include "sys/probe.h"
 
 #include <errno.h>
 #include <stdio.h>

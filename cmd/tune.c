@@ -7,15 +7,15 @@
  */
 #include "cmd.h"
 
-#include "bench.h"
-#include "err.h"
-#include "fmt.h"
-#include "image.h"
-#include "journal.h"
-#include "json.h"
-#include "profile.h"
-#include "results.h"
-#include "tune.h"
+#include "measure/bench.h"
+#include "base/err.h"
+#include "base/fmt.h"
+#include "workload/image.h"
+#include "sys/journal.h"
+#include "base/json.h"
+#include "workload/profile.h"
+#include "advice/results.h"
+#include "measure/tune.h"
 
 #include <errno.h>
 #include <json-c/json.h>

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "backend/backend.h"
 
-#include "err.h"
-#include "exec.h"
-#include "journal.h"
-#include "loop.h"
-#include "fsutil.h"
+#include "base/err.h"
+#include "sys/exec.h"
+#include "sys/journal.h"
+#include "sys/loop.h"
+#include "sys/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>

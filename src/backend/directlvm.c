@@ -12,13 +12,13 @@
 #include "backend/backend.h"
 #include "backend/thinpool.h"
 
-#include "dm.h"
-#include "err.h"
-#include "fsutil.h"
-#include "journal.h"
-#include "loop.h"
-#include "lvm.h"
-#include "probe.h"
+#include "sys/dm.h"
+#include "base/err.h"
+#include "sys/fsutil.h"
+#include "sys/journal.h"
+#include "sys/loop.h"
+#include "sys/lvm.h"
+#include "sys/probe.h"
 
 #include <errno.h>
 #include <fcntl.h>

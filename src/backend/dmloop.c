@@ -8,12 +8,12 @@
 #include "backend/backend.h"
 #include "backend/thinpool.h"
 
-#include "dm.h"
-#include "err.h"
-#include "exec.h"
-#include "fsutil.h"
-#include "journal.h"
-#include "loop.h"
+#include "sys/dm.h"
+#include "base/err.h"
+#include "sys/exec.h"
+#include "sys/fsutil.h"
+#include "sys/journal.h"
+#include "sys/loop.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -12,12 +12,12 @@
  */
 #include "backend/backend.h"
 
-#include "err.h"
-#include "exec.h"
-#include "fsutil.h"
-#include "journal.h"
-#include "loop.h"
-#include "sysfs.h"
+#include "base/err.h"
+#include "sys/exec.h"
+#include "sys/fsutil.h"
+#include "sys/journal.h"
+#include "sys/loop.h"
+#include "sys/sysfs.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "backend/thinpool.h"
 
-#include "dm.h"
-#include "err.h"
-#include "exec.h"
-#include "fsutil.h"
-#include "journal.h"
+#include "sys/dm.h"
+#include "base/err.h"
+#include "sys/exec.h"
+#include "sys/fsutil.h"
+#include "sys/journal.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef STT_BENCH_H
+#define STT_BENCH_H
+
+/*
+ * The container-startup benchmark on one backend: an image imported once, then per
+ * repetition and mode (cold: caches dropped before the reads; warm: not) N containers taken
+ * through the phases create, start, first-read, first-write, cow-write, stop, remove with
+ * C threads. Phases are barriers: every container finishes one before any starts the next,
+ * so the device counters and the page-cache growth of a phase are its own. Each container's
+ * operation is timed into the phase's histogram (fio's buckets, slow groups); each
+ * repetition gives one value per figure, summarised over the repetitions.
+ */
+
+#include "backend/backend.h"
+#include "base/stats.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum stt_bench_phase {
+	STT_PHASE_CREATE,
+	STT_PHASE_START,
+	STT_PHASE_READ,  /* the startup working set: reads, stats, readdirs */
+	STT_PHASE_WRITE, /* new files and whole-file rewrites */
+	STT_PHASE_COW,	 /* a 4-byte write into the middle of the largest lower file */
+	STT_PHASE_STOP,
+	STT_PHASE_REMOVE,
+	STT_NPHASES
+};
+
+enum stt_bench_mode { STT_MODE_COLD, STT_MODE_WARM, STT_NMODES };
+
+const char *stt_bench_phase_name(enum stt_bench_phase p);
+const char *stt_bench_mode_name(enum stt_bench_mode m);
+
+/* What the containers do: the image and the startup working set (paths in the image). */
+struct stt_bench_workload {
+	unsigned int layers;
+	stt_layer_fill_fn fill;
+	void **layer_args; /* fill(w, layer_args[i]) fills layer i */
+	uint64_t image_bytes;
+
+	const char *const *read_paths;
+	size_t n_read;
+	uint64_t read_bytes; /* what the reads ask for in all */
+	const char *const *stat_paths;
+	size_t n_stat;
+	const char *const *readdir_paths;
+	size_t n_readdir;
+	unsigned int write_files;
+	uint64_t write_file_bytes;
+	const char *const *rewrite_paths;
+	size_t n_rewrite;
+	uint64_t rewrite_bytes; /* sum of the rewritten files' sizes */
+	bool fsync_writes;	/* first-write fsyncs every file it writes */
+	const char *mid_path;	/* NULL: no cow-write phase */
+	uint64_t mid_file_bytes;
+};
+
+struct stt_bench_params {
+	unsigned int containers, concurrency, repetitions;
+	bool cold, warm;
+};
+
+/* Progress for people: phase, k of n; called from the bench thread. */
+typedef void (*stt_bench_progress_fn)(const char *backend, const char *what, unsigned int rep,
+				      unsigned int k, unsigned int n, void *arg);
+
+struct json_object;
+
+/*
+ * Runs the benchmark on backend @name; the figures go into *@out (a JSON object, see
+ * README "results"). 0, or -errno with a message (-EINTR when a signal arrived; the journal
+ * undoes what was made).
+ */
+__attribute__((warn_unused_result)) int stt_bench_run(const char *name,
+						     const struct stt_backend_opts *o,
+						     const struct stt_bench_workload *wl,
+						     const struct stt_bench_params *p,
+						     stt_bench_progress_fn progress, void *arg,
+						     struct json_object **out);
+
+/*
+ * A summary over repetitions: median, ci95, n, noisy (interval wider than 10% of it), and
+ * "values": the @n repetitions themselves in run order (what compare tests).
+ */
+struct json_object *stt_bench_summary_json(const double *x, size_t n, const char *unit);
+
+#endif

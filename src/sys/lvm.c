@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "sys/lvm.h"
+
+#include "base/err.h"
+
+#include <errno.h>
+#include <lvm2cmd.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* lvm2_run is not thread-safe: one command at a time. */
+static pthread_mutex_t lvm_lock = PTHREAD_MUTEX_INITIALIZER;
+static char last_error[512];
+
+static void log_fn(int level, const char *file, int line, int dm_errno, const char *msg)
+{
+	(void)file;
+	(void)line;
+	(void)dm_errno;
+	/* Levels as syslog: 3 and below are errors. */
+	if (level <= 3 && msg && *msg)
+		snprintf(last_error, sizeof(last_error), "%s", msg);
+}
+
+static int run_locked(const char *cmdline, bool quiet_missing)
+{
+	char buf[1024];
+	void *h;
+	int rc;
+
+	(void)quiet_missing;
+	snprintf(buf, sizeof(buf), "%s", cmdline);
+	last_error[0] = '\0';
+	/* Without udev, LVM (through libdevmapper) must make its device nodes itself. */
+	if (access("/run/udev/control", F_OK))
+		setenv("DM_DISABLE_UDEV", "1", 0);
+	lvm2_log_fn(log_fn);
+	h = lvm2_init();
+	if (!h)
+		return stt_err(-ENOMEM, "lvm: cannot initialise liblvm2cmd");
+	lvm2_log_level(h, 3);
+	rc = lvm2_run(h, buf);
+	lvm2_exit(h);
+	if (rc == LVM2_COMMAND_SUCCEEDED)
+		return 0;
+	return stt_err(rc == LVM2_NO_SUCH_COMMAND || rc == LVM2_INVALID_PARAMETERS ? -EINVAL
+										  : -EIO,
+		       "lvm %s: failed%s%s", cmdline, last_error[0] ? ": " : "", last_error);
+}
+
+int stt_lvm_run(const char *cmdline)
+{
+	int r;
+
+	pthread_mutex_lock(&lvm_lock);
+	r = run_locked(cmdline, false);
+	pthread_mutex_unlock(&lvm_lock);
+	return r;
+}
+
+bool stt_lvm_available(void)
+{
+	return stt_lvm_run("version") == 0;
+}
+
+int stt_lvm_vgremove(const char *vg)
+{
+	char cmd[256];
+	int r;
+
+	snprintf(cmd, sizeof(cmd), "vgs --noheadings %s", vg);
+	if (stt_lvm_run(cmd))
+		return 0; /* no such VG */
+	snprintf(cmd, sizeof(cmd), "vgremove -f %s", vg);
+	r = stt_lvm_run(cmd);
+	return r;
+}
+
+int stt_lvm_pvremove(const char *dev)
+{
+	char cmd[256];
+
+	if (access(dev, F_OK))
+		return 0;
+	snprintf(cmd, sizeof(cmd), "pvs --noheadings %s", dev);
+	if (stt_lvm_run(cmd))
+		return 0; /* not a PV */
+	snprintf(cmd, sizeof(cmd), "pvremove -ff -y %s", dev);
+	return stt_lvm_run(cmd);
+}

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The undo journal with objects that need no root (directories and files): records are
+ * undone newest first, done records are not, the file goes when all is done, and a journal
+ * left by a dead run is replayed while a live run's is left alone.
+ */
+#include "unit.h"
+
+#include "sys/journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char base[64];
+
+static int setup(void)
+{
+	snprintf(base, sizeof(base), "/tmp/stt-unit-journal-XXXXXX");
+	return mkdtemp(base) ? 0 : -1;
+}
+
+static int teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static bool exists(const char *p)
+{
+	struct stat st;
+
+	return lstat(p, &st) == 0;
+}
+
+static size_t count_journals(const char *dir)
+{
+	char cmd[256];
+	FILE *f;
+	size_t n = 0;
+	char line[256];
+
+	snprintf(cmd, sizeof(cmd), "ls '%s' 2>/dev/null | grep -c '\\.journal$'", dir);
+	f = popen(cmd, "r");
+	if (f && fgets(line, sizeof(line), f))
+		n = (size_t)atoi(line);
+	if (f)
+		pclose(f);
+	return n;
+}
+
+struct seen {
+	char order[8][256];
+	int n;
+};
+
+static void record(enum stt_jkind kind, const char *a, const char *b, int result, void *arg)
+{
+	struct seen *s = arg;
+
+	(void)kind;
+	(void)b;
+	if (!result && s->n < 8)
+		snprintf(s->order[s->n++], sizeof(s->order[0]), "%s", a);
+}
+
+static void test_undo_order(void)
+{
+	char jdir[128], d[128], f[160], keep[160];
+	struct stt_journal *j;
+	struct seen seen = { 0 };
+	unsigned int rd, rf, rk;
+	int fd;
+
+	snprintf(jdir, sizeof(jdir), "%s/j1", base);
+	snprintf(d, sizeof(d), "%s/tree", base);
+	snprintf(f, sizeof(f), "%s/tree/file", base);
+	snprintf(keep, sizeof(keep), "%s/kept", base);
+	CU_ASSERT_EQUAL_FATAL(stt_journal_open(jdir, &j), 0);
+	CU_ASSERT_EQUAL(count_journals(jdir), 1);
+
+	CU_ASSERT_EQUAL(stt_journal_add(j, STT_J_DIR, d, NULL, &rd), 0);
+	CU_ASSERT_EQUAL(mkdir(d, 0700), 0);
+	CU_ASSERT_EQUAL(stt_journal_add(j, STT_J_FILE, f, NULL, &rf), 0);
+	fd = open(f, O_CREAT | O_WRONLY, 0600);
+	close(fd);
+	CU_ASSERT_EQUAL(stt_journal_add(j, STT_J_FILE, keep, NULL, &rk), 0);
+	fd = open(keep, O_CREAT | O_WRONLY, 0600);
+	close(fd);
+	/* Taken down normally: not undone again. */
+	CU_ASSERT_EQUAL(stt_journal_done(j, rk), 0);
+	CU_ASSERT_EQUAL(stt_journal_pending(j), 2);
+
+	CU_ASSERT_EQUAL(stt_journal_undo_all(j, record, &seen), 0);
+	CU_ASSERT_EQUAL(seen.n, 2);
+	CU_ASSERT_STRING_EQUAL(seen.order[0], f); /* newest first */
+	CU_ASSERT_STRING_EQUAL(seen.order[1], d);
+	CU_ASSERT_FALSE(exists(d));
+	CU_ASSERT_TRUE(exists(keep));
+	CU_ASSERT_EQUAL(stt_journal_pending(j), 0);
+	stt_journal_close(j);
+	/* All done: the journal file is gone. */
+	CU_ASSERT_EQUAL(count_journals(jdir), 0);
+	unlink(keep);
+}
+
+static void test_names(void)
+{
+	struct stt_journal *j;
+	char jdir[128];
+
+	snprintf(jdir, sizeof(jdir), "%s/j2", base);
+	CU_ASSERT_EQUAL_FATAL(stt_journal_open(jdir, &j), 0);
+	CU_ASSERT_EQUAL(stt_journal_add(j, STT_J_DIR, "/tmp/a\tb", NULL, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(stt_journal_add(j, STT_J_DIR, "/tmp/a\nb", NULL, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(stt_journal_undo_one(j, STT_JOURNAL_NONE), 0);
+	CU_ASSERT_EQUAL(stt_journal_done(j, STT_JOURNAL_NONE), 0);
+	CU_ASSERT_EQUAL(stt_journal_done(j, 99), -EINVAL);
+	/* Undoing an object that was never made is a no-op. */
+	CU_ASSERT_EQUAL(stt_journal_add(j, STT_J_DIR, "/tmp/stt-never-made-dir", NULL, NULL), 0);
+	CU_ASSERT_EQUAL(stt_journal_undo_all(j, NULL, NULL), 0);
+	stt_journal_close(j);
+	CU_ASSERT_EQUAL(count_journals(jdir), 0);
+	CU_ASSERT_STRING_EQUAL(stt_journal_kind_name(STT_J_THIN), "thin");
+}
+
+/* A child makes objects and dies without undoing; replay removes them; a live run's stays. */
+static void test_replay(void)
+{
+	char jdir[128], d[128], f[160];
+	struct stt_journal *live;
+	unsigned int nj = 0, no = 0;
+	pid_t pid;
+	int st;
+
+	snprintf(jdir, sizeof(jdir), "%s/j3", base);
+	snprintf(d, sizeof(d), "%s/dead-tree", base);
+	snprintf(f, sizeof(f), "%s/dead-tree/sub/file", base);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		struct stt_journal *j;
+		char sub[160];
+		int fd;
+
+		snprintf(sub, sizeof(sub), "%s/sub", d);
+		if (stt_journal_open(jdir, &j) || stt_journal_add(j, STT_J_DIR, d, NULL, NULL))
+			_exit(1);
+		mkdir(d, 0700);
+		mkdir(sub, 0700);
+		fd = open(f, O_CREAT | O_WRONLY, 0600);
+		close(fd);
+		_exit(0); /* killed, in effect: no undo, no close */
+	}
+	waitpid(pid, &st, 0);
+	CU_ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CU_ASSERT_TRUE(exists(f));
+	CU_ASSERT_EQUAL(count_journals(jdir), 1);
+
+	/* A live run's journal beside it, with a pending object. */
+	CU_ASSERT_EQUAL_FATAL(stt_journal_open(jdir, &live), 0);
+	CU_ASSERT_EQUAL(stt_journal_add(live, STT_J_FILE, "/tmp/stt-live-object", NULL, NULL), 0);
+
+	CU_ASSERT_EQUAL(stt_journal_replay_dir(jdir, NULL, NULL, &nj, &no), 0);
+	CU_ASSERT_EQUAL(nj, 1);
+	CU_ASSERT_EQUAL(no, 1);
+	CU_ASSERT_FALSE(exists(d));
+	CU_ASSERT_EQUAL(count_journals(jdir), 1); /* the live one */
+	CU_ASSERT_EQUAL(stt_journal_undo_all(live, NULL, NULL), 0);
+	stt_journal_close(live);
+	CU_ASSERT_EQUAL(count_journals(jdir), 0);
+	/* Nothing left: replay is a no-op. */
+	CU_ASSERT_EQUAL(stt_journal_replay_dir(jdir, NULL, NULL, &nj, &no), 0);
+	CU_ASSERT_EQUAL(nj, 0);
+}
+
+int unit_register_journal(void)
+{
+	CU_pSuite s = CU_add_suite("journal", setup, teardown);
+
+	if (!s)
+		return CU_get_error();
+	CU_add_test(s, "undo newest first, done records kept", test_undo_order);
+	CU_add_test(s, "bad names, no-ops", test_names);
+	CU_add_test(s, "replay of a dead run, live run left alone", test_replay);
+	return CU_get_error();
+}
