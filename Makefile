@@ -94,6 +94,8 @@ run: deps
 
 check: deps
 	@$(MAKE) --no-print-directory stortune build/unit-tests build/priv-tests
+	@echo "== layers (scripts/check-layers.sh)"
+	@scripts/check-layers.sh
 	@echo "== unit tests"
 	build/unit-tests
 	@echo "== privileged tests"

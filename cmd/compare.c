@@ -2,7 +2,7 @@
 /*
  * stortune compare BASELINE.json CANDIDATE.json: did storage startup get worse?
  *
- * The statistics are in src/compare.c and src/stats.c; this file reads the two files, refuses
+ * The statistics are in src/advice/compare.c and src/base/stats.c; this file reads the two files, refuses
  * incomparable runs, and writes the verdicts as a table, JSON, JUnit XML and Markdown.
  * Exit 0: no regression (or nothing --fail-on asks for); 1: a regression; 2: unusable input.
  */

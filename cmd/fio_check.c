@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * stortune fio-check: the same job by fio (ioengine=libaio) and by the own engine
- * (src/engine.h), alternately on the same target, with the medians side by side.
+ * (src/measure/engine.h), alternately on the same target, with the medians side by side.
  *
  * The job file is written from the io command's options (cmd/io.h); --fio-option K=V adds
  * lines to it, except those that would silence latency (gtod_reduce, disable_*lat,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * stortune io: one job of the measuring engine (src/engine.h) on one target, with figures
+ * stortune io: one job of the measuring engine (src/measure/engine.h) on one target, with figures
  * in fio's spirit (text) or fio's json+ shapes (--json).
  *
  * Shared with the fio-check command through cmd/io.h.

@@ -3,7 +3,7 @@
  * stortune tune: the thin-pool sweep. For each chunk size and zeroing setting the pool is made
  * afresh, the profile's image imported, the cold startup storm and the provisioning test run
  * (stt_bench_run), the pool's data per container read, and the pool taken down; the trade-off
- * goes into the "tune" member of a results document (src/tune.h), which recommend reads.
+ * goes into the "tune" member of a results document (src/measure/tune.h), which recommend reads.
  */
 #include "cmd.h"
 

@@ -30,70 +30,6 @@
 #define DM_DEFERRED_MAJOR 4
 #define DM_DEFERRED_MINOR 27
 
-/* ---- Docker versions -------------------------------------------------------------------- */
-
-int stt_docker_version_parse(const char *s, struct stt_docker_version *v)
-{
-	const char *p = s, *start;
-	long part[3] = {0, 0, 0};
-	int n = 0;
-
-	memset(v, 0, sizeof(*v));
-	if (!s)
-		return -EINVAL;
-	while (*p && (*p < '0' || *p > '9'))
-		p++;
-	start = p;
-	while (n < 3 && *p >= '0' && *p <= '9') {
-		char *end;
-
-		part[n++] = strtol(p, &end, 10);
-		if (part[n - 1] > 9999)
-			return -EINVAL;
-		p = end;
-		if (*p != '.' || p[1] < '0' || p[1] > '9')
-			break;
-		p++;
-	}
-	if (!n)
-		return -EINVAL;
-	v->known = true;
-	v->major = (int)part[0];
-	v->minor = (int)part[1];
-	v->patch = (int)part[2];
-	/* the version word itself: "20.10.24+dfsg1" of "Docker version 20.10.24+dfsg1, build x" */
-	snprintf(v->text, sizeof(v->text), "%.*s", (int)strcspn(start, " \t\r\n,"), start);
-	return 0;
-}
-
-static int ver_cmp(const struct stt_docker_version *v, int major, int minor)
-{
-	if (v->major != major)
-		return v->major < major ? -1 : 1;
-	return v->minor < minor ? -1 : v->minor > minor;
-}
-
-unsigned int stt_docker_drivers(const struct stt_docker_version *v)
-{
-	if (!v->known || ver_cmp(v, 25, 0) >= 0)
-		return STT_DRIVER_OVERLAY2;
-	return STT_DRIVER_OVERLAY2 | STT_DRIVER_DEVICEMAPPER;
-}
-
-const char *stt_docker_dm_status(const struct stt_docker_version *v)
-{
-	if (!v->known)
-		return "the Docker version is unknown, so the newest rules apply: devicemapper was "
-		       "removed in Docker 25.0";
-	if (ver_cmp(v, 25, 0) >= 0)
-		return "devicemapper was removed in Docker 25.0 (deprecated since 18.09)";
-	if (ver_cmp(v, 23, 0) >= 0)
-		return "devicemapper is deprecated (since 18.09), is never chosen automatically "
-		       "from "
-		       "Docker 23.0 on, so it must be set explicitly, and is gone in 25.0";
-	return "devicemapper is deprecated since Docker 18.09 and gone in 25.0";
-}
-
 const char *stt_rec_source_name(enum stt_rec_source s)
 {
 	switch (s) {
@@ -546,7 +482,7 @@ static void overlay2_size_na(struct ctx *c, struct stt_rec_decision *d)
 
 static bool when_okc_removed(struct ctx *c)
 {
-	return !c->r->docker.known || ver_cmp(&c->r->docker, 24, 0) >= 0;
+	return !c->r->docker.known || stt_docker_version_cmp(&c->r->docker, 24, 0) >= 0;
 }
 
 static void okc_removed(struct ctx *c, struct stt_rec_decision *d)
@@ -559,7 +495,7 @@ static void okc_removed(struct ctx *c, struct stt_rec_decision *d)
 
 static bool when_okc_ignored(struct ctx *c)
 {
-	return ver_cmp(&c->r->docker, 20, 10) >= 0;
+	return stt_docker_version_cmp(&c->r->docker, 20, 10) >= 0;
 }
 
 static void okc_ignored(struct ctx *c, struct stt_rec_decision *d)

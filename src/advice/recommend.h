@@ -15,34 +15,13 @@
  * output is the list of decisions and the values the emitters (emit.h) need.
  */
 
+#include "advice/docker_version.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct json_object;
-
-/* A Docker Engine version: "20.10.24+dfsg1", "24.0.7", "Docker version 28.2.2, build e6534b4". */
-struct stt_docker_version {
-	bool known;
-	int major, minor, patch;
-	char text[64]; /* as given, trimmed */
-};
-
-/* 0, or -EINVAL when @s holds no "MAJOR[.MINOR[.PATCH]]". */
-__attribute__((warn_unused_result)) int stt_docker_version_parse(const char *s,
-								 struct stt_docker_version *v);
-
-/* Storage drivers a Docker version offers (an unknown version gets the newest rules). */
-enum {
-	STT_DRIVER_OVERLAY2 = 1 << 0,
-	STT_DRIVER_DEVICEMAPPER = 1 << 1,
-};
-unsigned int stt_docker_drivers(const struct stt_docker_version *v);
-/*
- * What a version says about devicemapper, one sentence: deprecated (18.09 to 22.x), to be set
- * explicitly and deprecated (23 and 24), removed (25 and later).
- */
-const char *stt_docker_dm_status(const struct stt_docker_version *v);
 
 enum stt_rec_source {
 	STT_REC_MEASURED,	/* decided by the figures or probe facts of the results */

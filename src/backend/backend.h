@@ -8,7 +8,7 @@
  * means on each backend"). One ops table per backend, in the manner of fio's ioengine_ops;
  * an operation a backend does not have is NULL and the wrappers below answer -EOPNOTSUPP.
  *
- * Every object a backend makes goes through the run's journal (src/journal.h) first.
+ * Every object a backend makes goes through the run's journal (src/sys/journal.h) first.
  */
 
 #include <limits.h>

@@ -11,7 +11,7 @@
  * umount, removal (deferred when enabled), optional BLKDISCARD, and delete.
  *
  * Shared by dm-loop (a pool stortune creates on two loop devices) and direct-lvm (LVM's
- * pool). Talks to the kernel only through src/dm.h.
+ * pool). Talks to the kernel only through src/sys/dm.h.
  */
 
 #include "backend/backend.h"

@@ -608,6 +608,9 @@ static void gen_release(struct gen *g)
 	free(g->cum);
 }
 
+static int fill_generated(struct stt_layer_writer *w, struct stt_image *img, unsigned int li,
+			  char *buf);
+
 int stt_image_generate(const struct stt_profile *p, struct stt_image **out)
 {
 	struct stt_image *img = NULL;
@@ -615,7 +618,8 @@ int stt_image_generate(const struct stt_profile *p, struct stt_image **out)
 	int r;
 
 	*out = NULL;
-	r = stt_img_image_new(STT_IMAGE_GENERATED, p->name ? p->name : "profile", p->image.layers, &img);
+	r = stt_img_image_new(STT_IMAGE_GENERATED, fill_generated, p->name ? p->name : "profile",
+			      p->image.layers, &img);
 	if (r)
 		goto out;
 	img->seed = p->image.seed;
@@ -707,7 +711,7 @@ static int gen_read(void *arg, char *buf, size_t len)
 }
 
 
-int stt_img_fill_generated(struct stt_layer_writer *w, struct stt_image *img, unsigned int li,
+static int fill_generated(struct stt_layer_writer *w, struct stt_image *img, unsigned int li,
 			  char *buf)
 {
 	const struct layer *L = &img->layers[li];

@@ -3,9 +3,10 @@
 #define STT_IMAGE_INT_H
 
 /*
- * Inside the image module, shared by its files and by nothing else: image.c (the image, its
- * tree, the startup set, filling a layer, listing a tree), image_gen.c (generation from a
- * profile) and image_tar.c (import of a `docker save` tar; the only includer of libarchive).
+ * Inside the image module, shared by its files and by nothing else (their order is in image.c):
+ * image.c, image_startup.c, image_write.c, image_list.c at the bottom; image_gen.c (generation
+ * from a profile) and image_tar.c (import of a `docker save` tar; the only includer of
+ * libarchive) above them.
  */
 
 #include "workload/image.h"
@@ -58,6 +59,14 @@ static inline uint64_t log_uniform(uint64_t *s, uint64_t lo, uint64_t hi)
 	return (uint64_t)exp(a + rnd01(s) * (b - a));
 }
 
+/* @path is @dir or lies below it. */
+static inline bool stt_img_has_prefix(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return !strncmp(path, dir, n) && (path[n] == '/' || !path[n]);
+}
+
 static inline uint64_t hash_str(uint64_t h, const char *s)
 {
 	return stt_fnv1a64(h, s, strlen(s) + 1);
@@ -93,8 +102,19 @@ struct layer {
 	bool indexed;
 };
 
+struct stt_image;
+
+/*
+ * Writes layer @li of @img through @w (@buf: IO_CHUNK bytes). Each kind of image brings its own:
+ * the generator and the importer sit above this module and hand it theirs at creation, so the
+ * tree never calls up into them.
+ */
+typedef int (*stt_img_fill_fn)(struct stt_layer_writer *w, struct stt_image *img, unsigned int li,
+			       char *buf);
+
 struct stt_image {
 	enum stt_image_kind kind;
+	stt_img_fill_fn fill;
 	char *source;
 	uint64_t seed;
 	unsigned int n_layers;
@@ -109,8 +129,8 @@ struct stt_image {
 typedef int (*source_fn)(void *arg, char *buf, size_t len);
 
 char *stt_img_join(const char *dir, const char *name);
-int stt_img_image_new(enum stt_image_kind kind, const char *source, unsigned int n_layers,
-		     struct stt_image **out);
+int stt_img_image_new(enum stt_image_kind kind, stt_img_fill_fn fill, const char *source,
+		      unsigned int n_layers, struct stt_image **out);
 int stt_img_image_finish(struct stt_image *img);
 struct stt_image_entry *stt_img_layer_add(struct layer *l);
 int stt_img_strv_add(char ***v, size_t *n, const char *s);
@@ -122,6 +142,9 @@ struct node *stt_img_tree_find(const struct tree *t, const char *path);
 int stt_img_tree_put(struct tree *t, const char *path, uint8_t type, uint32_t mode,
 		    uint64_t size_bytes);
 void stt_img_tree_release(struct tree *t);
+/* The live nodes of @type (-1: all), sorted by path; *@out is freed by the caller. */
+int stt_img_tree_sorted(const struct tree *t, int type, struct node ***out, size_t *n);
+void stt_img_startup_release(struct stt_image_startup *s);
 int stt_img_cmp_str(const void *a, const void *b);
 int stt_img_prepare(const struct stt_layer_writer *w, const char *path, bool dir);
 int stt_img_set_attrs(const struct stt_layer_writer *w, const struct stt_image_entry *e, bool own);
@@ -130,9 +153,5 @@ int stt_img_write_file(struct stt_layer_writer *w, const struct stt_image_entry 
 int stt_img_make_dir(struct stt_layer_writer *w, const struct stt_image_entry *e, bool own);
 int stt_img_make_symlink(struct stt_layer_writer *w, const struct stt_image_entry *e, bool own);
 int stt_img_make_hardlink(struct stt_layer_writer *w, const struct stt_image_entry *e);
-int stt_img_fill_generated(struct stt_layer_writer *w, struct stt_image *img, unsigned int li,
-			  char *buf);
-int stt_img_fill_docker(struct stt_layer_writer *w, struct stt_image *img, unsigned int li,
-		       char *buf);
 
 #endif

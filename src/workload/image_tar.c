@@ -595,6 +595,9 @@ out:
 	return r == -ENOMEM ? stt_err(r, "%s: out of memory", img->source) : r;
 }
 
+static int fill_docker(struct stt_layer_writer *w, struct stt_image *img, unsigned int li,
+		       char *buf);
+
 int stt_image_open_docker_save(const char *tar_path, struct stt_image **out)
 {
 	struct stt_image *img = NULL;
@@ -609,7 +612,7 @@ int stt_image_open_docker_save(const char *tar_path, struct stt_image **out)
 	if ((r = scan_save(tar_path, &manifest, &members, &n_members)) ||
 	    (r = parse_manifest(tar_path, manifest, &layers, &n_layers)))
 		goto out;
-	if ((r = stt_img_image_new(STT_IMAGE_DOCKER_SAVE, tar_path, (unsigned int)n_layers, &img))) {
+	if ((r = stt_img_image_new(STT_IMAGE_DOCKER_SAVE, fill_docker, tar_path, (unsigned int)n_layers, &img))) {
 		r = stt_err(r, "%s: out of memory", tar_path);
 		goto out;
 	}
@@ -718,7 +721,7 @@ static int tar_read(void *arg, char *buf, size_t len)
 
 /* @e's bytes from @src: the first chunk through the writer, the rest appended. */
 
-int stt_img_fill_docker(struct stt_layer_writer *w, struct stt_image *img, unsigned int li,
+static int fill_docker(struct stt_layer_writer *w, struct stt_image *img, unsigned int li,
 		       char *buf)
 {
 	const struct layer *L = &img->layers[li];

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The measuring engine (src/engine.h) and the io and fio-check commands on files of a
+ * The measuring engine (src/measure/engine.h) and the io and fio-check commands on files of a
  * loop-mounted xfs and ext4, and on loop devices: verify round trips, the in-flight bound,
  * bad input refused before anything is written, fio's json+ keys, fio-check's document,
  * the note for a loop device that does not honour O_DIRECT, and huge page buffers.
