@@ -31,12 +31,18 @@ enum {
 	OPT_METRIC,
 	OPT_FAIL_ON,
 	OPT_ALLOW_ENV,
+	OPT_NOISE_FACTOR,
 };
 
 #define MAX_GLOBS      64
 #define MAX_THRESHOLDS 64
 
-enum fail_on { FAIL_REGRESSION = 1, FAIL_IMPROVEMENT = 2, FAIL_ANY = 3 };
+enum fail_on {
+	FAIL_REGRESSION = 1,
+	FAIL_IMPROVEMENT = 2,
+	FAIL_ANY = 3,
+	FAIL_UNDECIDED = 4, /* also fail on "inconclusive" (too few repetitions) */
+};
 
 struct opts {
 	struct stt_cmp_params p;
@@ -124,12 +130,68 @@ static void fmt_verdict(char *buf, size_t len, const struct stt_cmp_metric *m)
 static bool fails(const struct opts *o, const struct stt_cmp_metric *m)
 {
 	return ((o->fail_on & FAIL_REGRESSION) && m->r.verdict == STT_CMP_REGRESSION) ||
-	       ((o->fail_on & FAIL_IMPROVEMENT) && m->r.verdict == STT_CMP_IMPROVEMENT);
+	       ((o->fail_on & FAIL_IMPROVEMENT) && m->r.verdict == STT_CMP_IMPROVEMENT) ||
+	       ((o->fail_on & FAIL_UNDECIDED) && m->r.verdict == STT_CMP_INCONCLUSIVE);
 }
 
 static const char *fail_on_name(unsigned int f)
 {
-	return f == FAIL_ANY ? "any" : f == FAIL_IMPROVEMENT ? "improvement" : "regression";
+	return f == FAIL_ANY		    ? "any"
+	       : f == FAIL_IMPROVEMENT	    ? "improvement"
+	       : f & FAIL_UNDECIDED	    ? "inconclusive"
+					    : "regression";
+}
+
+/* The threshold applied: "5%", or "~31%" when the metric's noise raised it. */
+static void fmt_threshold(char *buf, size_t len, const struct stt_cmp_metric *m)
+{
+	double t = m->r.threshold_eff;
+
+	if (m->r.verdict == STT_CMP_NOT_GATED || m->r.verdict == STT_CMP_INCONCLUSIVE)
+		snprintf(buf, len, "-");
+	else if (t > m->threshold)
+		snprintf(buf, len, "~%.0f%%", t * 100.0);
+	else
+		snprintf(buf, len, "%g%%", t * 100.0);
+}
+
+/* "3 regressions, 1 improvement, 2 inconclusive, 14 not gated in 36 metrics" */
+static void fmt_counts(char *buf, size_t len, const struct stt_comparison *c)
+{
+	snprintf(buf, len,
+		 "%zu regression%s, %zu improvement%s, %zu inconclusive, %zu not gated in %zu "
+		 "metrics",
+		 c->regressions, c->regressions == 1 ? "" : "s", c->improvements,
+		 c->improvements == 1 ? "" : "s", c->inconclusive, c->not_gated, c->n);
+}
+
+/*
+ * Why some metrics were not decided: each reason once, with the metrics it applies to
+ * (the first few named).
+ */
+static void print_reasons(const struct stt_comparison *c, FILE *f)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		const struct stt_cmp_metric *m = &c->m[i];
+		size_t k = 0, shown = 0;
+		bool seen = false;
+
+		if (!m->r.why[0])
+			continue;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = !strcmp(c->m[j].r.why, m->r.why);
+		if (seen)
+			continue;
+		for (size_t j = i; j < c->n; j++)
+			k += !strcmp(c->m[j].r.why, m->r.why);
+		fprintf(f, "%s: ", stt_cmp_verdict_name(m->r.verdict));
+		for (size_t j = i; j < c->n && shown < 3; j++)
+			if (!strcmp(c->m[j].r.why, m->r.why))
+				fprintf(f, "%s%s", shown++ ? ", " : "", c->m[j].name);
+		if (k > shown)
+			fprintf(f, " and %zu more", k - shown);
+		fprintf(f, ": %s\n", m->r.why);
+	}
 }
 
 /* One line on the rule, for every output. */
@@ -137,12 +199,15 @@ static void fmt_rule(char *buf, size_t len, const struct stt_cmp_params *p)
 {
 	snprintf(buf, len,
 		 "a change counts when the one-sided Mann-Whitney test gives p < %g and its "
-		 "one-sided %g%% bound lies beyond the threshold (%g%%%s; interval shown: both "
-		 "bounds, %g%% two-sided); with fewer than %d repetitions a side, the medians "
-		 "against the threshold",
+		 "one-sided %g%% bound lies beyond the threshold (%g%%%s, raised to %g times the "
+		 "spread of one repetition: ~; interval shown: both bounds, %g%% two-sided); "
+		 "not gated: a threshold so raised to %g%% or more, a percentile with fewer "
+		 "than %d samples beyond it a repetition; inconclusive: fewer than %d "
+		 "repetitions a side",
 		 p->alpha, p->confidence * 100.0, p->threshold * 100.0,
-		 p->n_per_metric ? " unless the metric has its own" : "",
-		 (2.0 * p->confidence - 1.0) * 100.0, STT_COMPARE_MIN_N);
+		 p->n_per_metric ? " unless the metric has its own" : "", p->noise_factor,
+		 (2.0 * p->confidence - 1.0) * 100.0, STT_COMPARE_MAX_GATED * 100.0,
+		 STT_COMPARE_TAIL_MIN, STT_COMPARE_MIN_N);
 }
 
 static size_t count_failing(const struct opts *o, const struct stt_comparison *c)
@@ -160,7 +225,7 @@ static void print_table(const struct opts *o, const struct stt_comparison *c, ch
 			size_t nenv, FILE *f)
 {
 	int w = 6;
-	char rule[512];
+	char rule[1024], counts[256];
 
 	for (size_t i = 0; i < c->n; i++)
 		if ((int)strlen(c->m[i].name) > w)
@@ -180,11 +245,12 @@ static void print_table(const struct opts *o, const struct stt_comparison *c, ch
 		fmt_interval(iv, sizeof(iv), &m->r);
 		fmt_p(p, sizeof(p), m->r.p_worse);
 		fmt_verdict(v, sizeof(v), m);
-		snprintf(t, sizeof(t), "%g%%", m->threshold * 100.0);
+		fmt_threshold(t, sizeof(t), m);
 		fprintf(f, "%-*s  %12s  %12s  %8s  %-20s  %8s  %9s  %s\n", w, m->name, a, b, ch, iv,
 			p, t, v);
 	}
 	fputc('\n', f);
+	print_reasons(c, f);
 	for (size_t i = 0; i < nenv; i++)
 		fprintf(f, "environment differs (allowed): %s\n", env[i]);
 	if (c->n_only_base)
@@ -193,9 +259,8 @@ static void print_table(const struct opts *o, const struct stt_comparison *c, ch
 	if (c->n_only_cand)
 		fprintf(f, "%zu metric%s only in the candidate (first: %s)\n", c->n_only_cand,
 			c->n_only_cand == 1 ? "" : "s", c->only_cand[0]);
-	fprintf(f, "%zu regression%s, %zu improvement%s in %zu metrics (fail on %s): %s\n",
-		c->regressions, c->regressions == 1 ? "" : "s", c->improvements,
-		c->improvements == 1 ? "" : "s", c->n, fail_on_name(o->fail_on),
+	fmt_counts(counts, sizeof(counts), c);
+	fprintf(f, "%s (fail on %s): %s\n", counts, fail_on_name(o->fail_on),
 		count_failing(o, c) ? "FAIL" : "pass");
 }
 
@@ -251,10 +316,13 @@ static void write_junit(const struct opts *o, const struct stt_comparison *c, ch
 			size_t nenv, FILE *f)
 {
 	size_t failures = count_failing(o, c);
-	char when[32], rule[512];
+	size_t skipped = 0;
+	char when[32], rule[1024];
 	time_t now = time(NULL);
 	struct tm tm;
 
+	for (size_t i = 0; i < c->n; i++)
+		skipped += !fails(o, &c->m[i]) && c->m[i].r.why[0];
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	fmt_rule(rule, sizeof(rule), &c->params);
@@ -265,8 +333,8 @@ static void write_junit(const struct opts *o, const struct stt_comparison *c, ch
 		c->n, failures);
 	fprintf(f,
 		"  <testsuite name=\"stortune compare\" tests=\"%zu\" failures=\"%zu\" "
-		"errors=\"0\" skipped=\"0\" time=\"0\" timestamp=\"%s\">\n",
-		c->n, failures, when);
+		"errors=\"0\" skipped=\"%zu\" time=\"0\" timestamp=\"%s\">\n",
+		c->n, failures, skipped, when);
 	fprintf(f, "    <properties>\n");
 	fprintf(f, "      <property name=\"baseline\" value=\"");
 	xml_put(f, o->base_path);
@@ -305,6 +373,13 @@ static void write_junit(const struct opts *o, const struct stt_comparison *c, ch
 			fputs(": ", f);
 			xml_put(f, detail);
 			fprintf(f, "</failure>\n");
+		} else if (m->r.why[0]) {
+			/* not decided (inconclusive, not gated): skipped, with the reason */
+			fprintf(f, "      <skipped message=\"");
+			xml_put(f, stt_cmp_verdict_name(m->r.verdict));
+			fputs(": ", f);
+			xml_put(f, m->r.why);
+			fprintf(f, "\"/>\n");
 		} else {
 			fprintf(f, "      <system-out>");
 			xml_put(f, stt_cmp_verdict_name(m->r.verdict));
@@ -353,13 +428,12 @@ static void write_markdown(const struct opts *o, const struct stt_comparison *c,
 			   size_t nenv, FILE *f)
 {
 	size_t failing = count_failing(o, c);
-	char rule[512];
+	char rule[1024], counts[256];
 
 	fmt_rule(rule, sizeof(rule), &c->params);
+	fmt_counts(counts, sizeof(counts), c);
 	fprintf(f, "### stortune compare: %s\n\n", failing ? "FAIL" : "pass");
-	fprintf(f, "%zu regression%s, %zu improvement%s in %zu metrics (fail on %s). Baseline `",
-		c->regressions, c->regressions == 1 ? "" : "s", c->improvements,
-		c->improvements == 1 ? "" : "s", c->n, fail_on_name(o->fail_on));
+	fprintf(f, "%s (fail on %s). Baseline `", counts, fail_on_name(o->fail_on));
 	md_put(f, o->base_path);
 	fputs("`, candidate `", f);
 	md_put(f, o->cand_path);
@@ -377,7 +451,7 @@ static void write_markdown(const struct opts *o, const struct stt_comparison *c,
 	fputs("|:--|--:|--:|--:|:--|--:|--:|:--|\n", f);
 	for (size_t i = 0; i < c->n; i++) {
 		const struct stt_cmp_metric *m = &c->m[i];
-		char a[32], b[32], ch[32], iv[64], p[16], v[64];
+		char a[32], b[32], ch[32], iv[64], p[16], v[64], t[16];
 		bool bold =
 		    m->r.verdict == STT_CMP_REGRESSION || m->r.verdict == STT_CMP_IMPROVEMENT;
 
@@ -391,8 +465,13 @@ static void write_markdown(const struct opts *o, const struct stt_comparison *c,
 		md_put(f, m->name);
 		fprintf(f, "` | %s | %s | %s | %s | ", a, b, ch, iv);
 		md_put(f, p);
-		fprintf(f, " | %g%% | %s", m->threshold * 100.0, bold ? "**" : "");
+		fmt_threshold(t, sizeof(t), m);
+		fprintf(f, " | %s | %s", t, bold ? "**" : "");
 		md_put(f, v);
+		if (m->r.why[0]) {
+			fputs(": ", f);
+			md_put(f, m->r.why);
+		}
 		fprintf(f, "%s |\n", bold ? "**" : "");
 	}
 	fputs("\n<sub>", f);
@@ -516,6 +595,7 @@ static int parse_opts(const struct cmd_entry *self, struct cmd_ctx *ctx, int arg
 	    {"metric", required_argument, NULL, OPT_METRIC},
 	    {"fail-on", required_argument, NULL, OPT_FAIL_ON},
 	    {"allow-env-mismatch", no_argument, NULL, OPT_ALLOW_ENV},
+	    {"noise-factor", required_argument, NULL, OPT_NOISE_FACTOR},
 	    {NULL, 0, NULL, 0},
 	};
 	int c, r;
@@ -560,12 +640,27 @@ static int parse_opts(const struct cmd_entry *self, struct cmd_ctx *ctx, int arg
 				o->fail_on = FAIL_IMPROVEMENT;
 			else if (!strcmp(optarg, "any"))
 				o->fail_on = FAIL_ANY;
+			else if (!strcmp(optarg, "inconclusive"))
+				o->fail_on = FAIL_REGRESSION | FAIL_UNDECIDED;
 			else
 				return cmd_usage_error(self,
-						       "--fail-on %s: regression, improvement "
-						       "or any",
+						       "--fail-on %s: regression, improvement, "
+						       "any or inconclusive",
 						       optarg);
 			break;
+		case OPT_NOISE_FACTOR: {
+			char *end;
+
+			errno = 0;
+			o->p.noise_factor = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(o->p.noise_factor >= 0.0) ||
+			    o->p.noise_factor > 100.0)
+				return cmd_usage_error(self,
+						       "--noise-factor %s: a number from 0 (off) "
+						       "to 100",
+						       optarg);
+			break;
+		}
 		case OPT_ALLOW_ENV:
 			o->allow_env = true;
 			break;

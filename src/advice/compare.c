@@ -13,6 +13,7 @@
 #include <fnmatch.h>
 #include <json-c/json.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,10 @@ const char *stt_cmp_verdict_name(enum stt_cmp_verdict v)
 		return "improvement";
 	case STT_CMP_WITHIN:
 		return "within threshold";
+	case STT_CMP_INCONCLUSIVE:
+		return "inconclusive";
+	case STT_CMP_NOT_GATED:
+		return "not gated";
 	default:
 		return "no change";
 	}
@@ -48,6 +53,7 @@ void stt_compare_params_init(struct stt_cmp_params *p)
 	p->alpha = 0.05;
 	p->threshold = 0.05;
 	p->confidence = 0.90;
+	p->noise_factor = STT_COMPARE_NOISE_FACTOR;
 }
 
 double stt_compare_threshold(const struct stt_cmp_params *p, const char *name)
@@ -87,6 +93,45 @@ static int check_params(const struct stt_cmp_params *p)
 	if (!(p->confidence > 0.5 && p->confidence < 1.0))
 		return stt_err(-EINVAL, "confidence %g: must be above 0.5 and below 1",
 			       p->confidence);
+	if (!(p->noise_factor >= 0.0 && p->noise_factor <= 100.0))
+		return stt_err(-EINVAL, "noise factor %g: must be from 0 to 100", p->noise_factor);
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The @q quantile of the sorted @v (linear interpolation between order statistics). */
+static double quantile_sorted(const double *v, size_t n, double q)
+{
+	double pos = q * (double)(n - 1);
+	size_t i = (size_t)pos;
+
+	return i + 1 < n ? v[i] + (pos - (double)i) * (v[i + 1] - v[i]) : v[n - 1];
+}
+
+/*
+ * The spread of one repetition of @s, relative: (q90 - q10) / (2 x 1.2816), which is the
+ * standard deviation for normal data, of the log values (@logs) or of the values over
+ * |@ref|. Unlike the MAD it sees a metric that is bimodal across repetitions (an amplification
+ * that a journal commit lands in now and then). -ENOMEM or 0.
+ */
+static int spread(const struct stt_cmp_sample *s, bool logs, double ref, double *out)
+{
+	double *v = malloc(s->n * sizeof(*v)), w;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n; i++)
+		v[i] = logs ? log(s->values[i]) : s->values[i];
+	qsort(v, s->n, sizeof(*v), cmp_double);
+	w = (quantile_sorted(v, s->n, 0.9) - quantile_sorted(v, s->n, 0.1)) / (2.0 * 1.2816);
+	free(v);
+	*out = logs ? w : w == 0.0 ? 0.0 : relative(w, ref);
 	return 0;
 }
 
@@ -152,29 +197,63 @@ int stt_compare_samples(const struct stt_cmp_params *p, enum stt_cmp_better bett
 	else
 		out->method = STT_CMP_TEST;
 
+	out->noise = NAN;
+	out->threshold_eff = p->threshold;
 	if (out->method != STT_CMP_TEST) {
 		if (!isfinite(base->median) || !isfinite(cand->median))
 			return stt_err(-EINVAL, "a median is not a finite number");
 		out->change = relative(cand->median - base->median, base->median);
-		if (s * out->change > p->threshold)
-			out->verdict = STT_CMP_REGRESSION;
-		else if (s * out->change < -p->threshold)
-			out->verdict = STT_CMP_IMPROVEMENT;
+		out->verdict = STT_CMP_INCONCLUSIVE;
+		if (out->method == STT_CMP_MEDIANS_ONLY)
+			snprintf(out->why, sizeof(out->why),
+				 "a side has no repetitions (\"values\"); run bench with "
+				 "--repetitions %d or more",
+				 2 * STT_COMPARE_MIN_N);
 		else
-			out->verdict = STT_CMP_NO_CHANGE;
+			snprintf(out->why, sizeof(out->why),
+				 "n=%zu and %zu repetitions, %d a side are needed; run both with "
+				 "--repetitions %d",
+				 base->n, cand->n, STT_COMPARE_MIN_N, 2 * STT_COMPARE_MIN_N);
 		return 0;
 	}
 
 	if ((r = test_samples(p, base, cand, out, &p_up, &p_down)))
 		return r;
+	{
+		double sb, sc;
+
+		if ((r = spread(base, out->log_scale, base->median, &sb)) ||
+		    (r = spread(cand, out->log_scale, base->median, &sc)))
+			return r;
+		/* from a baseline exactly 0 every time, any spread of the candidate is news */
+		out->noise = !out->log_scale && base->median == 0.0
+				 ? sb
+				 : sqrt((sb * sb + sc * sc) / 2.0);
+	}
+	if (p->noise_factor * out->noise > out->threshold_eff)
+		out->threshold_eff = p->noise_factor * out->noise;
 	out->p_worse = s > 0 ? p_up : p_down;
 	out->p_better = s > 0 ? p_down : p_up;
 	/* The bound nearest "no change", as a size of the change in that direction. */
 	worse_bound = s > 0 ? out->lo : -out->hi;
 	better_bound = s > 0 ? -out->hi : out->lo;
-	if (out->p_worse < p->alpha && worse_bound > p->threshold)
+	if (!isfinite(out->noise)) {
+		out->verdict = STT_CMP_NOT_GATED;
+		snprintf(out->why, sizeof(out->why),
+			 "too noisy at n=%zu: the baseline's median is 0 and the repetitions are "
+			 "not, so no relative change can be gated; a phase that asks for more "
+			 "bytes makes it gateable",
+			 base->n);
+	} else if (!(out->threshold_eff < STT_COMPARE_MAX_GATED)) {
+		out->verdict = STT_CMP_NOT_GATED;
+		snprintf(out->why, sizeof(out->why),
+			 "too noisy at n=%zu: one repetition spreads +-%.0f%%, so only a change "
+			 "beyond %.0f%% could be told from the drift between runs; more "
+			 "containers a repetition (--containers) make it gateable",
+			 base->n, out->noise * 100.0, out->threshold_eff * 100.0);
+	} else if (out->p_worse < p->alpha && worse_bound > out->threshold_eff)
 		out->verdict = STT_CMP_REGRESSION;
-	else if (out->p_better < p->alpha && better_bound > p->threshold)
+	else if (out->p_better < p->alpha && better_bound > out->threshold_eff)
 		out->verdict = STT_CMP_IMPROVEMENT;
 	else if (out->p_worse < p->alpha || out->p_better < p->alpha)
 		out->verdict = STT_CMP_WITHIN;
@@ -224,6 +303,26 @@ void stt_comparison_release(struct stt_comparison *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/*
+ * A percentile is decided by the samples beyond it: p99 of 40 containers is the worst start
+ * but one, which neighbours decide. With fewer than STT_COMPARE_TAIL_MIN of them in a
+ * repetition, a decided verdict becomes "not gated".
+ */
+static void tail_rule(struct stt_cmp_metric *m)
+{
+	double tail = m->per_rep * (1.0 - m->quantile), need;
+
+	if (!(m->quantile > 0.0 && m->quantile < 1.0 && m->per_rep > 0.0) ||
+	    tail >= STT_COMPARE_TAIL_MIN || m->r.verdict == STT_CMP_INCONCLUSIVE)
+		return;
+	need = ceil(STT_COMPARE_TAIL_MIN / (1.0 - m->quantile) - 1e-9);
+	m->r.verdict = STT_CMP_NOT_GATED;
+	snprintf(m->r.why, sizeof(m->r.why),
+		 "too noisy at n=%.0f a repetition: p%g rests on %.1f samples beyond it, %d are "
+		 "needed; gateable from --containers %.0f",
+		 m->per_rep, m->quantile * 100.0, tail, STT_COMPARE_TAIL_MIN, need);
+}
+
 int stt_compare_docs(struct json_object *base, struct json_object *cand,
 		     const struct stt_cmp_params *p, const char *const *globs, size_t nglobs,
 		     struct stt_comparison *out)
@@ -265,10 +364,15 @@ int stt_compare_docs(struct json_object *base, struct json_object *cand,
 			r = stt_err(r, "%s: %s", m->name, stt_err_msg());
 			goto out;
 		}
+		tail_rule(m);
 		if (m->r.verdict == STT_CMP_REGRESSION)
 			out->regressions++;
 		else if (m->r.verdict == STT_CMP_IMPROVEMENT)
 			out->improvements++;
+		else if (m->r.verdict == STT_CMP_INCONCLUSIVE)
+			out->inconclusive++;
+		else if (m->r.verdict == STT_CMP_NOT_GATED)
+			out->not_gated++;
 	}
 	for (size_t i = 0; i < nc; i++) {
 		const char *name = cm[i].name;
@@ -357,7 +461,11 @@ static struct json_object *metric_json(const struct stt_cmp_metric *m)
 	    json_object_object_add(o, "change_hi", jnum(r->hi)) ||
 	    json_object_object_add(o, "p_worse", jnum(r->p_worse)) ||
 	    json_object_object_add(o, "p_better", jnum(r->p_better)) ||
-	    stt_json_add(o, "verdict", json_object_new_string(stt_cmp_verdict_name(r->verdict)))) {
+	    json_object_object_add(o, "noise", jnum(r->noise)) ||
+	    stt_json_add(o, "threshold_applied", json_object_new_double(r->threshold_eff)) ||
+	    stt_json_add(o, "verdict", json_object_new_string(stt_cmp_verdict_name(r->verdict))) ||
+	    json_object_object_add(o, "why",
+				   r->why[0] ? json_object_new_string(r->why) : NULL)) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -388,7 +496,11 @@ int stt_comparison_to_json(const struct stt_comparison *c, struct json_object **
 	if (stt_json_add(params, "alpha", json_object_new_double(c->params.alpha)) ||
 	    stt_json_add(params, "threshold", json_object_new_double(c->params.threshold)) ||
 	    stt_json_add(params, "confidence", json_object_new_double(c->params.confidence)) ||
-	    stt_json_add(params, "min_repetitions", json_object_new_int(STT_COMPARE_MIN_N)))
+	    stt_json_add(params, "min_repetitions", json_object_new_int(STT_COMPARE_MIN_N)) ||
+	    stt_json_add(params, "noise_factor", json_object_new_double(c->params.noise_factor)) ||
+	    stt_json_add(params, "max_gated_threshold",
+			 json_object_new_double(STT_COMPARE_MAX_GATED)) ||
+	    stt_json_add(params, "tail_samples_min", json_object_new_int(STT_COMPARE_TAIL_MIN)))
 		goto fail;
 	for (size_t i = 0; i < c->n; i++)
 		if (array_add(arr, metric_json(&c->m[i])))
@@ -409,7 +521,9 @@ int stt_comparison_to_json(const struct stt_comparison *c, struct json_object **
 	if (stt_json_add(o, "only_in_baseline", strings_json(c->only_base, c->n_only_base)) ||
 	    stt_json_add(o, "only_in_candidate", strings_json(c->only_cand, c->n_only_cand)) ||
 	    stt_json_add(o, "regressions", json_object_new_int64((int64_t)c->regressions)) ||
-	    stt_json_add(o, "improvements", json_object_new_int64((int64_t)c->improvements)))
+	    stt_json_add(o, "improvements", json_object_new_int64((int64_t)c->improvements)) ||
+	    stt_json_add(o, "inconclusive", json_object_new_int64((int64_t)c->inconclusive)) ||
+	    stt_json_add(o, "not_gated", json_object_new_int64((int64_t)c->not_gated)))
 		goto fail;
 	*out = o;
 	return 0;

@@ -18,8 +18,18 @@
  *     (Moses) bound at @confidence, one-sided (the question asked is directional).
  * Improvements are found the same way in the other direction. Values that are not all
  * positive (an amplification of 0) are compared on the linear scale, relative to the
- * baseline's median. Fewer repetitions, or a file without "values": a plain threshold on
- * the medians, labelled as such.
+ * baseline's median.
+ *
+ * What the data cannot decide is not decided:
+ *   - the threshold of a metric is raised to @noise_factor times its noise, the spread of one
+ *     repetition ((q90 - q10) / 2.563 of the log values, the root mean square of both
+ *     sides): two runs of one build a minute apart move by about that much, more than the
+ *     repetitions of either run show; a metric whose raised threshold reaches
+ *     STT_COMPARE_MAX_GATED is "not gated" (too noisy at its n);
+ *   - a percentile with fewer than STT_COMPARE_TAIL_MIN samples beyond it in a repetition
+ *     (p99 of 40 containers) is "not gated";
+ *   - fewer than STT_COMPARE_MIN_N repetitions on a side, or a file without "values": the
+ *     medians are shown and the verdict is "inconclusive".
  *
  * No I/O: documents come in as json-c objects, comparisons go out as structs and JSON.
  */
@@ -32,6 +42,12 @@ struct json_object;
 #define STT_COMPARE_SCHEMA  "stortune-compare"
 #define STT_COMPARE_VERSION 1
 #define STT_COMPARE_MIN_N   5
+/* Default noise factor: the threshold is at least this many repetition spreads. */
+#define STT_COMPARE_NOISE_FACTOR 3.0
+/* A metric whose noise-raised threshold reaches this (100%) is not gated. */
+#define STT_COMPARE_MAX_GATED 1.0
+/* Samples beyond a percentile that each repetition needs for the percentile to be gated. */
+#define STT_COMPARE_TAIL_MIN 5
 
 enum stt_cmp_better { STT_CMP_LOWER_BETTER, STT_CMP_HIGHER_BETTER };
 
@@ -46,6 +62,8 @@ enum stt_cmp_verdict {
 	STT_CMP_WITHIN,	     /* a significant change not wholly beyond the threshold */
 	STT_CMP_REGRESSION,  /* worse, beyond the threshold */
 	STT_CMP_IMPROVEMENT, /* better, beyond the threshold */
+	STT_CMP_INCONCLUSIVE, /* too few repetitions to decide (medians shown) */
+	STT_CMP_NOT_GATED,   /* too noisy at this n to decide (shown, never fails) */
 };
 
 const char *stt_cmp_verdict_name(enum stt_cmp_verdict v);
@@ -68,6 +86,7 @@ struct stt_cmp_params {
 	double alpha;	   /* level of the one-sided Mann-Whitney test (0.05) */
 	double threshold;  /* relative change that counts, e.g. 0.05 */
 	double confidence; /* of each one-sided bound of the change (0.90) */
+	double noise_factor; /* the threshold is at least this times the noise (3); 0: off */
 	/* thresholds of some metrics (borrowed): the last one whose glob matches wins */
 	const struct stt_cmp_threshold *per_metric;
 	size_t n_per_metric;
@@ -85,7 +104,10 @@ struct stt_cmp_result {
 	double lo, hi;	 /* one-sided bounds of @change at the confidence; NAN for medians */
 	double p_worse;	 /* one-sided Mann-Whitney p in the worse direction; NAN for medians */
 	double p_better; /* and in the better direction */
+	double noise;	 /* spread of one repetition (relative); NAN for medians */
+	double threshold_eff; /* the threshold applied: max(threshold, noise_factor x noise) */
 	enum stt_cmp_verdict verdict;
+	char why[192]; /* for "inconclusive" and "not gated": the reason and what would settle it */
 };
 
 /*
@@ -104,7 +126,9 @@ struct stt_cmp_metric {
 	char *name;
 	const char *unit; /* "ns", "ratio", "containers/s", "iops" */
 	enum stt_cmp_better better;
-	double threshold; /* the one it was compared with */
+	double threshold; /* the one given for it (r.threshold_eff is the one applied) */
+	double quantile;  /* 0.5 for a p50, 0.99 for a p99; 0 for other figures */
+	double per_rep;	  /* samples behind each repetition's percentile (baseline); 0 unknown */
 	struct stt_cmp_sample base, cand;
 	struct stt_cmp_result r;
 };
@@ -115,7 +139,7 @@ struct stt_comparison {
 	size_t n;
 	char **only_base, **only_cand; /* metric names found on one side only (after the globs) */
 	size_t n_only_base, n_only_cand;
-	size_t regressions, improvements;
+	size_t regressions, improvements, inconclusive, not_gated;
 };
 
 /*
@@ -154,8 +178,9 @@ void stt_comparison_release(struct stt_comparison *c);
  * { "schema": "stortune-compare", "schema_version": 1, "params": {alpha, threshold,
  *   confidence, thresholds: [{glob, threshold}]}, "metrics": [ { name, unit, better,
  *   threshold, method, scale, baseline: {n, median},
- *   candidate: {n, median}, change, change_lo, change_hi, p_worse, p_better, verdict } ],
- *   "only_in_baseline": [..], "only_in_candidate": [..], "regressions", "improvements" }
+ *   candidate: {n, median}, change, change_lo, change_hi, p_worse, p_better, noise,
+ *   threshold_applied, verdict, why } ], "only_in_baseline": [..], "only_in_candidate": [..],
+ *   "regressions", "improvements", "inconclusive", "not_gated" }
  * Numbers that are not finite (a change from 0, an absent bound) are null.
  */
 __attribute__((warn_unused_result)) int stt_comparison_to_json(const struct stt_comparison *c,

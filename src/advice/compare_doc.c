@@ -130,11 +130,20 @@ static int add_single(struct figs *f, const char *name, const char *unit,
 static const struct {
 	const char *key, *stat, *unit;
 	enum stt_cmp_better better;
+	double quantile; /* of the phase's latencies; 0: not a percentile */
 } phase_figs[] = {
-    {"p50_ns", "p50", "ns", STT_CMP_LOWER_BETTER},
-    {"p99_ns", "p99", "ns", STT_CMP_LOWER_BETTER},
-    {"amplification", "amplification", "ratio", STT_CMP_LOWER_BETTER},
+    {"p50_ns", "p50", "ns", STT_CMP_LOWER_BETTER, 0.50},
+    {"p99_ns", "p99", "ns", STT_CMP_LOWER_BETTER, 0.99},
+    {"amplification", "amplification", "ratio", STT_CMP_LOWER_BETTER, 0.0},
 };
+
+/* A percentile of the phase's latencies: @total samples over the repetitions. */
+static void set_percentile(struct stt_cmp_metric *m, double q, struct json_object *total)
+{
+	m->quantile = q;
+	if (total && is_number(total) && json_object_get_double(total) > 0.0 && m->base.n)
+		m->per_rep = json_object_get_double(total) / (double)m->base.n;
+}
 
 static int backend_figs(struct figs *f, struct json_object *be)
 {
@@ -158,10 +167,15 @@ static int backend_figs(struct figs *f, struct json_object *be)
 				     i++) {
 					snprintf(name, sizeof(name), "%s/%s/%s/%s", backend, mode,
 						 phase, phase_figs[i].stat);
+					size_t had = f->n;
+
 					if ((r = add_summary(f, name, phase_figs[i].unit,
 							     phase_figs[i].better,
 							     stt_json_get(ph, phase_figs[i].key))))
 						return r;
+					if (f->n > had && phase_figs[i].quantile > 0.0)
+						set_percentile(&f->m[had], phase_figs[i].quantile,
+							       stt_json_get(ph, "lat_ns.N"));
 				}
 			}
 		}

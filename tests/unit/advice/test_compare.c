@@ -106,6 +106,7 @@ static void test_rates(void)
 	unsigned int reg, same, small, small_any, up_improves, down_regresses, reg95;
 
 	stt_compare_params_init(&p);
+	p.noise_factor = 0; /* the test and its bounds alone; the noise rule: test_noise */
 	p95 = p;
 	p95.confidence = 0.95;
 	/* lower is better (latency): +10% at 3% noise, 10 repetitions a side */
@@ -147,17 +148,20 @@ static void test_fallbacks(void)
 	/* fewer than 5 a side: the medians against the threshold */
 	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
 	CU_ASSERT_EQUAL(r.method, STT_CMP_MEDIANS_FEW);
-	CU_ASSERT_EQUAL(r.verdict, STT_CMP_REGRESSION);
+	CU_ASSERT_EQUAL(r.verdict, STT_CMP_INCONCLUSIVE); /* shown, not decided */
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.why, "n=3 and 3 repetitions"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.why, "--repetitions 10"));
 	CU_ASSERT_DOUBLE_EQUAL(r.change, 0.10, 1e-12);
 	CU_ASSERT_TRUE(isnan(r.lo) && isnan(r.p_worse));
 	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_HIGHER_BETTER, &b, &c, &r), 0);
-	CU_ASSERT_EQUAL(r.verdict, STT_CMP_IMPROVEMENT);
+	CU_ASSERT_EQUAL(r.verdict, STT_CMP_INCONCLUSIVE);
 	/* only the summaries */
 	b.values = c.values = NULL;
 	c.median = 103;
 	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
 	CU_ASSERT_EQUAL(r.method, STT_CMP_MEDIANS_ONLY);
-	CU_ASSERT_EQUAL(r.verdict, STT_CMP_NO_CHANGE);
+	CU_ASSERT_EQUAL(r.verdict, STT_CMP_INCONCLUSIVE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.why, "no repetitions"));
 
 	/* zeros (warm reads from the page cache): the linear scale; 0 against 0 is no change */
 	b = (struct stt_cmp_sample){.values = z, .n = 6, .median = 0};
@@ -167,11 +171,20 @@ static void test_fallbacks(void)
 	CU_ASSERT_FALSE(r.log_scale);
 	CU_ASSERT_EQUAL(r.verdict, STT_CMP_NO_CHANGE);
 	CU_ASSERT_DOUBLE_EQUAL(r.change, 0.0, 0);
-	/* from 0 to clearly more: an infinite change, a regression when lower is better */
+	/* from 0 to clearly more: an infinite change, a regression when lower is better (a
+	 * baseline exactly 0 every time has no noise, whatever the candidate's spread) */
 	c = (struct stt_cmp_sample){.values = up, .n = 6, .median = 0.55};
 	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
 	CU_ASSERT_EQUAL(r.verdict, STT_CMP_REGRESSION);
 	CU_ASSERT_TRUE(isinf(r.change) && r.change > 0);
+	CU_ASSERT_DOUBLE_EQUAL(r.noise, 0.0, 0);
+	/* a baseline of median 0 whose repetitions are not all 0: no relative change to gate */
+	b = (struct stt_cmp_sample){.values = up, .n = 6, .median = 0.0};
+	z[0] = z[1] = 1.0;
+	b.values = z;
+	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
+	CU_ASSERT_EQUAL(r.verdict, STT_CMP_NOT_GATED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.why, "median is 0"));
 	p.alpha = 0.7;
 	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), -EINVAL);
 }
@@ -282,6 +295,105 @@ static void add_raw(struct json_object *doc, double iops, double p99_ns)
 	json_object_object_add(doc, "raw_device", raw);
 }
 
+/* ---- the noise rule ---- */
+
+/* 100 x exp(@sd x z) for ten fixed z, times @ratio: a spread known exactly. */
+static void spread_of(double *v, double sd, double ratio)
+{
+	static const double z[10] = {-1.5, -1, -0.6, -0.3, 0, 0.1, 0.3, 0.6, 1, 1.5};
+
+	for (int i = 0; i < 10; i++)
+		v[i] = 100.0 * ratio * exp(sd * z[i]);
+}
+
+static void test_noise(void)
+{
+	double bv[10], cv_[10];
+	struct stt_cmp_sample b = {.values = bv, .n = 10}, c = {.values = cv_, .n = 10};
+	struct stt_cmp_params p;
+	struct stt_cmp_result r;
+	/* q90 - q10 of z is 2.1, so the spread is 2.1 sd / 2.5632 */
+	double noise = 2.1 * 0.1 / (2.0 * 1.2816);
+
+	stt_compare_params_init(&p);
+	CU_ASSERT_DOUBLE_EQUAL(p.noise_factor, 3.0, 0);
+	/* +20% where one repetition spreads +-8%: the threshold rises to 3 x 8.2% = 24.6% */
+	spread_of(bv, 0.1, 1.0);
+	spread_of(cv_, 0.1, 1.2);
+	b.median = (bv[4] + bv[5]) / 2;
+	c.median = (cv_[4] + cv_[5]) / 2;
+	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
+	CU_ASSERT_DOUBLE_EQUAL(r.noise, noise, 1e-9);
+	CU_ASSERT_DOUBLE_EQUAL(r.threshold_eff, 3 * noise, 1e-9);
+	CU_ASSERT_EQUAL(r.verdict, STT_CMP_WITHIN); /* significant, not beyond the drift */
+	CU_ASSERT_DOUBLE_EQUAL(r.change, 0.2, 1e-9);
+	/* the same data without the rule: a regression at 5% */
+	p.noise_factor = 0;
+	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
+	CU_ASSERT_EQUAL(r.verdict, STT_CMP_REGRESSION);
+	CU_ASSERT_DOUBLE_EQUAL(r.threshold_eff, 0.05, 0);
+	/* +60% at the same noise is beyond it: a regression with the rule too */
+	p.noise_factor = 3;
+	spread_of(cv_, 0.1, 1.6);
+	c.median = (cv_[4] + cv_[5]) / 2;
+	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
+	CU_ASSERT_EQUAL(r.verdict, STT_CMP_REGRESSION);
+	/* a threshold given above the noise's is kept */
+	p.threshold = 0.7;
+	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
+	CU_ASSERT_DOUBLE_EQUAL(r.threshold_eff, 0.7, 0);
+	CU_ASSERT_EQUAL(r.verdict, STT_CMP_WITHIN);
+	/* one repetition spreading +-41%: 3 x 41% is past 100%, not gated, even for +200% */
+	p.threshold = 0.05;
+	spread_of(bv, 0.5, 1.0);
+	spread_of(cv_, 0.5, 3.0);
+	b.median = (bv[4] + bv[5]) / 2;
+	c.median = (cv_[4] + cv_[5]) / 2;
+	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
+	CU_ASSERT_EQUAL(r.verdict, STT_CMP_NOT_GATED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.why, "too noisy at n=10"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.why, "--containers"));
+	p.noise_factor = 101;
+	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), -EINVAL);
+}
+
+/* A percentile with fewer than 5 samples beyond it a repetition is not gated. */
+static void test_tail(void)
+{
+	struct docspec bs = {"overlay", 1.0, 1.0, NULL, NULL, 10, true, 1};
+	struct docspec cs = {"overlay", 3.0, 1.0, NULL, NULL, 10, true, 2};
+	struct json_object *base = make_doc(&bs), *cand = make_doc(&cs);
+	const char *start[] = {"*/start/*"};
+	struct stt_comparison c;
+	struct stt_cmp_params p;
+
+	stt_compare_params_init(&p);
+	/* 10 starts a repetition: p50 rests on 5 beyond it (gated), p99 on 0.1 */
+	for (int i = 0; i < 2; i++) {
+		struct json_object *ph = stt_json_get(i ? cand : base, "backends");
+		struct json_object *lat = json_object_new_object();
+
+		ph = stt_json_get(json_object_array_get_idx(ph, 0), "modes.cold.phases.start");
+		json_object_object_add(lat, "N", json_object_new_int(100));
+		json_object_object_add(ph, "lat_ns", lat);
+		json_object_object_add(ph, "p99_ns",
+				       json_object_get(json_object_object_get(ph, "p50_ns")));
+	}
+	CU_ASSERT_EQUAL_FATAL(stt_compare_docs(base, cand, &p, start, 1, &c), 0);
+	CU_ASSERT_EQUAL_FATAL(c.n, 2);
+	CU_ASSERT_STRING_EQUAL(c.m[0].name, "overlay/cold/start/p50");
+	CU_ASSERT_EQUAL(c.m[0].r.verdict, STT_CMP_REGRESSION);
+	CU_ASSERT_DOUBLE_EQUAL(c.m[0].per_rep, 10.0, 0);
+	CU_ASSERT_STRING_EQUAL(c.m[1].name, "overlay/cold/start/p99");
+	CU_ASSERT_EQUAL(c.m[1].r.verdict, STT_CMP_NOT_GATED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(c.m[1].r.why, "gateable from --containers 500"));
+	CU_ASSERT_EQUAL(c.regressions, 1);
+	CU_ASSERT_EQUAL(c.not_gated, 1);
+	stt_comparison_release(&c);
+	json_object_put(base);
+	json_object_put(cand);
+}
+
 static void test_raw(void)
 {
 	struct docspec bs = {"overlay", 1.0, 1.0, NULL, NULL, 10, true, 1};
@@ -298,11 +410,13 @@ static void test_raw(void)
 	CU_ASSERT_STRING_EQUAL(c.m[0].name, "raw/4k-randread-qd1/iops");
 	CU_ASSERT_EQUAL(c.m[0].better, STT_CMP_HIGHER_BETTER);
 	CU_ASSERT_EQUAL(c.m[0].r.method, STT_CMP_MEDIANS_FEW); /* one run each */
-	CU_ASSERT_EQUAL(c.m[0].r.verdict, STT_CMP_REGRESSION);
+	CU_ASSERT_EQUAL(c.m[0].r.verdict, STT_CMP_INCONCLUSIVE);
+	CU_ASSERT_EQUAL(c.inconclusive, 2);
+	CU_ASSERT_EQUAL(c.regressions, 0);
 	CU_ASSERT_DOUBLE_EQUAL(c.m[0].r.change, -0.15, 1e-12);
 	CU_ASSERT_STRING_EQUAL(c.m[1].name, "raw/4k-randread-qd1/clat_p99");
 	CU_ASSERT_EQUAL(c.m[1].better, STT_CMP_LOWER_BETTER);
-	CU_ASSERT_EQUAL(c.m[1].r.verdict, STT_CMP_NO_CHANGE);
+	CU_ASSERT_EQUAL(c.m[1].r.verdict, STT_CMP_INCONCLUSIVE);
 	stt_comparison_release(&c);
 	json_object_put(base);
 	json_object_put(cand);
@@ -642,8 +756,13 @@ static void test_outputs(void)
 	cs.kernel = NULL;
 	put_doc(f.base, &bs);
 	put_doc(f.cand, &cs);
-	CU_ASSERT_EQUAL(unit_cmd("stortune", "compare", f.base, f.cand, NULL), 1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(unit_out, "regression, by medians (no values)"));
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "compare", f.base, f.cand, NULL), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_out, "inconclusive, by medians (no values)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_out, "run bench with --repetitions 10"));
+	CU_ASSERT_EQUAL(
+	    unit_cmd("stortune", "compare", f.base, f.cand, "--fail-on", "inconclusive", NULL), 1);
+	CU_ASSERT_EQUAL(
+	    unit_cmd("stortune", "compare", f.base, f.cand, "--noise-factor", "-1", NULL), 2);
 	files_cleanup(&f);
 }
 
@@ -655,6 +774,8 @@ int unit_register_compare(void)
 		return CU_get_error();
 	CU_add_test(s, "regression rule over 100 seeds", test_rates);
 	CU_add_test(s, "medians fallback and zeros", test_fallbacks);
+	CU_add_test(s, "noise-raised threshold, not gated when too noisy", test_noise);
+	CU_add_test(s, "a percentile needs samples beyond it: not gated", test_tail);
 	CU_add_test(s, "documents: figures, globs, environment", test_docs);
 	CU_add_test(s, "documents: raw device figures, medians", test_raw);
 	CU_add_test(s, "command: bad input is exit 2 and one line", test_bad_input);

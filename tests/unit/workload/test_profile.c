@@ -92,9 +92,9 @@ static void test_values(void)
 	CU_ASSERT_EQUAL(p.startup.rewrite_files, 2);
 	CU_ASSERT_TRUE(p.startup.mid_write);
 	CU_ASSERT_FALSE(p.startup.fsync_writes);
-	CU_ASSERT_EQUAL(p.run.containers, 10);
+	CU_ASSERT_EQUAL(p.run.containers, 40);
 	CU_ASSERT_EQUAL(p.run.concurrency, 2);
-	CU_ASSERT_EQUAL(p.run.repetitions, 3);
+	CU_ASSERT_EQUAL(p.run.repetitions, 10);
 	CU_ASSERT_TRUE(p.run.cold);
 	CU_ASSERT_TRUE(p.run.warm);
 	stt_profile_file_classes(&p.image, &small, &medium, &large);
@@ -301,7 +301,7 @@ static void test_json(void)
 	CU_ASSERT_TRUE(json_object_get_boolean(v));
 	CU_ASSERT_TRUE(json_object_object_get_ex(o, "run", &sect));
 	CU_ASSERT_TRUE(json_object_object_get_ex(sect, "containers", &v));
-	CU_ASSERT_EQUAL(json_object_get_int(v), 10);
+	CU_ASSERT_EQUAL(json_object_get_int(v), 40);
 	CU_ASSERT_TRUE(json_object_object_get_ex(o, "text", &v));
 	CU_ASSERT_STRING_EQUAL(json_object_get_string(v), p.text);
 	json_object_put(o);
