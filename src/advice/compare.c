@@ -219,17 +219,9 @@ int stt_compare_samples(const struct stt_cmp_params *p, enum stt_cmp_better bett
 
 	if ((r = test_samples(p, base, cand, out, &p_up, &p_down)))
 		return r;
-	{
-		double sb, sc;
-
-		if ((r = spread(base, out->log_scale, base->median, &sb)) ||
-		    (r = spread(cand, out->log_scale, base->median, &sc)))
-			return r;
-		/* from a baseline exactly 0 every time, any spread of the candidate is news */
-		out->noise = !out->log_scale && base->median == 0.0
-				 ? sb
-				 : sqrt((sb * sb + sc * sc) / 2.0);
-	}
+	/* the baseline's noise: a slowdown that also spreads the candidate stays gateable */
+	if ((r = spread(base, out->log_scale, base->median, &out->noise)))
+		return r;
 	if (p->noise_factor * out->noise > out->threshold_eff)
 		out->threshold_eff = p->noise_factor * out->noise;
 	out->p_worse = s > 0 ? p_up : p_down;

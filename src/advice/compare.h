@@ -22,8 +22,7 @@
  *
  * What the data cannot decide is not decided:
  *   - the threshold of a metric is raised to @noise_factor times its noise, the spread of one
- *     repetition ((q90 - q10) / 2.563 of the log values, the root mean square of both
- *     sides): two runs of one build a minute apart move by about that much, more than the
+ *     repetition of the baseline ((q90 - q10) / 2.563 of the log values): two runs of one build a minute apart move by about that much, more than the
  *     repetitions of either run show; a metric whose raised threshold reaches
  *     STT_COMPARE_MAX_GATED is "not gated" (too noisy at its n);
  *   - a percentile with fewer than STT_COMPARE_TAIL_MIN samples beyond it in a repetition

@@ -1,0 +1,118 @@
+#!/bin/bash
+# compare's two error rates, measured for real on this machine (issue: "numbers you can gate on").
+#
+#  (a) false alarms: PAIRS same-build pairs, each the documented commands with their defaults,
+#        stortune bench --backend overlay --profile ci -o a.json
+#        stortune bench --backend overlay --profile ci -o b.json
+#        stortune compare a.json b.json
+#      counted as failing when compare exits 1;
+#  (b) detection: the candidate run with its reads and writes to the loop device under the
+#      backend throttled by the blkio controller (cgroup v1 blkio.throttle.{read,write}_iops_device,
+#      or cgroup v2 io.max) at each of LEVELS I/Os per second, the baseline unthrottled;
+#      TRIALS trials a level. The size of the slowdown is measured, not assumed: per metric, the
+#      median over the trials of the candidate's median over the baseline's, and a trial
+#      counts as caught when compare exits 1.
+#
+# Usage: tests/perf/compare_rates.sh [PAIRS] [TRIALS]     (as root; about 30 s a pair here)
+# Env: LEVELS="300 120" (IOPS caps), STT=./stortune, OUT=build/perf/compare_rates
+set -u
+cd "$(dirname "$0")/../.."
+PAIRS=${1:-20}
+TRIALS=${2:-10}
+LEVELS=${LEVELS:-"300 120"}
+STT=${STT:-./stortune}
+OUT=${OUT:-build/perf/compare_rates}
+WORK=/var/tmp/stt-compare-rates
+JDIR=/dev/shm/stt-compare-rates
+CG=
+[ "$(id -u)" -eq 0 ] || { echo "compare_rates: needs root" >&2; exit 77; }
+mkdir -p "$OUT" "$WORK" "$JDIR"
+
+bench() { # bench OUTFILE: the documented command (its own scratch and journal directories)
+	"$STT" bench --backend overlay --profile ci --workdir "$WORK" --journal-dir "$JDIR" -q \
+		-o "$1" >/dev/null
+}
+
+cleanup() {
+	if [ -n "$CG" ] && [ -d "$CG" ]; then
+		rmdir "$CG" 2>/dev/null
+	fi
+	"$STT" cleanup --journal-dir "$JDIR" -q >/dev/null 2>&1
+	rm -rf "$WORK" "$JDIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A cgroup whose processes' I/O to every loop device is capped at $1 IOPS each way.
+throttle_cgroup() {
+	local iops=$1 d majmin
+	if [ -d /sys/fs/cgroup/blkio ]; then
+		CG=/sys/fs/cgroup/blkio/stt-compare-rates
+		mkdir -p "$CG"
+		for d in /sys/block/loop*; do
+			majmin=$(cat "$d/dev")
+			echo "$majmin $iops" >"$CG/blkio.throttle.read_iops_device" || return 1
+			echo "$majmin $iops" >"$CG/blkio.throttle.write_iops_device" || return 1
+		done
+	else
+		CG=/sys/fs/cgroup/stt-compare-rates
+		echo +io >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
+		mkdir -p "$CG"
+		for d in /sys/block/loop*; do
+			majmin=$(cat "$d/dev")
+			echo "$majmin riops=$iops wiops=$iops" >"$CG/io.max" || return 1
+		done
+	fi
+}
+
+bench_throttled() { # bench_throttled IOPS OUTFILE
+	throttle_cgroup "$1" || { echo "compare_rates: cannot set the I/O cap" >&2; exit 1; }
+	(echo $BASHPID >"$CG/cgroup.procs" && bench "$2")
+	local rc=$?
+	rmdir "$CG" 2>/dev/null
+	CG=
+	return $rc
+}
+
+# (a) false alarms
+fa=0
+: >"$OUT/pairs.txt"
+for i in $(seq 1 "$PAIRS"); do
+	bench "$OUT/a$i.json" && bench "$OUT/b$i.json" || { echo "bench failed" >&2; exit 1; }
+	"$STT" compare "$OUT/a$i.json" "$OUT/b$i.json" --json >"$OUT/c$i.json"
+	rc=$?
+	[ $rc -eq 1 ] && fa=$((fa + 1))
+	printf 'pair %2d: exit %d, %s regressions, %s improvements, %s not gated, %s gated\n' "$i" $rc \
+		"$(jq .regressions "$OUT/c$i.json")" "$(jq .improvements "$OUT/c$i.json")" \
+		"$(jq .not_gated "$OUT/c$i.json")" \
+		"$(jq '[.metrics[]|select(.verdict!="not gated" and .verdict!="inconclusive")]|length' "$OUT/c$i.json")" |
+		tee -a "$OUT/pairs.txt"
+done
+echo "false alarms: $fa of $PAIRS same-build pairs" | tee "$OUT/summary.txt"
+
+# (b) detection at each cap
+for lv in $LEVELS; do
+	caught=0
+	for t in $(seq 1 "$TRIALS"); do
+		bench "$OUT/base-$lv-$t.json" && bench_throttled "$lv" "$OUT/slow-$lv-$t.json" ||
+			{ echo "bench failed" >&2; exit 1; }
+		"$STT" compare "$OUT/base-$lv-$t.json" "$OUT/slow-$lv-$t.json" --json >"$OUT/s-$lv-$t.json"
+		rc=$?
+		[ $rc -eq 1 ] && caught=$((caught + 1))
+		echo "cap $lv IOPS, trial $t: exit $rc, regressions: $(jq -r '[.metrics[]|select(.verdict=="regression")|.name]|join(" ")' "$OUT/s-$lv-$t.json")"
+	done
+	# the size of the slowdown: per metric gated in any trial, the median of cand/base medians
+	size=$(for t in $(seq 1 "$TRIALS"); do
+		jq -r '.metrics[]|select(.name|test("/p50$|containers_per_s$"))|"\(.name) \(.candidate.median/.baseline.median)"' \
+			"$OUT/s-$lv-$t.json"
+	done | python3 -c '
+import sys, statistics, collections
+v = collections.defaultdict(list)
+for line in sys.stdin:
+    k, x = line.split()
+    v[k].append(float(x))
+for k in sorted(v):
+    print("%-40s %.3f" % (k, statistics.median(v[k])))')
+	echo "cap $lv IOPS: caught in $caught of $TRIALS trials; measured change (median over trials of candidate/baseline medians):" | tee -a "$OUT/summary.txt"
+	echo "$size" | sed 's/^/    /' | tee -a "$OUT/summary.txt"
+done
