@@ -6,7 +6,9 @@
 # and own alternating; many short rounds pair better than a few long ones on a noisy disk):
 #   4k randread QD1, 4k randread QD32, 4k randwrite QD32, 128k sequential read QD8 with the
 #   I/O buffers in huge pages (--iomem mmaphuge, fio's iomem=mmaphuge, for both engines), and
-#   the same 128k job with ordinary buffers (fio's default) as a control.
+#   the same 128k job with ordinary buffers (fio's default) as a control; 4k randread with 2
+#   and 4 jobs (fio's numjobs, own threads) at QD1 and QD8; 16k randrw 70/30 at QD8.
+#   ONLY=REGEX runs the jobs whose names match.
 #
 # Why huge pages at 128k: an O_DIRECT read of 128k into ordinary pages lands in 32 pages that
 # lie wherever the kernel put them, and the virtual disk here is markedly faster when they
@@ -89,9 +91,16 @@ jobs=(
 	"randwrite-4k-qd32|--rw randwrite --bs 4k --iodepth 32"
 	"read-128k-qd8|--rw read --bs 128k --iodepth 8 --iomem mmaphuge"
 	"read-128k-qd8-malloc|--rw read --bs 128k --iodepth 8"
+	"randread-4k-qd1-jobs2|--rw randread --bs 4k --iodepth 1 --jobs 2"
+	"randread-4k-qd8-jobs2|--rw randread --bs 4k --iodepth 8 --jobs 2"
+	"randread-4k-qd1-jobs4|--rw randread --bs 4k --iodepth 1 --jobs 4"
+	"randread-4k-qd8-jobs4|--rw randread --bs 4k --iodepth 8 --jobs 4"
+	"randrw-16k-70-qd8|--rw randrw --rwmix-read 70 --bs 16k --iodepth 8"
 )
 for j in "${jobs[@]}"; do
 	name=${j%%|*} args=${j#*|}
+	# ONLY=REGEX runs the jobs whose names match
+	[[ -z "${ONLY:-}" || $name =~ $ONLY ]] || continue
 	echo "== $name: $args" >&2
 	# shellcheck disable=SC2086
 	"${pin[@]}" ./stortune -q --json fio-check "$f" $args --size 1g --runtime "$RUNTIME" --time-based \
@@ -160,7 +169,10 @@ hdr = (f"{'job':<21} {'fio IOPS':>9} {'own IOPS':>9} {'ratio':>6} {'p50 fio/own'
        f"{'spread fio/own %':>16} {'meets':>5}  {'IOPS ratio 95% interval':>23}")
 print(hdr)
 print("-" * len(hdr))
+import os
 for n in names:
+    if not os.path.exists(f"build/perf/fio_check-{n}.json"):
+        continue  # not run (ONLY)
     d = json.load(open(f"build/perf/fio_check-{n}.json"))
     m = d["median"]
     dr = "write" if "write" in n else "read"
