@@ -18,6 +18,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 PAIRS=${1:-20}
+# PAIRS=0 skips (a); LEVELS="" skips (b)
 TRIALS=${2:-10}
 LEVELS=${LEVELS:-"300 120"}
 STT=${STT:-./stortune}
@@ -43,14 +44,23 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A cgroup whose processes' I/O to every loop device is capped at $1 IOPS each way.
+# The block devices to cap: every loop device (the backend's is made during the run, so the
+# bench may get one made after the cap was set: the disk under the loop devices' backing files
+# is capped too -- the loop driver charges its I/O to the cgroup that issued it).
+cap_devices() {
+	local d
+	for d in /sys/block/loop* /sys/block/$(basename "$(df --output=source /var/tmp | tail -1)" | sed 's/[0-9]*$//'); do
+		[ -e "$d/dev" ] && cat "$d/dev"
+	done | sort -u
+}
+
+# A cgroup whose processes' I/O to those devices is capped at $1 IOPS each way.
 throttle_cgroup() {
-	local iops=$1 d majmin
+	local iops=$1 majmin
 	if [ -d /sys/fs/cgroup/blkio ]; then
 		CG=/sys/fs/cgroup/blkio/stt-compare-rates
 		mkdir -p "$CG"
-		for d in /sys/block/loop*; do
-			majmin=$(cat "$d/dev")
+		for majmin in $(cap_devices); do
 			echo "$majmin $iops" >"$CG/blkio.throttle.read_iops_device" || return 1
 			echo "$majmin $iops" >"$CG/blkio.throttle.write_iops_device" || return 1
 		done
@@ -58,8 +68,7 @@ throttle_cgroup() {
 		CG=/sys/fs/cgroup/stt-compare-rates
 		echo +io >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
 		mkdir -p "$CG"
-		for d in /sys/block/loop*; do
-			majmin=$(cat "$d/dev")
+		for majmin in $(cap_devices); do
 			echo "$majmin riops=$iops wiops=$iops" >"$CG/io.max" || return 1
 		done
 	fi
