@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Opens a report written by `stortune report` in Debian's headless chromium (playwright-core,
+// never a downloaded browser) and checks it against the results files it was made from:
+//   - no console error, no page error, no network request (the page must be self-contained);
+//   - every chart the results call for is drawn (a canvas), with the right number of series
+//     and of points per series, read from the uPlot objects in the page;
+//   - the numbers in the tables (their exact values, data-v) equal the results files';
+//   - a full-page screenshot.
+// usage: node check_report.js REPORT.html SCREENSHOT.png RESULTS.json [MORE.json ...]
+// The results files in the order given to `stortune report` (duplicates left out).
+// Prints one line per check group; exits 1 on the first failed group, with what differed.
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { chromium } = require(path.join(__dirname, '../../vendor/npm/node_modules/playwright-core'));
+
+const PHASES = ['create', 'start', 'first-read', 'first-write', 'cow-write', 'stop', 'remove'];
+const MODES = ['cold', 'warm'];
+const DETAIL_MAX = 12;
+
+const [html, shot, ...files] = process.argv.slice(2);
+if (!html || !shot || !files.length) {
+	console.error('usage: node check_report.js REPORT.html SCREENSHOT.png RESULTS.json [MORE.json ...]');
+	process.exit(2);
+}
+const docs = files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')));
+let failures = 0;
+function check(what, cond, detail) {
+	if (!cond) {
+		failures++;
+		console.error('FAIL ' + what + (detail ? ': ' + detail : ''));
+	}
+}
+
+// What the results files say the page must show.
+function expectedCharts() {
+	const want = new Map(); // id -> { series, points: [..] }
+	docs.slice(0, DETAIL_MAX).forEach((d, ri) => {
+		const ok = d.backends.filter((b) => (b.status || 'ok') === 'ok');
+		const bm = [];
+		for (const b of ok)
+			for (const m of MODES)
+				if (b.modes && b.modes[m])
+					bm.push([b, m]);
+		if (!bm.length)
+			return;
+		for (const ph of PHASES) {
+			const pts = bm.map(([b, m]) => Object.keys(((b.modes[m].phases[ph] || {}).lat_ns || {}).bins || {}).length)
+				.filter((n) => n > 0);
+			if (pts.length)
+				want.set('r' + ri + '-cdf-' + ph, pts);
+		}
+		want.set('r' + ri + '-phases', bm.map(([b, m]) => PHASES.filter((p) => b.modes[m].phases[p] && b.modes[m].phases[p].p50_ns).length));
+		want.set('r' + ri + '-device', bm.flatMap(([b, m]) => ['read_bytes', 'write_bytes'].map((k) =>
+			PHASES.filter((p) => b.modes[m].phases[p] && b.modes[m].phases[p].device && b.modes[m].phases[p].device[k]).length)));
+		const modesPresent = MODES.filter((m) => bm.some(([, mm]) => mm === m));
+		want.set('r' + ri + '-pagecache', modesPresent.map((m) => bm.filter(([b, mm]) => mm === m && b.modes[m].page_cache_per_container_bytes).length));
+		if (d.tune && d.tune.points && d.tune.points.length) {
+			const pts = [];
+			for (const z of [false, true]) {
+				if (!d.tune.points.some((p) => p.zeroing === z))
+					continue;
+				for (const k of ['start_p50_ns', 'first_write_p50_ns'])
+					pts.push(d.tune.points.filter((p) => p.zeroing === z && p.status === 'ok' && p[k]).length);
+			}
+			want.set('r' + ri + '-tune', pts);
+		}
+	});
+	return want;
+}
+
+function fig(d, name) { // a compare-style metric name -> the median in the results file
+	const [b, m, ph, st] = name.split('/');
+	const be = d.backends.find((x) => x.backend === b && (x.status || 'ok') === 'ok');
+	const mo = be && be.modes && be.modes[m];
+	if (!mo)
+		return undefined;
+	if (ph === 'storm')
+		return mo.storm && mo.storm[st] && mo.storm[st].median;
+	const p = mo.phases[ph];
+	if (!p)
+		return undefined;
+	if (st === 'amplification')
+		return p.amplification && p.amplification.median;
+	return p[st + '_ns'] && p[st + '_ns'].median;
+}
+
+(async () => {
+	const udd = fs.mkdtempSync(path.join(os.tmpdir(), 'stt-chromium-'));
+	const ctx = await chromium.launchPersistentContext(udd, {
+		executablePath: '/usr/bin/chromium',
+		headless: true,
+		viewport: { width: 1280, height: 900 },
+		args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+			'--disable-sync', '--no-first-run', '--disable-quic'],
+	});
+	try {
+		const page = await ctx.newPage();
+		const errors = [];
+		const requests = [];
+		page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') errors.push(m.type() + ': ' + m.text()); });
+		page.on('pageerror', (e) => errors.push('pageerror: ' + e.message));
+		page.on('request', (r) => { if (!r.url().startsWith('file:') && !r.url().startsWith('data:')) requests.push(r.url()); });
+		await page.goto('file://' + path.resolve(html), { waitUntil: 'load' });
+		await page.waitForFunction(() => document.body.hasAttribute('data-ready'), null, { timeout: 20000 });
+
+		check('no console or page error', errors.length === 0, errors.join(' | '));
+		check('no network request', requests.length === 0, requests.join(' '));
+
+		// Charts, read from the uPlot objects in the page.
+		const drawn = await page.evaluate(() => window.sttCharts.map((c) => ({
+			id: c.id,
+			series: c.plot.series.length - 1,
+			points: c.plot.data.slice(1).map((s) => s.filter((v) => v !== null && v !== undefined).length),
+			canvas: !!c.plot.root.querySelector('canvas') && c.plot.root.querySelector('canvas').width > 0,
+			attr: c.plot.root.parentElement.getAttribute('data-points'),
+		})));
+		const byId = new Map(drawn.map((c) => [c.id, c]));
+		const want = expectedCharts();
+		for (const [id, pts] of want) {
+			const c = byId.get(id);
+			check('chart ' + id + ' drawn', c && c.canvas);
+			if (!c)
+				continue;
+			check('chart ' + id + ' series', c.series === pts.length, 'page ' + c.series + ', results ' + pts.length);
+			check('chart ' + id + ' points', JSON.stringify(c.points) === JSON.stringify(pts),
+				'page ' + JSON.stringify(c.points) + ', results ' + JSON.stringify(pts));
+		}
+		let fleetCharts = 0;
+		const runs = await page.evaluate(() => window.sttReport.runs.length);
+		check('runs in the page', runs === docs.length, 'page ' + runs + ', files ' + docs.length);
+		if (docs.length > 1) {
+			const keys = await page.evaluate(() => window.sttReport.fleet.key_metrics);
+			for (const k of keys.slice(0, 3)) {
+				const c = byId.get('fleet-' + k.replace(/[^a-z0-9]+/gi, '-'));
+				fleetCharts++;
+				check('fleet chart ' + k, c && c.canvas && c.series === 1 &&
+					c.points[0] === docs.filter((d) => fig(d, k) !== undefined).length, JSON.stringify(c));
+			}
+		}
+		console.log('charts: ' + want.size + ' per-run charts and ' + fleetCharts + ' fleet charts checked (' +
+			drawn.length + ' drawn)');
+
+		// Tables: the exact values against the results files.
+		let cells = 0;
+		const val = async (sel) => page.$$eval(sel, (es) => es.map((e) => e.getAttribute('data-v')));
+		const same = (what, got, exp) => {
+			cells++;
+			check(what, got !== undefined && exp !== undefined && exp !== null && Number(got) === exp,
+				'page ' + got + ', results ' + exp);
+		};
+		for (let ri = 0; ri < Math.min(docs.length, DETAIL_MAX); ri++) {
+			const d = docs[ri];
+			for (const b of d.backends.filter((x) => (x.status || 'ok') === 'ok'))
+				for (const m of MODES) {
+					const mo = b.modes && b.modes[m];
+					if (!mo)
+						continue;
+					for (const ph of PHASES) {
+						const p = mo.phases[ph];
+						if (!p)
+							continue;
+						const lat = `#run-${ri} table.latency tr[data-backend="${b.backend}"][data-mode="${m}"][data-phase="${ph}"]`;
+						same(`run ${ri} ${b.backend} ${m} ${ph} N`, (await val(lat + ' td[data-k="N"]'))[0], p.lat_ns.N);
+						same(`run ${ri} ${b.backend} ${m} ${ph} p99`, (await val(lat + ' td[data-k="p99_ns"]'))[0], p.lat_ns.percentile['99.000000']);
+						same(`run ${ri} ${b.backend} ${m} ${ph} p50 reps`, (await val(lat + ' td[data-k="p50_reps"]'))[0], p.p50_ns.median);
+						same(`run ${ri} ${b.backend} ${m} ${ph} p50 n`, (await val(lat + ' td[data-k="p50_reps.n"]'))[0], p.p50_ns.n);
+						const dev = `#run-${ri} table.device tr[data-backend="${b.backend}"][data-mode="${m}"][data-phase="${ph}"]`;
+						same(`run ${ri} ${b.backend} ${m} ${ph} read bytes`, (await val(dev + ' td[data-k="read_bytes"]'))[0], p.device.read_bytes.median);
+						same(`run ${ri} ${b.backend} ${m} ${ph} write bytes`, (await val(dev + ' td[data-k="write_bytes"]'))[0], p.device.write_bytes.median);
+						if (p.amplification)
+							same(`run ${ri} ${b.backend} ${m} ${ph} amplification`, (await val(dev + ' td[data-k="amplification"]'))[0], p.amplification.median);
+					}
+					const st = `#run-${ri} table.storm tr[data-backend="${b.backend}"][data-mode="${m}"]`;
+					same(`run ${ri} ${b.backend} ${m} containers/s`, (await val(st + ' td[data-k="containers_per_s"]'))[0], mo.storm.containers_per_s.median);
+					const pc = `#run-${ri} table.pagecache tr[data-backend="${b.backend}"][data-mode="${m}"]`;
+					same(`run ${ri} ${b.backend} ${m} page cache`, (await val(pc + ' td[data-k="page_cache_per_container_bytes"]'))[0], mo.page_cache_per_container_bytes.median);
+				}
+			// every skipped backend is listed with its reason
+			for (const b of d.backends.filter((x) => (x.status || 'ok') !== 'ok')) {
+				const li = await page.$$eval(`#run-${ri} ul.skipped li[data-backend="${b.backend}"]`, (es) => es.map((e) => e.textContent));
+				cells++;
+				check(`run ${ri} skipped ${b.backend} listed with its reason`, li.length === 1 && li[0].includes(b.reason), li.join('|'));
+			}
+		}
+		if (docs.length > 1) {
+			const keys = await page.evaluate(() => window.sttReport.fleet.key_metrics);
+			for (let ri = 0; ri < docs.length; ri++)
+				for (const k of keys)
+					same(`fleet run ${ri} ${k}`, (await val(`table.fleet tr[data-run="${ri}"] td[data-k="${k}"]`))[0], fig(docs[ri], k));
+		}
+		console.log('tables: ' + cells + ' cells equal to the results files');
+
+		fs.mkdirSync(path.dirname(path.resolve(shot)), { recursive: true });
+		await page.screenshot({ path: shot, fullPage: true });
+		console.log('screenshot: ' + shot);
+	} finally {
+		await ctx.close();
+		fs.rmSync(udd, { recursive: true, force: true });
+	}
+	if (failures) {
+		console.error(failures + ' check(s) failed');
+		process.exit(1);
+	}
+	console.log('ok');
+})().catch((e) => {
+	console.error(e);
+	process.exit(1);
+});
