@@ -61,6 +61,8 @@ PRIV_O := $(PRIV_C:%.c=build/%.o)
 $(UNIT_O): ALL_CFLAGS += -Itests/unit
 $(PRIV_O): ALL_CFLAGS += -Itests/priv
 
+UPLOT  := vendor/npm/node_modules/uplot
+
 LIB    := build/libstortune.a
 CMDLIB := build/libstortune-cmd.a
 
@@ -124,6 +126,12 @@ install: stortune
 	$(INSTALL) -m 0755 stortune $(DESTDIR)$(BINDIR)/stortune
 	for f in profiles/*.ini; do [ -e "$$f" ] || continue; \
 		$(INSTALL) -m 0644 "$$f" $(DESTDIR)$(DATADIR)/profiles/; done
+	@# the report page's assets: uPlot and its licence (make deps puts them in vendor/npm)
+	@test -f $(UPLOT)/dist/uPlot.iife.min.js || { echo "install: $(UPLOT) missing: run make deps" >&2; exit 1; }
+	$(INSTALL) -d $(DESTDIR)$(DATADIR)/report
+	$(INSTALL) -m 0644 $(UPLOT)/dist/uPlot.iife.min.js $(UPLOT)/dist/uPlot.min.css $(DESTDIR)$(DATADIR)/report/
+	$(INSTALL) -m 0644 $(UPLOT)/LICENSE $(DESTDIR)$(DATADIR)/report/uPlot.LICENSE
+	$(INSTALL) -m 0644 report/report.js report/report.css $(DESTDIR)$(DATADIR)/report/
 
 clean:
 	rm -rf build stortune

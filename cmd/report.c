@@ -232,7 +232,7 @@ int cmd_report_files(const struct cmd_entry *self, struct cmd_ctx *ctx, const ch
 	if (ctx->json)
 		cmd_print_json(agg);
 	else if (out)
-		cmd_note(ctx, "report: %s (%zu run%s)", out, stt_report_runs(rep),
+		cmd_note(ctx, "report: %s (%zu run%s)\n", out, stt_report_runs(rep),
 			 stt_report_runs(rep) == 1 ? "" : "s");
 	r = CMD_EXIT_OK;
 out:
