@@ -40,7 +40,8 @@
 			return '0';
 		if (a >= 100)
 			return v.toFixed(0);
-		return v.toPrecision(d || 3).replace(/\.?0+$/, '');
+		const t = v.toPrecision(d || 3);
+		return t.includes('.') && !t.includes('e') ? t.replace(/\.?0+$/, '') : String(Number(t));
 	}
 	const ms = (ns) => (fin(ns) ? sig(ns / 1e6) : '-');
 	function bytes(b) {
@@ -115,9 +116,9 @@
 			data.push(y);
 		}
 		const opts = {
-			title, width: 560, height: 300,
+			title, width: 560, height: 300, legend: { live: false },
 			scales: { x: { time: false, distr: 3 }, y: { range: [0, 1] } },
-			axes: [{ label: 'latency (ms, log scale)', values: (u, v) => v.map((x) => sig(x, 2)) },
+			axes: [{ label: 'latency (ms, log scale)', values: (u, v) => v.map((x) => (x === null ? null : sig(x, 2))) },
 				{ label: 'fraction of operations ≤ x' }],
 			series: [{ label: 'ms', value: (u, v) => (v === null ? '-' : sig(v)) }].concat(series.map((s, i) => ({
 				label: s.label, stroke: COLORS[i % COLORS.length], width: 2, dash: s.dash,
@@ -130,10 +131,11 @@
 	}
 
 	// Grouped bars: @cats category names, @series = [{ label, values: [one per category] }].
-	function barChart(id, title, ylabel, cats, series, yfmt) {
+	function barChart(id, title, ylabel, cats, series, yfmt, width) {
 		const box = el('div', { class: 'chart' });
 		const k = series.length;
 		const xs = [];
+		const w = width || 560;
 		const data = [xs];
 		series.forEach(() => data.push([]));
 		cats.forEach((_, c) => {
@@ -143,10 +145,10 @@
 			});
 		});
 		const opts = {
-			title, width: 560, height: 300,
+			title, width: w, height: 300, legend: { live: false },
 			scales: { x: { time: false, range: [-0.6, cats.length - 0.4] }, y: { range: (u, lo, hi) => [0, hi > 0 ? hi * 1.1 : 1] } },
 			axes: [{ splits: () => cats.map((_, i) => i), values: (u, v) => v.map((i) => cats[i] || ''), grid: { show: false } },
-				{ label: ylabel, values: (u, v) => v.map((x) => (yfmt || sig)(x)), size: 70 }],
+				{ label: ylabel, values: (u, v) => v.map((x) => (x === null ? null : (yfmt || sig)(x))), size: 70 }],
 			series: [{ label: 'category', value: (u, v) => (v === null ? '-' : cats[Math.round(v)] || '') }].concat(series.map((s, i) => ({
 				label: s.label, stroke: COLORS[i % COLORS.length], fill: COLORS[i % COLORS.length] + 'b0',
 				width: 1, paths: uPlot.paths.bars({ size: [0.9, 80], align: 0 }), points: { show: false },
@@ -161,10 +163,10 @@
 		const box = el('div', { class: 'chart' });
 		const data = [cats.map((_, i) => i)].concat(series.map((s) => s.values.map((v) => (fin(v) ? v : null))));
 		const opts = {
-			title, width: 560, height: 300,
+			title, width: 560, height: 300, legend: { live: false },
 			scales: { x: { time: false, range: [-0.3, cats.length - 0.7] } },
 			axes: [{ splits: () => cats.map((_, i) => i), values: (u, v) => v.map((i) => cats[i] || '') },
-				{ label: ylabel, values: (u, v) => v.map((x) => (yfmt || sig)(x)), size: 70 }],
+				{ label: ylabel, values: (u, v) => v.map((x) => (x === null ? null : (yfmt || sig)(x))), size: 70 }],
 			series: [{ label: 'point', value: (u, v) => (v === null ? '-' : cats[v] || '') }].concat(series.map((s, i) => ({
 				label: s.label, stroke: COLORS[i % COLORS.length], width: 2, dash: s.dash,
 				points: { show: true, size: 6 },
@@ -223,6 +225,7 @@
 			'operations that took at most x. Further left is faster; a long tail to the right is the p99. ' +
 			'Cold (solid): caches dropped before the phase; warm (dashed): not. The table gives the ' +
 			'histogram\'s p50/p99 and the median p50 over the repetitions with its 95% interval and n.')];
+		const cards = [];
 		for (const ph of d.latency) {
 			if (!ph.series.length)
 				continue;
@@ -233,8 +236,9 @@
 				ph.series.map((s) => row({ 'data-backend': s.backend, 'data-mode': s.mode, 'data-phase': ph.phase },
 					s.backend, s.mode, num(s.N, sig, { 'data-k': 'N' }), num(s.p50_ns, ms, { 'data-k': 'p50_ns' }),
 					num(s.p99_ns, ms, { 'data-k': 'p99_ns' }), figCells(s.p50_reps, ms, 'p50_reps'))));
-			kids.push(el('h4', {}, ph.phase), pair(chart, tbl));
+			cards.push(el('div', { class: 'card' }, chart, tbl));
 		}
+		kids.push(el('div', { class: 'grid' }, ...cards));
 		return section('Latency per phase', ...kids);
 	}
 
@@ -338,9 +342,11 @@
 	}
 
 	function run(r, ri) {
-		const s = el('section', { class: 'run', id: 'run-' + ri, 'data-run': String(ri) },
-			el('h2', {}, 'Run ' + (ri + 1) + ': ' + r.host + ' — ' + (r.created || '') + ' (' + r.label + ')'),
-			envTable(r), verdicts(r));
+		const title = 'Run ' + (ri + 1) + ': ' + r.host + ' — ' + (r.created || '') + ' (' + r.label + ')';
+		// one run: open; several: each folded under its title (the fleet view comes first)
+		const s = doc.runs.length > 1
+			? el('details', { class: 'run', id: 'run-' + ri, 'data-run': String(ri) }, el('summary', {}, el('h2', {}, title)), envTable(r), verdicts(r))
+			: el('section', { class: 'run', id: 'run-' + ri, 'data-run': String(ri) }, el('h2', {}, title), envTable(r), verdicts(r));
 		const d = r.detail;
 		if (!d)
 			return s;
@@ -377,11 +383,13 @@
 			'0.6745·|x − median|/MAD above 3.5); rows marked recommend other than the majority (' + f.recommendation.majority + ', ' + f.recommendation.count + ' of ' + runs.length + ').'),
 			table('fleet', head, rows)];
 		const charted = keys.slice(0, 3);
+		const grid = el('div', { class: 'grid3' });
+		kids.push(grid);
 		for (const k of charted) {
 			const m = byName.get(k);
 			const scale = m && m.unit === 'ns' ? 1e6 : 1;
-			kids.push(barChart('fleet-' + k.replace(/[^a-z0-9]+/gi, '-'), k + (scale > 1 ? ' (ms)' : '') + ' per run', scale > 1 ? 'ms' : m ? m.unit : '',
-				runs.map((r, i) => (runs.length <= 20 ? r.host : String(i + 1))), [{ label: k, values: runs.map((r) => (fin(r.figures[k]) ? r.figures[k] / scale : null)) }]));
+			grid.append(barChart('fleet-' + k.replace(/[^a-z0-9]+/gi, '-'), k + (scale > 1 ? ' (ms)' : '') + ' per run', scale > 1 ? 'ms' : m ? m.unit : '',
+				runs.map((r, i) => (runs.length <= 12 ? r.host : String(i + 1))), [{ label: k, values: runs.map((r) => (fin(r.figures[k]) ? r.figures[k] / scale : null)) }], sig, 400));
 		}
 		const ol = f.metrics.filter((m) => m.mad_outliers.length);
 		kids.push(el('h3', {}, 'Outliers per figure'), ol.length ? table('outliers', ['figure', 'fleet median', 'n', 'run', 'host', 'value', 'modified z'],

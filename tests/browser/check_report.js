@@ -144,7 +144,24 @@ function fig(d, name) { // a compare-style metric name -> the median in the resu
 
 		// Tables: the exact values against the results files.
 		let cells = 0;
-		const val = async (sel) => page.$$eval(sel, (es) => es.map((e) => e.getAttribute('data-v')));
+		// every numeric cell once, by a selector path of its row's data attributes
+		const cellMap = await page.evaluate(() => {
+			const m = {};
+			for (const td of document.querySelectorAll('td[data-k]')) {
+				const tr = td.closest('tr');
+				const tbl = td.closest('table');
+				const run = td.closest('[data-run]:not(tr)');
+				const key = [run ? run.getAttribute('data-run') : '', tbl.className,
+					...['data-backend', 'data-mode', 'data-phase', 'data-run'].map((a) => tr.getAttribute(a) || ''),
+					td.getAttribute('data-k')].join('|');
+				(m[key] = m[key] || []).push(td.getAttribute('data-v'));
+			}
+			return m;
+		});
+		const cell = (run, tbl, be, mo, ph, rrun, k) => {
+			const v = cellMap[[run, 'data ' + tbl, be, mo, ph, rrun, k].join('|')];
+			return v && v.length === 1 ? v[0] : undefined;
+		};
 		const same = (what, got, exp) => {
 			cells++;
 			check(what, got !== undefined && exp !== undefined && exp !== null && Number(got) === exp,
@@ -161,21 +178,22 @@ function fig(d, name) { // a compare-style metric name -> the median in the resu
 						const p = mo.phases[ph];
 						if (!p)
 							continue;
-						const lat = `#run-${ri} table.latency tr[data-backend="${b.backend}"][data-mode="${m}"][data-phase="${ph}"]`;
-						same(`run ${ri} ${b.backend} ${m} ${ph} N`, (await val(lat + ' td[data-k="N"]'))[0], p.lat_ns.N);
-						same(`run ${ri} ${b.backend} ${m} ${ph} p99`, (await val(lat + ' td[data-k="p99_ns"]'))[0], p.lat_ns.percentile['99.000000']);
-						same(`run ${ri} ${b.backend} ${m} ${ph} p50 reps`, (await val(lat + ' td[data-k="p50_reps"]'))[0], p.p50_ns.median);
-						same(`run ${ri} ${b.backend} ${m} ${ph} p50 n`, (await val(lat + ' td[data-k="p50_reps.n"]'))[0], p.p50_ns.n);
-						const dev = `#run-${ri} table.device tr[data-backend="${b.backend}"][data-mode="${m}"][data-phase="${ph}"]`;
-						same(`run ${ri} ${b.backend} ${m} ${ph} read bytes`, (await val(dev + ' td[data-k="read_bytes"]'))[0], p.device.read_bytes.median);
-						same(`run ${ri} ${b.backend} ${m} ${ph} write bytes`, (await val(dev + ' td[data-k="write_bytes"]'))[0], p.device.write_bytes.median);
+						const lat = (k) => cell(String(ri), 'latency', b.backend, m, ph, '', k);
+						const dev = (k) => cell(String(ri), 'device', b.backend, m, ph, '', k);
+						const w = `run ${ri} ${b.backend} ${m} ${ph}`;
+						same(w + ' N', lat('N'), p.lat_ns.N);
+						same(w + ' p50', lat('p50_ns'), p.lat_ns.percentile['50.000000']);
+						same(w + ' p99', lat('p99_ns'), p.lat_ns.percentile['99.000000']);
+						same(w + ' p50 reps', lat('p50_reps'), p.p50_ns.median);
+						same(w + ' p50 n', lat('p50_reps.n'), p.p50_ns.n);
+						same(w + ' breakdown p50', cell(String(ri), 'breakdown', b.backend, m, ph, '', 'p50_ns'), p.p50_ns.median);
+						same(w + ' read bytes', dev('read_bytes'), p.device.read_bytes.median);
+						same(w + ' write bytes', dev('write_bytes'), p.device.write_bytes.median);
 						if (p.amplification)
-							same(`run ${ri} ${b.backend} ${m} ${ph} amplification`, (await val(dev + ' td[data-k="amplification"]'))[0], p.amplification.median);
+							same(w + ' amplification', dev('amplification'), p.amplification.median);
 					}
-					const st = `#run-${ri} table.storm tr[data-backend="${b.backend}"][data-mode="${m}"]`;
-					same(`run ${ri} ${b.backend} ${m} containers/s`, (await val(st + ' td[data-k="containers_per_s"]'))[0], mo.storm.containers_per_s.median);
-					const pc = `#run-${ri} table.pagecache tr[data-backend="${b.backend}"][data-mode="${m}"]`;
-					same(`run ${ri} ${b.backend} ${m} page cache`, (await val(pc + ' td[data-k="page_cache_per_container_bytes"]'))[0], mo.page_cache_per_container_bytes.median);
+					same(`run ${ri} ${b.backend} ${m} containers/s`, cell(String(ri), 'storm', b.backend, m, '', '', 'containers_per_s'), mo.storm.containers_per_s.median);
+					same(`run ${ri} ${b.backend} ${m} page cache`, cell(String(ri), 'pagecache', b.backend, m, '', '', 'page_cache_per_container_bytes'), mo.page_cache_per_container_bytes.median);
 				}
 			// every skipped backend is listed with its reason
 			for (const b of d.backends.filter((x) => (x.status || 'ok') !== 'ok')) {
@@ -188,12 +206,14 @@ function fig(d, name) { // a compare-style metric name -> the median in the resu
 			const keys = await page.evaluate(() => window.sttReport.fleet.key_metrics);
 			for (let ri = 0; ri < docs.length; ri++)
 				for (const k of keys)
-					same(`fleet run ${ri} ${k}`, (await val(`table.fleet tr[data-run="${ri}"] td[data-k="${k}"]`))[0], fig(docs[ri], k));
+					same(`fleet run ${ri} ${k}`, cell('', 'fleet', '', '', '', String(ri), k), fig(docs[ri], k));
 		}
 		console.log('tables: ' + cells + ' cells equal to the results files');
 
 		fs.mkdirSync(path.dirname(path.resolve(shot)), { recursive: true });
 		await page.screenshot({ path: shot, fullPage: true });
+		// and the top of the page at the width of the README
+		await page.screenshot({ path: shot.replace(/\.png$/, '') + '-top.png', fullPage: true, clip: { x: 0, y: 0, width: 1280, height: 2200 } });
 		console.log('screenshot: ' + shot);
 	} finally {
 		await ctx.close();
