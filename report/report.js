@@ -388,8 +388,8 @@
 		for (const k of charted) {
 			const m = byName.get(k);
 			const scale = m && m.unit === 'ns' ? 1e6 : 1;
-			grid.append(barChart('fleet-' + k.replace(/[^a-z0-9]+/gi, '-'), k + (scale > 1 ? ' (ms)' : '') + ' per run', scale > 1 ? 'ms' : m ? m.unit : '',
-				runs.map((r, i) => (runs.length <= 12 ? r.host : String(i + 1))), [{ label: k, values: runs.map((r) => (fin(r.figures[k]) ? r.figures[k] / scale : null)) }], sig, 400));
+			grid.append(barChart('fleet-' + k.replace(/[^a-z0-9]+/gi, '-'), k.replace('/storm/containers_per_s', ' containers/s') + (scale > 1 ? ' (ms)' : '') + ' per run (#)', scale > 1 ? 'ms' : m ? m.unit : '',
+				runs.map((r, i) => String(i + 1)), [{ label: k, values: runs.map((r) => (fin(r.figures[k]) ? r.figures[k] / scale : null)) }], sig, 400));
 		}
 		const ol = f.metrics.filter((m) => m.mad_outliers.length);
 		kids.push(el('h3', {}, 'Outliers per figure'), ol.length ? table('outliers', ['figure', 'fleet median', 'n', 'run', 'host', 'value', 'modified z'],
