@@ -34,11 +34,11 @@ enum { OPT_COMPARE = 256 };
 static const struct {
 	const char *name, *tree;
 } asset_files[] = {
-	{"uPlot.iife.min.js", "vendor/npm/node_modules/uplot/dist/uPlot.iife.min.js"},
-	{"uPlot.min.css", "vendor/npm/node_modules/uplot/dist/uPlot.min.css"},
-	{"uPlot.LICENSE", "vendor/npm/node_modules/uplot/LICENSE"},
-	{"report.js", "report/report.js"},
-	{"report.css", "report/report.css"},
+    {"uPlot.iife.min.js", "vendor/npm/node_modules/uplot/dist/uPlot.iife.min.js"},
+    {"uPlot.min.css", "vendor/npm/node_modules/uplot/dist/uPlot.min.css"},
+    {"uPlot.LICENSE", "vendor/npm/node_modules/uplot/LICENSE"},
+    {"report.js", "report/report.js"},
+    {"report.css", "report/report.css"},
 };
 #define NASSETS (sizeof(asset_files) / sizeof(asset_files[0]))
 
@@ -59,7 +59,8 @@ static int try_dir(struct assets *a, const char *dir, bool tree)
 	char path[PATH_MAX + 128];
 
 	for (size_t i = 0; i < NASSETS; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, tree ? asset_files[i].tree : asset_files[i].name);
+		snprintf(path, sizeof(path), "%s/%s", dir,
+			 tree ? asset_files[i].tree : asset_files[i].name);
 		if (stt_sysfs_slurp(path, &a->text[i])) {
 			snprintf(a->where, sizeof(a->where), "%s", path);
 			for (size_t j = 0; j < i; j++) {
@@ -86,7 +87,8 @@ static int assets_load(struct assets *a)
 	memset(a, 0, sizeof(*a));
 	if (env && *env) {
 		if (try_dir(a, env, false))
-			return stt_err(-ENOENT, "STT_REPORT_ASSETS=%s: %s is missing", env, a->where);
+			return stt_err(-ENOENT, "STT_REPORT_ASSETS=%s: %s is missing", env,
+				       a->where);
 		return 0;
 	}
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 4);
@@ -121,12 +123,12 @@ static int write_html(const struct cmd_entry *self, struct json_object *agg, con
 	if (assets_load(&a))
 		return cmd_fail(self, CMD_EXIT_FAILURE, "%s", stt_err_msg());
 	ra = (struct stt_report_assets){
-		.chart_js = a.text[0],
-		.chart_css = a.text[1],
-		.chart_license = a.text[2],
-		.chart_name = "uPlot (https://github.com/leeoniya/uPlot, MIT licence)",
-		.page_js = a.text[3],
-		.page_css = a.text[4],
+	    .chart_js = a.text[0],
+	    .chart_css = a.text[1],
+	    .chart_license = a.text[2],
+	    .chart_name = "uPlot (https://github.com/leeoniya/uPlot, MIT licence)",
+	    .page_js = a.text[3],
+	    .page_css = a.text[4],
 	};
 	r = stt_report_html(agg, &ra, &html);
 	if (r) {
@@ -210,9 +212,9 @@ int cmd_report_files(const struct cmd_entry *self, struct cmd_ctx *ctx, const ch
 		r = stt_report_add(rep, doc, files[i]);
 		json_object_put(doc);
 		if (r) {
-			r = r == -ENOMEM ? cmd_fail(self, CMD_EXIT_FAILURE, "out of memory")
-					 : cmd_fail(self, CMD_EXIT_USAGE, "%s: %s", files[i],
-						    stt_err_msg());
+			r = r == -ENOMEM
+				? cmd_fail(self, CMD_EXIT_FAILURE, "out of memory")
+				: cmd_fail(self, CMD_EXIT_USAGE, "%s: %s", files[i], stt_err_msg());
 			goto out;
 		}
 	}
@@ -226,7 +228,8 @@ int cmd_report_files(const struct cmd_entry *self, struct cmd_ctx *ctx, const ch
 	}
 	w = stt_json_get(agg, "warnings");
 	for (size_t i = 0; w && i < json_object_array_length(w); i++)
-		fprintf(stderr, "warning: %s\n", json_object_get_string(json_object_array_get_idx(w, i)));
+		fprintf(stderr, "warning: %s\n",
+			json_object_get_string(json_object_array_get_idx(w, i)));
 	if (out && (r = write_html(self, agg, out)) != CMD_EXIT_OK)
 		goto out;
 	if (ctx->json)
@@ -244,10 +247,10 @@ out:
 static int cmd_report(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		CMD_COMMON_OPTIONS,
-		{"output", required_argument, NULL, 'o'},
-		{"compare", no_argument, NULL, OPT_COMPARE},
-		{0},
+	    CMD_COMMON_OPTIONS,
+	    {"output", required_argument, NULL, 'o'},
+	    {"compare", no_argument, NULL, OPT_COMPARE},
+	    {0},
 	};
 	const char *out = NULL, *base = NULL, *cand = NULL;
 	const char *const *files;

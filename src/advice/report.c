@@ -25,8 +25,8 @@
 #define STT_VERSION "0.0.0"
 #endif
 
-static const char *const phases[] = {"create", "start",	    "first-read", "first-write",
-				     "cow-write", "stop", "remove"};
+static const char *const phases[] = {"create",	  "start", "first-read", "first-write",
+				     "cow-write", "stop",  "remove"};
 static const char *const modes[] = {"cold", "warm"};
 #define NPHASES (sizeof(phases) / sizeof(phases[0]))
 #define NMODES	(sizeof(modes) / sizeof(modes[0]))
@@ -121,7 +121,8 @@ static double num_at(struct json_object *o, const char *path)
 {
 	struct json_object *v = stt_json_get(o, path);
 
-	if (!v || !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)))
+	if (!v ||
+	    !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)))
 		return NAN;
 	return json_object_get_double(v);
 }
@@ -163,11 +164,13 @@ static struct json_object *fig(int *err, struct json_object *summary)
 	}
 	add_num(err, f, "median", med);
 	add_num(err, f, "lo",
-		ci && json_object_array_length(ci) == 2 ?
-			json_object_get_double(json_object_array_get_idx(ci, 0)) : NAN);
+		ci && json_object_array_length(ci) == 2
+		    ? json_object_get_double(json_object_array_get_idx(ci, 0))
+		    : NAN);
 	add_num(err, f, "hi",
-		ci && json_object_array_length(ci) == 2 ?
-			json_object_get_double(json_object_array_get_idx(ci, 1)) : NAN);
+		ci && json_object_array_length(ci) == 2
+		    ? json_object_get_double(json_object_array_get_idx(ci, 1))
+		    : NAN);
 	add_num(err, f, "n", num_at(summary, "n"));
 	add(err, f, "noisy",
 	    json_object_new_boolean(json_object_get_boolean(stt_json_get(summary, "noisy"))));
@@ -248,7 +251,8 @@ static struct json_object *detail_latency(int *err, struct json_object *backends
 	struct json_object *out = json_object_new_array();
 
 	for (size_t p = 0; out && p < NPHASES; p++) {
-		struct json_object *ph = json_object_new_object(), *series = json_object_new_array();
+		struct json_object *ph = json_object_new_object(),
+				   *series = json_object_new_array();
 
 		add_str(err, ph, "phase", phases[p]);
 		add(err, ph, "series", series);
@@ -264,7 +268,8 @@ static struct json_object *detail_latency(int *err, struct json_object *backends
 				char path[96];
 				struct json_object *pho, *s, *lat;
 
-				snprintf(path, sizeof(path), "modes.%s.phases.%s", modes[m], phases[p]);
+				snprintf(path, sizeof(path), "modes.%s.phases.%s", modes[m],
+					 phases[p]);
 				pho = stt_json_get(be, path);
 				lat = stt_json_get(pho, "lat_ns");
 				if (!lat)
@@ -317,7 +322,8 @@ static struct json_object *detail_phases(int *err, struct json_object *backends)
 			add_str(err, row, "backend", str_at(be, "backend"));
 			add_str(err, row, "environment", str_at(be, "environment"));
 			add_str(err, row, "mode", modes[m]);
-			add_fig(err, row, "containers_per_s", stt_json_get(mo, "storm.containers_per_s"));
+			add_fig(err, row, "containers_per_s",
+				stt_json_get(mo, "storm.containers_per_s"));
 			add_fig(err, row, "page_cache_per_container_bytes",
 				stt_json_get(mo, "page_cache_per_container_bytes"));
 			add_fig(err, row, "pool_data_per_container_bytes",
@@ -333,12 +339,16 @@ static struct json_object *detail_phases(int *err, struct json_object *backends)
 				add_str(err, ph, "phase", phases[p]);
 				add_fig(err, ph, "p50_ns", stt_json_get(pho, "p50_ns"));
 				add_fig(err, ph, "mean_ns", stt_json_get(pho, "mean_ns"));
-				add_fig(err, ph, "read_bytes", stt_json_get(pho, "device.read_bytes"));
-				add_fig(err, ph, "write_bytes", stt_json_get(pho, "device.write_bytes"));
+				add_fig(err, ph, "read_bytes",
+					stt_json_get(pho, "device.read_bytes"));
+				add_fig(err, ph, "write_bytes",
+					stt_json_get(pho, "device.write_bytes"));
 				add_fig(err, ph, "read_ios", stt_json_get(pho, "device.read_ios"));
-				add_fig(err, ph, "write_ios", stt_json_get(pho, "device.write_ios"));
+				add_fig(err, ph, "write_ios",
+					stt_json_get(pho, "device.write_ios"));
 				add_num(err, ph, "requested_bytes", num_at(pho, "requested_bytes"));
-				add_fig(err, ph, "amplification", stt_json_get(pho, "amplification"));
+				add_fig(err, ph, "amplification",
+					stt_json_get(pho, "amplification"));
 			}
 		}
 	}
@@ -380,7 +390,8 @@ static struct json_object *detail_tune(int *err, struct json_object *doc)
 		add_fig(err, p, "start_p50_ns", stt_json_get(s, "start_p50_ns"));
 		add_fig(err, p, "first_write_p50_ns", stt_json_get(s, "first_write_p50_ns"));
 		add_fig(err, p, "cow_write_p50_ns", stt_json_get(s, "cow_write_p50_ns"));
-		add_fig(err, p, "storm_containers_per_s", stt_json_get(s, "storm_containers_per_s"));
+		add_fig(err, p, "storm_containers_per_s",
+			stt_json_get(s, "storm_containers_per_s"));
 		add_num(err, p, "pool_data_bytes_per_container",
 			num_at(s, "pool_data_bytes_per_container"));
 		add_num(err, p, "provisioning_clat_p50_ratio",
@@ -428,9 +439,9 @@ static int recommend_one(struct json_object *doc, const char *name, struct stt_r
 {
 	const char *ver = str_at(doc, "environment.host.software.dockerd.version");
 	struct stt_rec_input in = {
-		.docs = &doc,
-		.names = &name,
-		.ndocs = 1,
+	    .docs = &doc,
+	    .names = &name,
+	    .ndocs = 1,
 	};
 
 	*origin = "unknown (none recorded in the results): the newest rules apply";
@@ -515,8 +526,8 @@ static const char *const key_stats[] = {"cold/start/p50", "cold/first-read/p50",
 					"cold/storm/containers_per_s"};
 
 /* Records each figure of @doc against run @idx for the fleet view. */
-static int fleet_add(struct stt_report *r, struct json_object *figures, const struct stt_cmp_metric *m,
-		     size_t n, size_t idx)
+static int fleet_add(struct stt_report *r, struct json_object *figures,
+		     const struct stt_cmp_metric *m, size_t n, size_t idx)
 {
 	int err = 0;
 
@@ -559,8 +570,8 @@ int stt_report_add(struct stt_report *r, struct json_object *doc, const char *na
 	if (json_object_object_get_ex(r->seen, key, &src)) {
 		char w[1024];
 
-		snprintf(w, sizeof(w), "%s: the same run as %s (host %s, run %s); counted once", name,
-			 json_object_get_string(src), host, id);
+		snprintf(w, sizeof(w), "%s: the same run as %s (host %s, run %s); counted once",
+			 name, json_object_get_string(src), host, id);
 		r->duplicates++;
 		push(&err, r->warnings, json_object_new_string(w));
 		return err;
@@ -597,7 +608,8 @@ int stt_report_add(struct stt_report *r, struct json_object *doc, const char *na
 	add_str(&err, run, "profile_hash", str_at(doc, "profile.hash"));
 	add_str(&err, run, "command", str_at(doc, "command"));
 	{
-		struct json_object *t = json_object_new_object(), *tgt = stt_json_get(doc, "environment.target");
+		struct json_object *t = json_object_new_object(),
+				   *tgt = stt_json_get(doc, "environment.target");
 
 		add(&err, run, "target", t);
 		if (t) {
@@ -781,7 +793,7 @@ static int fleet(struct stt_report *r, struct json_object **out)
 	for (size_t k = 0; k < sizeof(key_stats) / sizeof(key_stats[0]); k++)
 		for (size_t i = 0; i < json_object_array_length(r->order); i++) {
 			const char *name =
-				json_object_get_string(json_object_array_get_idx(r->order, i));
+			    json_object_get_string(json_object_array_get_idx(r->order, i));
 			const char *slash = strchr(name, '/');
 
 			if (slash && !strcmp(slash + 1, key_stats[k]))
@@ -855,7 +867,8 @@ int stt_report_build(struct stt_report *r, struct json_object **out)
 	add(&err, doc, "schema_version", json_object_new_int(STT_REPORT_VERSION));
 	add_str(&err, doc, "created", when);
 	add_str(&err, doc, "tool_version", STT_VERSION);
-	add_num(&err, doc, "detail_runs", (double)(n < STT_REPORT_DETAIL_MAX ? n : STT_REPORT_DETAIL_MAX));
+	add_num(&err, doc, "detail_runs",
+		(double)(n < STT_REPORT_DETAIL_MAX ? n : STT_REPORT_DETAIL_MAX));
 	add_num(&err, doc, "duplicates", (double)r->duplicates);
 	json_object_get(r->runs);
 	add(&err, doc, "runs", r->runs);

@@ -89,8 +89,7 @@ struct stt_report_assets {
  * block the page's script draws from. *@html is malloc'd. -EINVAL when an asset would end
  * its <script> or <style> element early, -ENOMEM.
  */
-__attribute__((warn_unused_result)) int stt_report_html(struct json_object *report,
-							const struct stt_report_assets *a,
-							char **html);
+__attribute__((warn_unused_result)) int
+stt_report_html(struct json_object *report, const struct stt_report_assets *a, char **html);
 
 #endif

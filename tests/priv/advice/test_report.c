@@ -38,23 +38,23 @@ static int suite_clean(void)
 /* A real bench run on host name @host (its own UTS namespace) into @name.json. */
 static int bench(const char *host, const char *name)
 {
-	return priv_sh("unshare --uts sh -c \"hostname '%s' && %s bench --profile ci --containers 4 "
-		       "--repetitions 3 --workdir '%s/bench-%s' --journal-dir '%s/j' -q "
-		       "-o '%s/%s.json'\" >/dev/null",
-		       host, priv_stortune(), work, name, work, work, name);
+	return priv_sh(
+	    "unshare --uts sh -c \"hostname '%s' && %s bench --profile ci --containers 4 "
+	    "--repetitions 3 --workdir '%s/bench-%s' --journal-dir '%s/j' -q "
+	    "-o '%s/%s.json'\" >/dev/null",
+	    host, priv_stortune(), work, name, work, work, name);
 }
 
 static void test_single(void)
 {
 	CU_ASSERT_EQUAL_FATAL(priv_sh("mkdir -p '%s' build/report", work), 0);
 	CU_ASSERT_EQUAL_FATAL(bench("stt-report-single", "single"), 0);
-	CU_ASSERT_EQUAL_FATAL(priv_sh("%s report '%s/single.json' -o '%s/single.html' -q", priv_stortune(),
-				      work, work),
+	CU_ASSERT_EQUAL_FATAL(priv_sh("%s report '%s/single.json' -o '%s/single.html' -q",
+				      priv_stortune(), work, work),
 			      0);
 	/* nothing but the page itself: no reference to another file or host */
-	CU_ASSERT_NOT_EQUAL(priv_sh("grep -Eq '<(script|link|img)[^>]+(src|href)=' '%s/single.html'",
-				    work),
-			    0);
+	CU_ASSERT_NOT_EQUAL(
+	    priv_sh("grep -Eq '<(script|link|img)[^>]+(src|href)=' '%s/single.html'", work), 0);
 	CU_ASSERT_EQUAL(priv_sh("node tests/browser/check_report.js '%s/single.html' "
 				"build/report/single.png '%s/single.json'",
 				work, work),
@@ -71,7 +71,8 @@ static void test_fleet(void)
 		snprintf(host, sizeof(host), "stt-report-h%d", i + 1);
 		snprintf(name, sizeof(name), "h%d", i + 1);
 		CU_ASSERT_EQUAL_FATAL(bench(host, name), 0);
-		off += (size_t)snprintf(files + off, sizeof(files) - off, " '%s/%s.json'", work, name);
+		off +=
+		    (size_t)snprintf(files + off, sizeof(files) - off, " '%s/%s.json'", work, name);
 	}
 	/* h1 given twice: counted once, with a warning naming both */
 	CU_ASSERT_EQUAL_FATAL(priv_sh("%s report %s '%s/h1.json' -o '%s/fleet.html' "
@@ -88,14 +89,15 @@ static void test_fleet(void)
 	agg = json_tokener_parse(out);
 	free(out);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(agg);
-	CU_ASSERT_STRING_EQUAL(json_object_get_string(stt_json_get(agg, "schema")), "stortune-report");
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(stt_json_get(agg, "schema")),
+			       "stortune-report");
 	CU_ASSERT_EQUAL(json_object_array_length(stt_json_get(agg, "runs")), FLEET);
 	CU_ASSERT_EQUAL(json_object_get_int(stt_json_get(agg, "duplicates")), 1);
 	CU_ASSERT_EQUAL(json_object_get_int(stt_json_get(agg, "fleet.hosts")), FLEET);
-	CU_ASSERT_EQUAL(json_object_get_int(stt_json_get(agg, "fleet.recommendation.count")) +
-				json_object_array_length(
-				    stt_json_get(agg, "fleet.recommendation.differing")),
-			FLEET);
+	CU_ASSERT_EQUAL(
+	    json_object_get_int(stt_json_get(agg, "fleet.recommendation.count")) +
+		json_object_array_length(stt_json_get(agg, "fleet.recommendation.differing")),
+	    FLEET);
 	json_object_put(agg);
 	CU_ASSERT_EQUAL(priv_sh("node tests/browser/check_report.js '%s/fleet.html' "
 				"build/report/fleet.png %s",
@@ -143,10 +145,10 @@ static void test_bad_input(void)
 	CU_ASSERT_EQUAL(priv_sh("%s report '%s/other.json' -o '%s/bad.html' 2>'%s/bad.err'",
 				priv_stortune(), work, work, work),
 			2);
-	CU_ASSERT_EQUAL(priv_sh("grep -q 'other.json: not a stortune results file' '%s/bad.err'",
-				work),
-			0);
-	CU_ASSERT_EQUAL(priv_sh("%s report -o '%s/bad.html' 2>/dev/null", priv_stortune(), work), 2);
+	CU_ASSERT_EQUAL(
+	    priv_sh("grep -q 'other.json: not a stortune results file' '%s/bad.err'", work), 0);
+	CU_ASSERT_EQUAL(priv_sh("%s report -o '%s/bad.html' 2>/dev/null", priv_stortune(), work),
+			2);
 	CU_ASSERT_NOT_EQUAL(priv_sh("test -e '%s/bad.html'", work), 0);
 }
 

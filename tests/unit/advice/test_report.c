@@ -24,25 +24,26 @@ static struct json_object *doc(const char *host, const char *run, const char *ba
 	char text[4096];
 	struct json_object *d;
 
-	snprintf(text, sizeof(text),
-		 "{ \"schema\": \"stortune-results\", \"schema_version\": 1, \"run_id\": \"%s\","
-		 "  \"created\": \"2026-12-05T12:00:00Z\", \"tool\": { \"version\": \"0.1.0\" },"
-		 "  \"environment\": { \"label\": \"native\", \"hostname\": \"%s\","
-		 "    \"kernel\": \"6.1.0\", \"host\": { \"software\": { \"dockerd\":"
-		 "      { \"installed\": true, \"version\": \"20.10.24\" } } } },"
-		 "  \"backends\": [ { \"backend\": \"%s\", \"status\": \"ok\", \"modes\": { \"cold\": {"
-		 "    \"phases\": { \"start\": {"
-		 "      \"lat_ns\": { \"N\": 4, \"percentile\": { \"50.000000\": %.0f,"
-		 "                    \"99.000000\": %.0f },"
-		 "                  \"bins\": { \"3000\": 2, \"1000\": 1, \"2000\": 1 } },"
-		 "      \"p50_ns\": { \"unit\": \"ns\", \"n\": 3, \"median\": %.0f,"
-		 "                  \"ci95\": [%.0f, %.0f], \"values\": [%.0f, %.0f, %.0f] } } },"
-		 "    \"storm\": { \"containers_per_s\": { \"n\": 3, \"median\": 20,"
-		 "                  \"values\": [19, 20, 21] } } } } },"
-		 "    { \"backend\": \"dm-loop\", \"status\": \"skipped\", \"reason\": \"no dm\" } ],"
-		 "  \"warnings\": [] }",
-		 run, host, backend, start_ns, 2 * start_ns, start_ns, 0.9 * start_ns,
-		 1.1 * start_ns, 0.9 * start_ns, start_ns, 1.1 * start_ns);
+	snprintf(
+	    text, sizeof(text),
+	    "{ \"schema\": \"stortune-results\", \"schema_version\": 1, \"run_id\": \"%s\","
+	    "  \"created\": \"2026-12-05T12:00:00Z\", \"tool\": { \"version\": \"0.1.0\" },"
+	    "  \"environment\": { \"label\": \"native\", \"hostname\": \"%s\","
+	    "    \"kernel\": \"6.1.0\", \"host\": { \"software\": { \"dockerd\":"
+	    "      { \"installed\": true, \"version\": \"20.10.24\" } } } },"
+	    "  \"backends\": [ { \"backend\": \"%s\", \"status\": \"ok\", \"modes\": { \"cold\": {"
+	    "    \"phases\": { \"start\": {"
+	    "      \"lat_ns\": { \"N\": 4, \"percentile\": { \"50.000000\": %.0f,"
+	    "                    \"99.000000\": %.0f },"
+	    "                  \"bins\": { \"3000\": 2, \"1000\": 1, \"2000\": 1 } },"
+	    "      \"p50_ns\": { \"unit\": \"ns\", \"n\": 3, \"median\": %.0f,"
+	    "                  \"ci95\": [%.0f, %.0f], \"values\": [%.0f, %.0f, %.0f] } } },"
+	    "    \"storm\": { \"containers_per_s\": { \"n\": 3, \"median\": 20,"
+	    "                  \"values\": [19, 20, 21] } } } } },"
+	    "    { \"backend\": \"dm-loop\", \"status\": \"skipped\", \"reason\": \"no dm\" } ],"
+	    "  \"warnings\": [] }",
+	    run, host, backend, start_ns, 2 * start_ns, start_ns, 0.9 * start_ns, 1.1 * start_ns,
+	    0.9 * start_ns, start_ns, 1.1 * start_ns);
 	d = json_tokener_parse(text);
 	CU_ASSERT_PTR_NOT_NULL(d);
 	return d;
@@ -71,10 +72,10 @@ static void test_cdf(void)
 	CU_ASSERT_EQUAL_FATAL(stt_report_build(r, &agg), 0);
 	/* phase 1 is start; its one series is overlay cold */
 	s = json_object_array_get_idx(
-	    stt_json_get(json_object_array_get_idx(stt_json_get(json_object_array_get_idx(
-							   stt_json_get(agg, "runs"), 0),
-							   "detail.latency"),
-						   1),
+	    stt_json_get(json_object_array_get_idx(
+			     stt_json_get(json_object_array_get_idx(stt_json_get(agg, "runs"), 0),
+					  "detail.latency"),
+			     1),
 			 "series"),
 	    0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
@@ -84,19 +85,21 @@ static void test_cdf(void)
 	/* bins sorted by value, cumulative fractions */
 	CU_ASSERT_DOUBLE_EQUAL(json_object_get_double(json_object_array_get_idx(x, 0)), 1000, 0);
 	CU_ASSERT_DOUBLE_EQUAL(json_object_get_double(json_object_array_get_idx(x, 2)), 3000, 0);
-	CU_ASSERT_DOUBLE_EQUAL(json_object_get_double(json_object_array_get_idx(y, 0)), 0.25, 1e-12);
+	CU_ASSERT_DOUBLE_EQUAL(json_object_get_double(json_object_array_get_idx(y, 0)), 0.25,
+			       1e-12);
 	CU_ASSERT_DOUBLE_EQUAL(json_object_get_double(json_object_array_get_idx(y, 1)), 0.5, 1e-12);
 	CU_ASSERT_DOUBLE_EQUAL(json_object_get_double(json_object_array_get_idx(y, 2)), 1.0, 1e-12);
 	CU_ASSERT_DOUBLE_EQUAL(json_object_get_double(stt_json_get(s, "p99_ns")), 2e6, 0);
 	CU_ASSERT_DOUBLE_EQUAL(json_object_get_double(stt_json_get(s, "p50_reps.lo")), 0.9e6, 0);
 	/* the skipped backend with its reason */
-	CU_ASSERT_STRING_EQUAL(json_object_get_string(stt_json_get(
-				   json_object_array_get_idx(
-				       stt_json_get(json_object_array_get_idx(stt_json_get(agg, "runs"), 0),
-						    "backends"),
-				       1),
-				   "reason")),
-			       "no dm");
+	CU_ASSERT_STRING_EQUAL(
+	    json_object_get_string(stt_json_get(
+		json_object_array_get_idx(
+		    stt_json_get(json_object_array_get_idx(stt_json_get(agg, "runs"), 0),
+				 "backends"),
+		    1),
+		"reason")),
+	    "no dm");
 	json_object_put(agg);
 	stt_report_free(r);
 }
@@ -121,9 +124,9 @@ static void test_fleet(void)
 	CU_ASSERT_EQUAL_FATAL(stt_report_build(r, &agg), 0);
 	CU_ASSERT_EQUAL(json_object_get_int(stt_json_get(agg, "duplicates")), 1);
 	CU_ASSERT_EQUAL(json_object_array_length(stt_json_get(agg, "warnings")), 1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(json_object_get_string(json_object_array_get_idx(
-					  stt_json_get(agg, "warnings"), 0)),
-				      "counted once"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(
+	    json_object_get_string(json_object_array_get_idx(stt_json_get(agg, "warnings"), 0)),
+	    "counted once"));
 	CU_ASSERT_EQUAL(json_object_get_int(stt_json_get(agg, "fleet.hosts")), 8);
 	/* only the first STT_REPORT_DETAIL_MAX runs carry detail; all carry figures */
 	CU_ASSERT_PTR_NOT_NULL(
@@ -131,8 +134,8 @@ static void test_fleet(void)
 
 	ms = stt_json_get(agg, "fleet.metrics");
 	for (size_t i = 0; i < json_object_array_length(ms); i++)
-		if (!strcmp(json_object_get_string(stt_json_get(json_object_array_get_idx(ms, i),
-								"name")),
+		if (!strcmp(json_object_get_string(
+				stt_json_get(json_object_array_get_idx(ms, i), "name")),
 			    "overlay/cold/start/p50"))
 			m = json_object_array_get_idx(ms, i);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
@@ -147,24 +150,25 @@ static void test_fleet(void)
 		struct json_object *e = json_object_array_get_idx(ms, i);
 
 		if (strstr(json_object_get_string(stt_json_get(e, "name")), "containers_per_s"))
-			CU_ASSERT_EQUAL(json_object_array_length(stt_json_get(e, "mad_outliers")), 0);
+			CU_ASSERT_EQUAL(json_object_array_length(stt_json_get(e, "mad_outliers")),
+					0);
 	}
 	/* the key figures of the host table */
 	CU_ASSERT_STRING_EQUAL(json_object_get_string(json_object_array_get_idx(
 				   stt_json_get(agg, "fleet.key_metrics"), 0)),
 			       "overlay/cold/start/p50");
 
-	CU_ASSERT_STRING_EQUAL(json_object_get_string(stt_json_get(agg, "fleet.recommendation.majority")),
-			       "overlay2");
+	CU_ASSERT_STRING_EQUAL(
+	    json_object_get_string(stt_json_get(agg, "fleet.recommendation.majority")), "overlay2");
 	CU_ASSERT_EQUAL(json_object_get_int(stt_json_get(agg, "fleet.recommendation.count")), 7);
 	diff = stt_json_get(agg, "fleet.recommendation.differing");
 	CU_ASSERT_EQUAL_FATAL(json_object_array_length(diff), 1);
-	CU_ASSERT_STRING_EQUAL(json_object_get_string(stt_json_get(json_object_array_get_idx(diff, 0),
-								     "host")),
-			       "dm-host");
-	CU_ASSERT_PTR_NOT_NULL(strstr(json_object_get_string(stt_json_get(
-					  json_object_array_get_idx(diff, 0), "signature")),
-				      "devicemapper"));
+	CU_ASSERT_STRING_EQUAL(
+	    json_object_get_string(stt_json_get(json_object_array_get_idx(diff, 0), "host")),
+	    "dm-host");
+	CU_ASSERT_PTR_NOT_NULL(strstr(
+	    json_object_get_string(stt_json_get(json_object_array_get_idx(diff, 0), "signature")),
+	    "devicemapper"));
 	json_object_put(agg);
 	stt_report_free(r);
 }
@@ -184,12 +188,12 @@ static void test_empty(void)
 static void test_html(void)
 {
 	struct stt_report_assets a = {
-		.chart_js = "var uPlot = 1;",
-		.chart_css = ".u{}",
-		.chart_license = "The MIT License <x> & y",
-		.chart_name = "uPlot",
-		.page_js = "draw();",
-		.page_css = "body{}",
+	    .chart_js = "var uPlot = 1;",
+	    .chart_css = ".u{}",
+	    .chart_license = "The MIT License <x> & y",
+	    .chart_name = "uPlot",
+	    .page_js = "draw();",
+	    .page_css = "body{}",
 	};
 	struct json_object *agg;
 	struct stt_report *r;
