@@ -298,6 +298,32 @@
 			pair(chart, table('pagecache', ['backend', 'mode', 'page cache', '95% interval', 'n', 'pool data'], rows)));
 	}
 
+	// Backends measured natively beside ones from the emulated VM tier (qualify --include).
+	function emulated(d) {
+		const env = (m) => m.environment || 'native';
+		const nat = d.modes.filter((m) => env(m) === 'native');
+		const emu = d.modes.filter((m) => env(m) !== 'native');
+		if (!nat.length || !emu.length)
+			return null;
+		const rows = [];
+		for (const e of emu)
+			for (const n of nat.filter((x) => x.mode === e.mode))
+				for (let i = 0; i < PHASES.length; i++) {
+					const a = e.phases[i].p50_ns;
+					const b = n.phases[i].p50_ns;
+					rows.push(row({ 'data-backend': e.backend, 'data-mode': e.mode, 'data-phase': PHASES[i] },
+						e.backend + ' (' + env(e) + ')', n.backend + ' (native)', e.mode, PHASES[i],
+						num(a && a.median, ms), num(b && b.median, ms),
+						num(a && b && b.median > 0 ? a.median / b.median : NaN, (v) => sig(v) + '×')));
+				}
+		return section('Emulated against native',
+			el('p', { class: 'note' }, 'Backends measured in the emulated VM tier (Debian\'s kernel under qemu/TCG ' +
+				'with an emulated NVMe disk) beside the ones measured natively on this host: the ratio says how much ' +
+				'of a difference is the emulation. Figures from the VM show that a backend works and how its costs ' +
+				'compare in kind, not this host\'s speed.'),
+			table('emulated', ['emulated', 'native', 'mode', 'phase', 'emulated p50 ms', 'native p50 ms', 'ratio'], rows));
+	}
+
 	function tune(ri, t) {
 		const pts = t.points;
 		const chunks = [...new Set(pts.map((p) => p.chunk_size_bytes))].sort((a, b) => a - b);
@@ -352,6 +378,9 @@
 			return s;
 		if (d.latency.some((p) => p.series.length)) {
 			s.append(latency(ri, d), breakdown(ri, d), deviceIO(ri, d), pageCache(ri, d));
+			const em = emulated(d);
+			if (em)
+				s.append(em);
 		}
 		if (d.tune && d.tune.points.length)
 			s.append(tune(ri, d.tune));
