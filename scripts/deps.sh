@@ -8,7 +8,7 @@ xfslibs-dev libarchive-dev
 docker.io
 util-linux fdisk e2fsprogs xfsprogs btrfs-progs lvm2 thin-provisioning-tools fio
 qemu-system-x86 busybox-static cpio kmod xz-utils file libxml2-utils jq valgrind
-nodejs chromium ansible"
+nodejs chromium ansible openssh-server openssh-client"
 # Debian's nodejs has npm apart; NodeSource's nodejs bundles it (and conflicts with Debian's npm)
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 
