@@ -432,7 +432,7 @@
 
 	// ---- Comparison ----
 	function compare(c) {
-		const order = { regression: 0, improvement: 1, within: 2, 'no-change': 3 };
+		const order = { regression: 0, improvement: 1, 'within threshold': 2, 'no change': 3 };
 		const ms2 = c.metrics.slice().sort((a, b) => (order[a.verdict] ?? 9) - (order[b.verdict] ?? 9));
 		const pct = (v) => (fin(v) ? (v >= 0 ? '+' : '') + (v * 100).toFixed(1) + '%' : '-');
 		const kids = [el('p', {}, 'Baseline ' + c.baseline_file + ', candidate ' + c.candidate_file + ': ' + c.regressions +
@@ -442,7 +442,7 @@
 		if (c.environment_differences && c.environment_differences.length)
 			kids.push(el('p', { class: 'warn' }, 'The runs come from different environments: ' + c.environment_differences.join('; ')));
 		kids.push(table('compare', ['metric', 'verdict', 'change', 'interval', 'baseline', 'n', 'candidate', 'n', 'p (worse)', 'method'],
-			ms2.map((m) => row({ 'data-metric': m.name, class: 'v-' + m.verdict }, m.name, m.verdict, num(m.change, pct, { 'data-k': 'change' }),
+			ms2.map((m) => row({ 'data-metric': m.name, class: 'v-' + m.verdict.replace(/ /g, '-') }, m.name, m.verdict, num(m.change, pct, { 'data-k': 'change' }),
 				'[' + pct(m.change_lo) + ', ' + pct(m.change_hi) + ']', num(m.baseline.median, m.unit === 'ns' ? ms : sig),
 				num(m.baseline.n, sig), num(m.candidate.median, m.unit === 'ns' ? ms : sig), num(m.candidate.n, sig),
 				num(m.p_worse, (v) => sig(v, 2)), m.method))));

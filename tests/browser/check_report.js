@@ -208,6 +208,27 @@ function fig(d, name) { // a compare-style metric name -> the median in the resu
 				for (const k of keys)
 					same(`fleet run ${ri} ${k}`, cell('', 'fleet', '', '', '', String(ri), k), fig(docs[ri], k));
 		}
+		// --compare: every metric of `stortune compare --json` (STT_COMPARE_JSON), its verdict
+		// and change, regressions first
+		if (process.env.STT_COMPARE_JSON) {
+			const cmp = JSON.parse(fs.readFileSync(process.env.STT_COMPARE_JSON, 'utf8'));
+			const rows = await page.$$eval('table.compare tbody tr', (es) => es.map((e) => ({
+				name: e.getAttribute('data-metric'),
+				verdict: e.children[1].textContent,
+				change: e.querySelector('td[data-k="change"]').getAttribute('data-v'),
+			})));
+			check('compare: one row per metric', rows.length === cmp.metrics.length, rows.length + ' vs ' + cmp.metrics.length);
+			const rank = { regression: 0, improvement: 1, 'within threshold': 2, 'no change': 3 };
+			for (let i = 1; i < rows.length; i++)
+				check('compare: regressions first', rank[rows[i - 1].verdict] <= rank[rows[i].verdict], rows[i - 1].verdict + ' before ' + rows[i].verdict);
+			for (const m of cmp.metrics) {
+				const r = rows.find((x) => x.name === m.name);
+				cells++;
+				check('compare ' + m.name, r && r.verdict === m.verdict &&
+					(m.change === null ? r.change === '' : Number(r.change) === m.change),
+				JSON.stringify(r) + ' vs ' + m.verdict + ' ' + m.change);
+			}
+		}
 		console.log('tables: ' + cells + ' cells equal to the results files');
 
 		fs.mkdirSync(path.dirname(path.resolve(shot)), { recursive: true });
