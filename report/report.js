@@ -271,15 +271,15 @@
 		for (const m of d.modes)
 			for (const p of m.phases)
 				rows.push(row({ 'data-backend': m.backend, 'data-mode': m.mode, 'data-phase': p.phase },
-					m.backend, m.mode, p.phase, num(p.read_bytes && p.read_bytes.median, bytes, { 'data-k': 'read_bytes' }),
-					num(p.write_bytes && p.write_bytes.median, bytes, { 'data-k': 'write_bytes' }),
+					m.backend, m.mode, p.phase, figCells(p.read_bytes, bytes, 'read_bytes'),
+					figCells(p.write_bytes, bytes, 'write_bytes'),
 					num(p.requested_bytes, bytes, { 'data-k': 'requested_bytes' }),
 					figCells(p.amplification, (v) => sig(v), 'amplification')));
 		return section('Device I/O and amplification',
 			el('p', { class: 'note' }, 'Bytes read and written on the device under the backend during each phase ' +
 				'(/sys/block/DEV/stat, median over repetitions). Amplification = device bytes ÷ the bytes the ' +
 				'containers asked for: below 1 when containers share the page cache, 0 when warm.'),
-			pair(chart, table('device', ['backend', 'mode', 'phase', 'read', 'written', 'asked', 'ampl.', '95% interval', 'n'], rows)));
+			pair(chart, table('device', ['backend', 'mode', 'phase', 'read', '95% interval', 'n', 'written', '95% interval', 'n', 'asked', 'ampl.', '95% interval', 'n'], rows)));
 	}
 
 	function pageCache(ri, d) {

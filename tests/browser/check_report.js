@@ -189,6 +189,7 @@ function fig(d, name) { // a compare-style metric name -> the median in the resu
 						same(w + ' breakdown p50', cell(String(ri), 'breakdown', b.backend, m, ph, '', 'p50_ns'), p.p50_ns.median);
 						same(w + ' read bytes', dev('read_bytes'), p.device.read_bytes.median);
 						same(w + ' write bytes', dev('write_bytes'), p.device.write_bytes.median);
+						same(w + ' read bytes n', dev('read_bytes.n'), p.device.read_bytes.n);
 						if (p.amplification)
 							same(w + ' amplification', dev('amplification'), p.amplification.median);
 					}
