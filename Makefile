@@ -4,6 +4,7 @@
 #   make deps       install the Debian packages the build, the tool and the tests need
 #   make run        the main job on its embedded default (a scratch target)
 #   make check      unit tests, then the privileged tests (root; skipped with exit 77 otherwise)
+#   make check-ansible   the fleet playbook against this machine (deploy/ansible/test.sh)
 #   make bench-ci   the CI regression benchmark against results/baselines/<machine kind>.json
 #   make bench-baseline   record that baseline
 #
@@ -61,6 +62,8 @@ PRIV_O := $(PRIV_C:%.c=build/%.o)
 $(UNIT_O): ALL_CFLAGS += -Itests/unit
 $(PRIV_O): ALL_CFLAGS += -Itests/priv
 
+UPLOT  := vendor/npm/node_modules/uplot
+
 LIB    := build/libstortune.a
 CMDLIB := build/libstortune-cmd.a
 
@@ -111,6 +114,11 @@ check: deps
 check-vm: stortune build/priv-tests
 	@tests/vm/run.sh
 
+# The Ansible playbook (deploy/ansible/qualify.yml) for real against this machine; .ci/run calls it.
+check-ansible: deps stortune
+	@deploy/ansible/test.sh; rc=$$?; \
+	if [ $$rc -eq 77 ]; then echo "ansible test skipped"; elif [ $$rc -ne 0 ]; then exit $$rc; fi
+
 # The CI regression benchmark (not part of check): overlay with the ci profile, compared with
 # the baseline of this machine kind; see scripts/bench-ci.sh for PROFILE, REPETITIONS, ...
 bench-ci: stortune
@@ -124,6 +132,12 @@ install: stortune
 	$(INSTALL) -m 0755 stortune $(DESTDIR)$(BINDIR)/stortune
 	for f in profiles/*.ini; do [ -e "$$f" ] || continue; \
 		$(INSTALL) -m 0644 "$$f" $(DESTDIR)$(DATADIR)/profiles/; done
+	@# the report page's assets: uPlot and its licence (make deps puts them in vendor/npm)
+	@test -f $(UPLOT)/dist/uPlot.iife.min.js || { echo "install: $(UPLOT) missing: run make deps" >&2; exit 1; }
+	$(INSTALL) -d $(DESTDIR)$(DATADIR)/report
+	$(INSTALL) -m 0644 $(UPLOT)/dist/uPlot.iife.min.js $(UPLOT)/dist/uPlot.min.css $(DESTDIR)$(DATADIR)/report/
+	$(INSTALL) -m 0644 $(UPLOT)/LICENSE $(DESTDIR)$(DATADIR)/report/uPlot.LICENSE
+	$(INSTALL) -m 0644 report/report.js report/report.css $(DESTDIR)$(DATADIR)/report/
 
 clean:
 	rm -rf build stortune
@@ -131,6 +145,6 @@ clean:
 format:
 	clang-format -i $(SRC_C) $(wildcard src/*/*.h cmd/*.c cmd/*.h tests/*/*.c tests/*/*/*.c tests/*/*.h)
 
-.PHONY: all deps run check check-vm bench-ci bench-baseline install clean format
+.PHONY: all deps run check check-vm check-ansible bench-ci bench-baseline install clean format
 
 -include $(SRC_O:.o=.d) $(CMD_O:.o=.d) $(UNIT_O:.o=.d) $(PRIV_O:.o=.d) build/cmd/main.d

@@ -41,6 +41,7 @@ extern const struct cmd_entry cmd_fio_check_entry;
 extern const struct cmd_entry cmd_compare_entry;
 extern const struct cmd_entry cmd_recommend_entry;
 extern const struct cmd_entry cmd_tune_entry;
+extern const struct cmd_entry cmd_report_entry;
 
 const struct cmd_entry *cmd_lookup(const char *name);
 int cmd_main(int argc, char **argv);
@@ -240,6 +241,14 @@ struct cmd_rec_opts {
 int cmd_recommend_outputs(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			  struct json_object *const *docs, const char *const *names, size_t n,
 			  const struct cmd_rec_opts *o, struct json_object **json_out);
+
+/*
+ * The report of results files (cmd/report.c), shared by report and qualify: the page into
+ * @out (when set), the aggregate on stdout under --json; with @cmp_base and @cmp_cand, their
+ * comparison too. Returns an exit code.
+ */
+int cmd_report_files(const struct cmd_entry *self, struct cmd_ctx *ctx, const char *const *files,
+		     size_t n, const char *cmp_base, const char *cmp_cand, const char *out);
 
 /* Prints a json-c object on stdout, pretty, with a final newline. */
 struct json_object;

@@ -296,6 +296,23 @@ static int cmd_qualify(const struct cmd_entry *self, struct cmd_ctx *ctx, int ar
 			}
 			json_object_put(jr);
 		}
+		/* the report page of these results, beside them */
+		{
+			struct cmd_ctx rctx = { .json = false, .quiet = true };
+			char html[4096];
+			const char *name = path;
+
+			snprintf(path, sizeof(path), "%s/results.json", outdir);
+			snprintf(html, sizeof(html), "%s/report.html", outdir);
+			if (cmd_report_files(self, &rctx, &name, 1, NULL, NULL, html) == CMD_EXIT_OK) {
+				size_t off = strlen(rec_line);
+
+				snprintf(rec_line + off, sizeof(rec_line) - off, "report: %s\n", html);
+				cmd_note(ctx, "qualify: wrote %s\n", html);
+			} else {
+				r = CMD_EXIT_FAILURE;
+			}
+		}
 	}
 	if (ctx->json) {
 		cmd_print_json(doc);
@@ -326,10 +343,11 @@ const struct cmd_entry cmd_qualify_entry = {
 		"file made elsewhere (e.g. the VM tier, for the dm backends on a kernel without\n"
 		"device-mapper), labelled with that environment. -o DIR also gets the\n"
 		"recommendation of the results, as `stortune recommend DIR/results.json -o DIR`\n"
-		"writes it (daemon.json, RECOMMENDATION.md, setup-direct-lvm.sh, ...).\n"
+		"writes it (daemon.json, RECOMMENDATION.md, setup-direct-lvm.sh, ...), and\n"
+		"DIR/report.html, the page `stortune report DIR/results.json` writes.\n"
 		"\noptions:\n"
-		"  -o, --output DIR        where results.json, summary.txt and the recommended\n"
-		"                          configuration go\n"
+		"  -o, --output DIR        where results.json, summary.txt, report.html and the\n"
+		"                          recommended configuration go\n"
 		"  --include FILE          results of backends run elsewhere (up to 8)\n"
 		"  bench options: --backend, --profile (default ci), --image, --containers,\n"
 		"                 --concurrency, --repetitions, --env-label\n\n" CMD_TARGET_HELP

@@ -2,7 +2,8 @@
 # make run: `stortune qualify` of the embedded default (the scratch directory, no spare disk).
 # On a kernel without device-mapper the dm backends run in the VM tier (tests/vm: Debian's
 # kernel under qemu/TCG with an emulated NVMe disk) and qualify includes their results,
-# labelled vm-tcg. Output: build/run/{results.json,summary.txt} and the table on stdout.
+# labelled vm-tcg. Output: build/run/{results.json,summary.txt,report.html} and the table on
+# stdout; the last line names the report page.
 set -eu
 cd "$(dirname "$0")/.."
 out=build/run
@@ -28,3 +29,4 @@ fi
 echo "== stortune qualify (scratch target, profile $profile)"
 # shellcheck disable=SC2086
 ./stortune qualify --profile "$profile" -o "$out" $include
+echo "== report: $(pwd)/$out/report.html"

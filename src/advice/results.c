@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,10 +37,23 @@ static void cpu_model(char *buf, size_t len)
 	free(text);
 }
 
+/* A random id of this run (the kernel's uuid generator); "" when it cannot be read. */
+static void run_id(char *buf, size_t len)
+{
+	char *text = NULL;
+
+	buf[0] = '\0';
+	if (stt_sysfs_slurp("/proc/sys/kernel/random/uuid", &text))
+		return;
+	snprintf(buf, len, "%.*s", (int)strcspn(text, "\n"), text);
+	free(text);
+}
+
 int stt_results_new(const struct stt_host *host, const char *env_label, struct json_object **out)
 {
 	struct json_object *doc, *tool, *env, *cpu, *h = NULL;
-	char model[256], when[32];
+	char model[256], when[32], id[64];
+	struct utsname uts;
 	time_t now = time(NULL);
 	struct tm tm;
 
@@ -63,8 +77,13 @@ int stt_results_new(const struct stt_host *host, const char *env_label, struct j
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	json_object_object_add(doc, "created", json_object_new_string(when));
+	run_id(id, sizeof(id));
+	if (id[0])
+		json_object_object_add(doc, "run_id", json_object_new_string(id));
 
 	json_object_object_add(env, "label", json_object_new_string(env_label));
+	if (!uname(&uts))
+		json_object_object_add(env, "hostname", json_object_new_string(uts.nodename));
 	if (host)
 		json_object_object_add(env, "kernel", json_object_new_string(host->kernel_release));
 	cpu_model(model, sizeof(model));
