@@ -189,6 +189,11 @@ static void test_directlvm(void)
 	run_backend("direct-lvm");
 }
 
+static void test_ctrd_overlay(void)
+{
+	run_backend("containerd-overlayfs");
+}
+
 int priv_register_interrupt(void)
 {
 	static const struct {
@@ -198,6 +203,7 @@ int priv_register_interrupt(void)
 		{ "overlay", test_overlay },
 		{ "dm-loop", test_dmloop },
 		{ "direct-lvm", test_directlvm },
+		{ "containerd-overlayfs", test_ctrd_overlay },
 	};
 	CU_pSuite s = CU_add_suite("interrupt", NULL, NULL);
 	const char *req = getenv("STT_PRIV_REQUIRE");
