@@ -5,7 +5,7 @@
 set -u
 export STORTUNE=/usr/local/bin/stortune
 export STT_PRIV_ONLY=${STT_PRIV_ONLY:-backends,interrupt}
-export STT_PRIV_REQUIRE=dm-loop,direct-lvm
+export STT_PRIV_REQUIRE=dm-loop,direct-lvm,containerd-devmapper
 export STT_PRIV_DEVICE=$STT_DISK
 # Smaller runs than natively: every dm operation is emulated (TCG).
 export STT_INT_LAYERS=${STT_INT_LAYERS:-3} STT_INT_CONTAINERS=${STT_INT_CONTAINERS:-6}

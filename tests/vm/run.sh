@@ -143,7 +143,7 @@ if [ -x "$ROOT/build/priv-tests" ] && [ -x "$ROOT/stortune" ]; then
 		bad "guest priv tests (exit $RC; log: $POUT/priv.log)"
 		grep -a -E 'FAILED|^ +[0-9]+\. ' "$POUT/priv.log" 2>/dev/null | head -n 30 | sed 's/^/       /'
 	fi
-	for b in dm-loop direct-lvm; do
+	for b in dm-loop direct-lvm containerd-devmapper; do
 		check "guest: $b lifecycle test passed" grep -aq "Test: $b: .* layers, .* containers ...passed" "$POUT/priv.log"
 		check "guest: $b interruption test (SIGTERM, SIGKILL + cleanup) passed" \
 			sh -c "grep -a -A1 'Test: $b: SIGTERM' '$POUT/priv.log' | grep -q 'passed\$'"

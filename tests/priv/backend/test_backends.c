@@ -422,6 +422,11 @@ static void test_ctrd_overlay(void)
 	run_backend("containerd-overlayfs");
 }
 
+static void test_ctrd_devmapper(void)
+{
+	run_backend("containerd-devmapper");
+}
+
 /*
  * What `stortune backends` says of the dm backends matches the kernel: without
  * device-mapper they are unavailable with the reason, and selftest on them fails cleanly.
@@ -489,6 +494,7 @@ int priv_register_backends(void)
 		{ "dm-loop", test_dmloop },
 		{ "direct-lvm", test_directlvm },
 		{ "containerd-overlayfs", test_ctrd_overlay },
+		{ "containerd-devmapper", test_ctrd_devmapper },
 	};
 	CU_pSuite s = CU_add_suite("backends", NULL, suite_cleanup);
 

@@ -194,6 +194,11 @@ static void test_ctrd_overlay(void)
 	run_backend("containerd-overlayfs");
 }
 
+static void test_ctrd_devmapper(void)
+{
+	run_backend("containerd-devmapper");
+}
+
 int priv_register_interrupt(void)
 {
 	static const struct {
@@ -204,6 +209,7 @@ int priv_register_interrupt(void)
 		{ "dm-loop", test_dmloop },
 		{ "direct-lvm", test_directlvm },
 		{ "containerd-overlayfs", test_ctrd_overlay },
+		{ "containerd-devmapper", test_ctrd_devmapper },
 	};
 	CU_pSuite s = CU_add_suite("interrupt", NULL, NULL);
 	const char *req = getenv("STT_PRIV_REQUIRE");
