@@ -199,6 +199,23 @@ static void test_ctrd_devmapper(void)
 	run_backend("containerd-devmapper");
 }
 
+/* Whether @name is one of the comma-separated @list. */
+static bool in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = list;
+
+	for (;;) {
+		size_t k = strcspn(p, ",");
+
+		if (k == n && !strncmp(p, name, n))
+			return true;
+		if (!p[k])
+			return false;
+		p += k + 1;
+	}
+}
+
 int priv_register_interrupt(void)
 {
 	static const struct {
@@ -212,7 +229,7 @@ int priv_register_interrupt(void)
 		{ "containerd-devmapper", test_ctrd_devmapper },
 	};
 	CU_pSuite s = CU_add_suite("interrupt", NULL, NULL);
-	const char *req = getenv("STT_PRIV_REQUIRE");
+	const char *req = getenv("STT_PRIV_REQUIRE"), *only = getenv("STT_PRIV_BACKENDS");
 
 	if (!s)
 		return CU_get_error();
@@ -224,6 +241,9 @@ int priv_register_interrupt(void)
 		stt_backend_opts_init(&o);
 		if (ops->available(&o, reason, sizeof(reason)) &&
 		    !(req && strstr(req, tests[i].name)))
+			continue;
+		/* STT_PRIV_BACKENDS=a,b: only those (a run for one backend). */
+		if (only && !in_list(only, tests[i].name))
 			continue;
 		snprintf(title, sizeof(title),
 			 "%s: SIGTERM at %d random points across the phases, SIGKILL + cleanup "
