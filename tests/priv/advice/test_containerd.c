@@ -206,6 +206,30 @@ static void test_devmapper(void)
 	CU_ASSERT_NOT_EQUAL(priv_sh("[ -e '%s' ]", cdir2), 0);
 }
 
+/* A main config with imports of its own: RECOMMENDATION.md says to add the drop-in to them. */
+static void test_has_imports(void)
+{
+	char *out = NULL, path[PATH_MAX + 32];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/with-imports.toml", work);
+	f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fprintf(f, "version = 2\nimports = [\"%s/none/*.toml\"]\n", work);
+	fclose(f);
+	CU_ASSERT_EQUAL(priv_capture(&out,
+				     "%s recommend '%s/results.json' --engine-version "
+				     "'containerd %s' --containerd-config '%s' -o '%s/out-imp'",
+				     priv_stortune(), work, version, path, work),
+			0);
+	CU_ASSERT_PTR_NOT_NULL(out ? strstr(out, "accepted the merged configuration") : NULL);
+	CU_ASSERT_PTR_NULL(out ? strstr(out, "with the imports line") : "x");
+	free(out);
+	CU_ASSERT_EQUAL(
+	    priv_sh("grep -q 'already has an `imports` line' '%s/out-imp/RECOMMENDATION.md'", work),
+	    0);
+}
+
 int priv_register_containerd(void)
 {
 	CU_pSuite s;
@@ -228,6 +252,7 @@ int priv_register_containerd(void)
 	CU_add_test(s, "results for the recommendation", test_results);
 	CU_add_test(s, "bad input: rejected config.toml, no containerd, other snapshotter",
 		    test_bad_input);
+	CU_add_test(s, "a config.toml with imports of its own", test_has_imports);
 	CU_add_test(s, "overlayfs: the drop-in imported, a container run with ctr, timed",
 		    test_overlayfs);
 	CU_add_test(s, "devmapper: the drop-in merged; a missing or failed snapshotter refused",
