@@ -145,6 +145,7 @@ if [ -x "$ROOT/build/priv-tests" ] && [ -x "$ROOT/stortune" ]; then
 	fi
 	for b in dm-loop direct-lvm containerd-devmapper; do
 		check "guest: $b lifecycle test passed" grep -aq "Test: $b: .* layers, .* containers ...passed" "$POUT/priv.log"
+		[ "$b" = containerd-devmapper ] && continue # its interruption test: make check-vm-containerd
 		check "guest: $b interruption test (SIGTERM, SIGKILL + cleanup) passed" \
 			sh -c "grep -a -A1 'Test: $b: SIGTERM' '$POUT/priv.log' | grep -q 'passed\$'"
 	done
