@@ -119,6 +119,16 @@ check-ansible: deps stortune
 	@deploy/ansible/test.sh; rc=$$?; \
 	if [ $$rc -eq 77 ]; then echo "ansible test skipped"; elif [ $$rc -ne 0 ]; then exit $$rc; fi
 
+# The containerd-devmapper interruption test in the guest (about 10 minutes under TCG; not in check)
+check-vm-containerd: stortune build/priv-tests
+	@mkdir -p build/vm/out/ctrd-interrupt build/vm/tmp
+	@TMPDIR=$(CURDIR)/build/vm/tmp tests/vm/guest.sh run tests/vm/priv.sh \
+		--out build/vm/out/ctrd-interrupt --timeout 1500 --mem 3072 --quiet \
+		--env STT_PRIV_ONLY=interrupt --env STT_PRIV_BACKENDS=containerd-devmapper \
+		--file build/priv-tests:/usr/local/bin/priv-tests
+	@grep -a -A1 'Test: containerd-devmapper: SIGTERM' build/vm/out/ctrd-interrupt/priv.log | \
+		grep -q 'passed$$' && echo "ok     containerd-devmapper interruption test in the guest"
+
 # The CI regression benchmark (not part of check): overlay with the ci profile, compared with
 # the baseline of this machine kind; see scripts/bench-ci.sh for PROFILE, REPETITIONS, ...
 bench-ci: stortune
@@ -145,6 +155,7 @@ clean:
 format:
 	clang-format -i $(SRC_C) $(wildcard src/*/*.h cmd/*.c cmd/*.h tests/*/*.c tests/*/*/*.c tests/*/*.h)
 
-.PHONY: all deps run check check-vm check-ansible bench-ci bench-baseline install clean format
+.PHONY: all deps run check check-vm check-vm-containerd check-ansible bench-ci bench-baseline install clean\
+	format
 
 -include $(SRC_O:.o=.d) $(CMD_O:.o=.d) $(UNIT_O:.o=.d) $(PRIV_O:.o=.d) build/cmd/main.d

@@ -46,7 +46,7 @@ static int cmd_backends(const struct cmd_entry *self, struct cmd_ctx *ctx, int a
 		json_object_object_add(o, "summary", json_object_new_string((*b)->summary));
 		json_object_array_add(arr, o);
 		if (!ctx->json)
-			printf("%-11s %s%s\n", (*b)->name, ok ? "available" : "unavailable: ",
+			printf("%-20s %s%s\n", (*b)->name, ok ? "available" : "unavailable: ",
 			       ok ? "" : reason);
 	}
 	if (ctx->json)
@@ -59,7 +59,8 @@ const struct cmd_entry cmd_backends_entry = {
 	.name = "backends",
 	.summary = "list the storage backends and whether each can run here",
 	.synopsis = "backends [target options]",
-	.help = "For each backend (overlay, dm-loop, direct-lvm): \"available\" or\n"
+	.help = "For each backend (overlay, dm-loop, direct-lvm, containerd-overlayfs,\n"
+		"containerd-devmapper): \"available\" or\n"
 		"\"unavailable: <reason>\", e.g. \"kernel has no device-mapper\". A --device is\n"
 		"checked as any command that would write it checks it: --destroy-data must name\n"
 		"it and it must probe free, else exit 2.\n\n"

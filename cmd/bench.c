@@ -115,7 +115,8 @@ static int cmd_bench_check_backends(const struct cmd_entry *self, const char *li
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
 		if (!stt_backend_lookup(tok))
 			return cmd_usage_error(self, "--backend %s: no such backend (overlay, "
-						     "dm-loop, direct-lvm, all)",
+						     "dm-loop, direct-lvm, containerd-overlayfs, "
+						     "containerd-devmapper, all)",
 					       tok);
 	return CMD_CONTINUE;
 }
@@ -401,7 +402,8 @@ const struct cmd_entry cmd_bench_entry = {
 		"file), stop and remove -- cold (caches dropped before the reads) and warm. Each\n"
 		"phase is a barrier, so the device I/O and page-cache growth of a phase are its own.\n"
 		"\noptions:\n"
-		"  --backend LIST        overlay, dm-loop, direct-lvm, comma-separated, or all\n"
+		"  --backend LIST        overlay, dm-loop, direct-lvm, containerd-overlayfs,\n"
+		"                        containerd-devmapper, comma-separated, or all\n"
 		"  --profile NAME|FILE   workload profile (default ci; see profiles/)\n"
 		"  --image FILE.tar      a `docker save` tar instead of the generated image\n"
 		"  --containers N, --concurrency C, --repetitions R   override the profile's [run]\n"

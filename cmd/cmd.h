@@ -237,6 +237,7 @@ double cmd_since(const struct timespec *t0);
  */
 struct cmd_rec_opts {
 	const char *outdir, *docker_version, *merge, *device, *data_root;
+	const char *engine_version, *containerd_config, *snapshotter; /* recommend_engine.c */
 };
 int cmd_recommend_outputs(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			  struct json_object *const *docs, const char *const *names, size_t n,

@@ -4,6 +4,7 @@
  * support out, each with its evidence, as files an operator deploys without editing.
  */
 #include "cmd.h"
+#include "recommend_engine.h"
 
 #include "advice/daemonjson.h"
 #include "advice/emit.h"
@@ -26,10 +27,14 @@ enum {
 	OPT_MERGE,
 	OPT_DEVICE,
 	OPT_DATA_ROOT,
+	OPT_ENGINE_VERSION,
+	OPT_CONTAINERD_CONFIG,
+	OPT_SNAPSHOTTER,
 };
 
 #define MAX_RESULTS 16
-#define MAX_FILES   8
+#define MAX_FILES   9
+#define CTRD_POOL   "docker-thinpool" /* the pool setup-direct-lvm.sh makes */
 
 /* The Docker version: given, else this host's dockerd, else the one the results recorded. */
 static void docker_version(const struct cmd_rec_opts *o, struct json_object *const *docs, size_t n,
@@ -139,10 +144,15 @@ int cmd_recommend_outputs(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	char *diff = NULL, *text, backup[4200] = "", note[8600] = "";
 	size_t nf = 0;
 	int rc = CMD_EXIT_FAILURE, changed = 0, e;
+	struct cmd_engine eng;
+	char ctrd_note[512] = "";
+	size_t dropin = MAX_FILES;
 
 	memset(files, 0, sizeof(files));
 	if (json_out)
 		*json_out = NULL;
+	if ((e = cmd_engine_check(self, o, &eng)) != CMD_CONTINUE)
+		return e;
 	/* An existing daemon.json that is not valid JSON stops everything before any write. */
 	if (o->merge) {
 		e = stt_daemonjson_load(o->merge, &existing);
@@ -155,7 +165,12 @@ int cmd_recommend_outputs(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	in.ndocs = n;
 	in.device = o->device;
 	in.data_root = o->data_root;
-	docker_version(o, docs, n, &in);
+	if (eng.given && eng.eng.gen != STT_ENGINE_CONTAINERD) {
+		in.docker = eng.eng.v;
+		in.docker_origin = "--engine-version";
+	} else {
+		docker_version(o, docs, n, &in);
+	}
 	if (stt_recommend(&in, &r)) {
 		rc = cmd_fail(self, CMD_EXIT_FAILURE, "out of memory");
 		goto out;
@@ -197,6 +212,14 @@ int cmd_recommend_outputs(const struct cmd_entry *self, struct cmd_ctx *ctx,
 				     "containerd's devmapper snapshotter on such a pool (for "
 				     "containerd users)",
 				     text, 0644);
+		if (!e && eng.given && eng.eng.gen == STT_ENGINE_CONTAINERD &&
+		    !stt_engine_gen_dropin(r, eng.snapshotter, CTRD_POOL, &text)) {
+			dropin = nf;
+			e = add_file(files, &nf, o->outdir, STT_ENGINE_DROPIN,
+				     "the drop-in for containerd's imports (" STT_ENGINE_DROPIN_DIR
+				     "/)",
+				     text, 0644);
+		}
 		if (e || nf < 4)
 			goto nomem;
 	}
@@ -215,6 +238,20 @@ int cmd_recommend_outputs(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			ef[i] = files[i].e;
 		if (stt_emit_markdown(r, ef, nf, note[0] ? note : NULL, &text))
 			goto nomem;
+		if (eng.given) {
+			char *sec = NULL, *both = NULL;
+
+			if (stt_engine_gen_markdown(&eng.eng, eng.snapshotter,
+						    STT_ENGINE_DROPIN_DIR, eng.has_imports, &sec) ||
+			    asprintf(&both, "%s\n%s", text, sec) < 0) {
+				free(sec);
+				free(text);
+				goto nomem;
+			}
+			free(sec);
+			free(text);
+			text = both;
+		}
 		if (add_file(files, &nf, o->outdir, STT_EMIT_MARKDOWN,
 			     "every setting, its value and the evidence behind it", text, 0644))
 			goto nomem;
@@ -229,6 +266,11 @@ int cmd_recommend_outputs(const struct cmd_entry *self, struct cmd_ctx *ctx,
 				goto out;
 			}
 		}
+	}
+	if (dropin < nf && cmd_engine_verify(o, &eng, files[dropin].path, CTRD_POOL, ctrd_note,
+					     sizeof(ctrd_note))) {
+		rc = cmd_fail(self, CMD_EXIT_FAILURE, "%s", stt_err_msg());
+		goto out;
 	}
 	if (o->merge && changed) {
 		if (stt_daemonjson_write(o->merge, stt_daemonjson_text(merged), backup,
@@ -266,6 +308,8 @@ int cmd_recommend_outputs(const struct cmd_entry *self, struct cmd_ctx *ctx,
 		print_summary(r, stdout);
 		for (size_t i = 0; i < nf; i++)
 			printf("wrote %s\n", files[i].path);
+		if (ctrd_note[0])
+			printf("%s\n", ctrd_note);
 		if (o->merge && changed) {
 			const char *old =
 			    json_object_get_string(stt_json_get(existing, "storage-driver"));
@@ -306,6 +350,9 @@ static int cmd_recommend(const struct cmd_entry *self, struct cmd_ctx *ctx, int 
 	    {"merge", required_argument, NULL, OPT_MERGE},
 	    {"device", required_argument, NULL, OPT_DEVICE},
 	    {"data-root", required_argument, NULL, OPT_DATA_ROOT},
+	    {"engine-version", required_argument, NULL, OPT_ENGINE_VERSION},
+	    {"containerd-config", required_argument, NULL, OPT_CONTAINERD_CONFIG},
+	    {"snapshotter", required_argument, NULL, OPT_SNAPSHOTTER},
 	    {NULL, 0, NULL, 0},
 	};
 	struct json_object *docs[MAX_RESULTS];
@@ -342,6 +389,15 @@ static int cmd_recommend(const struct cmd_entry *self, struct cmd_ctx *ctx, int 
 				    self, "--data-root: must be an absolute path: '%s'", optarg);
 			o.data_root = optarg;
 			break;
+		case OPT_ENGINE_VERSION:
+			o.engine_version = optarg;
+			break;
+		case OPT_CONTAINERD_CONFIG:
+			o.containerd_config = optarg;
+			break;
+		case OPT_SNAPSHOTTER:
+			o.snapshotter = optarg;
+			break;
 		default:
 			if ((r = cmd_common_opt(self, ctx, c)) != CMD_CONTINUE)
 				return r;
@@ -373,28 +429,42 @@ const struct cmd_entry cmd_recommend_entry = {
     .name = "recommend",
     .summary = "turn results into Docker daemon and thin-pool settings, with the evidence",
     .synopsis = "recommend RESULTS.json [MORE.json ...] [-o DIR] [--docker-version V] "
-		"[--merge FILE] [--device DEV] [--data-root DIR]",
-    .help = "Applies the rule table to the results (of bench, qualify, tune; the backends of\n"
-	    "all files, the tuning sweep of the one that has it) for the target Docker version\n"
-	    "and prints one line per setting: value, source (measured, default, given,\n"
-	    "not-applicable, refused) and the evidence. With -o DIR it writes daemon.json,\n"
-	    "daemon-devicemapper.json (Docker 24 and older, when devicemapper is not the\n"
-	    "recommendation), docker-thinpool.profile, setup-direct-lvm.sh,\n"
-	    "containerd-devmapper.toml and RECOMMENDATION.md.\n"
-	    "\noptions:\n"
-	    "  -o, --output DIR        where the files go\n"
-	    "  --docker-version V      the Docker version to target (else `dockerd --version`,\n"
-	    "                          else the results'; unknown: the newest rules)\n"
-	    "  --merge FILE            merge into an existing daemon.json: its keys are kept,\n"
-	    "                          storage-driver, storage-opts and data-root change (shown\n"
-	    "                          as a diff); written atomically after a backup\n"
-	    "                          FILE.bak-<time>; a FILE that is not JSON is refused\n"
-	    "  --device DEV            the thin pool's device for setup-direct-lvm.sh (else the\n"
-	    "                          qualified device of the results)\n"
-	    "  --data-root DIR         data-root to write instead of the recommended one\n"
-	    "\nexamples:\n"
-	    "  stortune recommend qualify/results.json -o out/\n"
-	    "  stortune recommend results.json vm.json --docker-version 24.0.7 -o out/ \\\n"
-	    "      --merge /etc/docker/daemon.json\n",
+		"[--merge FILE] [--device DEV] [--data-root DIR] [--engine-version E] "
+		"[--containerd-config FILE] [--snapshotter S]",
+    .help =
+	"Applies the rule table to the results (of bench, qualify, tune; the backends of\n"
+	"all files, the tuning sweep of the one that has it) for the target Docker version\n"
+	"and prints one line per setting: value, source (measured, default, given,\n"
+	"not-applicable, refused) and the evidence. With -o DIR it writes daemon.json,\n"
+	"daemon-devicemapper.json (Docker 24 and older, when devicemapper is not the\n"
+	"recommendation), docker-thinpool.profile, setup-direct-lvm.sh,\n"
+	"containerd-devmapper.toml and RECOMMENDATION.md.\n"
+	"\noptions:\n"
+	"  -o, --output DIR        where the files go\n"
+	"  --docker-version V      the Docker version to target (else `dockerd --version`,\n"
+	"                          else the results'; unknown: the newest rules)\n"
+	"  --merge FILE            merge into an existing daemon.json: its keys are kept,\n"
+	"                          storage-driver, storage-opts and data-root change (shown\n"
+	"                          as a diff); written atomically after a backup\n"
+	"                          FILE.bak-<time>; a FILE that is not JSON is refused\n"
+	"  --device DEV            the thin pool's device for setup-direct-lvm.sh (else the\n"
+	"                          qualified device of the results)\n"
+	"  --data-root DIR         data-root to write instead of the recommended one\n"
+	"  --engine-version E      the engine: a Docker version (28.1, docker 29.0) or\n"
+	"                          containerd VERSION; RECOMMENDATION.md then says what that\n"
+	"                          generation takes (Docker 25-28: graph drivers, no\n"
+	"                          devicemapper; 29+: the containerd image store; containerd:\n"
+	"                          a drop-in containerd-snapshotter.toml for its imports,\n"
+	"                          checked by the installed containerd's parser)\n"
+	"  --containerd-config F   containerd's config.toml (never edited): containerd's\n"
+	"                          parser must accept it (else exit 2, nothing written); the\n"
+	"                          merged result with the drop-in is checked after\n"
+	"  --snapshotter S         containerd: overlayfs (default) or devmapper\n"
+	"\nexamples:\n"
+	"  stortune recommend qualify/results.json -o out/\n"
+	"  stortune recommend results.json vm.json --docker-version 24.0.7 -o out/ \\\n"
+	"      --merge /etc/docker/daemon.json\n"
+	"  stortune recommend results.json --engine-version 'containerd 1.6' \\\n"
+	"      --snapshotter devmapper --containerd-config /etc/containerd/config.toml -o out/\n",
     .run = cmd_recommend,
 };

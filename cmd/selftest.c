@@ -208,7 +208,8 @@ static int cmd_selftest(const struct cmd_entry *self, struct cmd_ctx *ctx, int a
 		case OPT_BACKEND:
 			if (strcmp(optarg, "all") && !stt_backend_lookup(optarg))
 				return cmd_usage_error(self, "--backend %s: no such backend "
-							     "(overlay, dm-loop, direct-lvm, all)",
+							     "(overlay, dm-loop, direct-lvm, containerd-overlayfs, "
+							     "containerd-devmapper, all)",
 						       optarg);
 			backend = optarg;
 			break;
@@ -302,7 +303,8 @@ const struct cmd_entry cmd_selftest_entry = {
 		"then stops, removes and tears down. A failed or interrupted run (SIGINT,\n"
 		"SIGTERM) undoes everything it made; a killed run is undone by 'stortune cleanup'.\n"
 		"\noptions:\n"
-		"  --backend NAME      overlay, dm-loop, direct-lvm or all (default all available)\n"
+		"  --backend NAME      overlay, dm-loop, direct-lvm, containerd-overlayfs,\n"
+		"                      containerd-devmapper or all (default all available)\n"
 		"  --layers N          image layers (default 5)\n"
 		"  --containers N      containers (default 20)\n\n" CMD_TARGET_HELP
 		"\nexamples:\n"

@@ -50,7 +50,7 @@ void cmd_print_summary(struct json_object *doc, FILE *f)
 	struct json_object *w;
 
 	fprintf(f, "phase latency p50/p99 in ms (median over repetitions); storm in containers/s\n");
-	fprintf(f, "%-18s %-4s", "backend", "mode");
+	fprintf(f, "%-20s %-4s", "backend", "mode");
 	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
 		fprintf(f, " %13s", stt_bench_phase_name(cols[i]));
 	fprintf(f, " %8s %9s %9s %8s\n", "storm/s", "rd-ampl", "cow-ampl", "pc/ctr");
@@ -65,7 +65,7 @@ void cmd_print_summary(struct json_object *doc, FILE *f)
 			 env && strcmp(env, "native") ? env : "",
 			 env && strcmp(env, "native") ? ")" : "");
 		if (!st || strcmp(st, "ok")) {
-			fprintf(f, "%-18s %s: %s\n", label, st ? st : "?",
+			fprintf(f, "%-20s %s: %s\n", label, st ? st : "?",
 				json_object_get_string(stt_json_get(be, "reason")));
 			continue;
 		}
@@ -74,7 +74,7 @@ void cmd_print_summary(struct json_object *doc, FILE *f)
 		{
 			char a[16], c[16], cell[40];
 
-			fprintf(f, "%-18s %-4s", label, mode);
+			fprintf(f, "%-20s %-4s", label, mode);
 			for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
 				struct json_object *ph = stt_json_get(stt_json_get(m, "phases"),
 							     stt_bench_phase_name(cols[i]));

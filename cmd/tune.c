@@ -309,9 +309,11 @@ static int cmd_tune(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,
 					       optarg);
 		case CMD_OPT_BACKEND:
 			backend = optarg;
-			if (strcmp(optarg, "dm-loop") && strcmp(optarg, "direct-lvm"))
+			if (strcmp(optarg, "dm-loop") && strcmp(optarg, "direct-lvm") &&
+			    strcmp(optarg, "containerd-devmapper"))
 				return cmd_usage_error(self, "--backend %s: tune sweeps a thin pool: "
-							     "dm-loop or direct-lvm",
+							     "dm-loop, direct-lvm or "
+							     "containerd-devmapper",
 						       optarg);
 			t.cb.backends = optarg;
 			continue;
@@ -329,7 +331,8 @@ static int cmd_tune(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,
 	if (optind < argc)
 		return cmd_usage_error(self, "unexpected argument '%s'", argv[optind]);
 	if (!backend)
-		return cmd_usage_error(self, "--backend: required (dm-loop or direct-lvm)");
+		return cmd_usage_error(self, "--backend: required (dm-loop, direct-lvm or "
+					     "containerd-devmapper)");
 	if (stt_tune_parse_chunks(chunks_arg, chunks, STT_TUNE_MAX_CHUNKS, &nc) ||
 	    stt_tune_parse_zeroing(zero_arg, zeroing, &nz))
 		return cmd_usage_error(self, "%s", stt_err_msg());
@@ -380,7 +383,7 @@ out:
 const struct cmd_entry cmd_tune_entry = {
 	.name = "tune",
 	.summary = "sweep thin-pool chunk size and zeroing: start latency, first writes, space",
-	.synopsis = "tune --backend dm-loop|direct-lvm [--chunk-sizes LIST] [--zeroing on,off] "
+	.synopsis = "tune --backend dm-loop|direct-lvm|containerd-devmapper [--chunk-sizes LIST] [--zeroing on,off] "
 		    "[--profile NAME|FILE] [--containers N] [--concurrency C] [--repetitions R] "
 		    "[target options] [-o results.json]",
 	.help = "For each chunk size and each zeroing setting (the points), makes the thin pool\n"
@@ -391,7 +394,7 @@ const struct cmd_entry cmd_tune_entry = {
 		"trade-off table; -o writes a results document with a \"tune\" member, which\n"
 		"`stortune recommend` reads to choose the chunk size and zeroing.\n"
 		"\noptions:\n"
-		"  --backend NAME        dm-loop or direct-lvm (required)\n"
+		"  --backend NAME        dm-loop, direct-lvm or containerd-devmapper (required)\n"
 		"  --chunk-sizes LIST    chunk sizes to try, multiples of 64K from 64K to 1G\n"
 		"                        (default " STT_TUNE_DEFAULT_CHUNKS ")\n"
 		"  --zeroing LIST        on, off, or on,off (default " STT_TUNE_DEFAULT_ZEROING ")\n"

@@ -21,6 +21,8 @@ const struct stt_backend_ops *const stt_backends[] = {
 	&stt_backend_overlay,
 	&stt_backend_dmloop,
 	&stt_backend_directlvm,
+	&stt_backend_ctrd_overlay,
+	&stt_backend_ctrd_devmapper,
 	NULL,
 };
 

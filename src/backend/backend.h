@@ -146,6 +146,8 @@ extern const struct stt_backend_ops *const stt_backends[];
 extern const struct stt_backend_ops stt_backend_overlay;
 extern const struct stt_backend_ops stt_backend_dmloop;
 extern const struct stt_backend_ops stt_backend_directlvm;
+extern const struct stt_backend_ops stt_backend_ctrd_overlay;
+extern const struct stt_backend_ops stt_backend_ctrd_devmapper;
 
 const struct stt_backend_ops *stt_backend_lookup(const char *name);
 

@@ -114,6 +114,7 @@ static const struct {
 	{ "docker", priv_register_docker },
 	{ "engine", priv_register_engine },
 	{ "report", priv_register_report },
+	{ "containerd", priv_register_containerd },
 };
 
 /* Caught rather than ignored, so that the commands the tests run get the default back. */

@@ -26,6 +26,7 @@ static int (*const suites[])(void) = {
 	unit_register_daemonjson,
 	unit_register_tune,
 	unit_register_report,
+	unit_register_engine_gen,
 };
 
 char unit_out[1 << 16], unit_err[8192];

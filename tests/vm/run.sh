@@ -143,8 +143,9 @@ if [ -x "$ROOT/build/priv-tests" ] && [ -x "$ROOT/stortune" ]; then
 		bad "guest priv tests (exit $RC; log: $POUT/priv.log)"
 		grep -a -E 'FAILED|^ +[0-9]+\. ' "$POUT/priv.log" 2>/dev/null | head -n 30 | sed 's/^/       /'
 	fi
-	for b in dm-loop direct-lvm; do
+	for b in dm-loop direct-lvm containerd-devmapper; do
 		check "guest: $b lifecycle test passed" grep -aq "Test: $b: .* layers, .* containers ...passed" "$POUT/priv.log"
+		[ "$b" = containerd-devmapper ] && continue # its interruption test: make check-vm-containerd
 		check "guest: $b interruption test (SIGTERM, SIGKILL + cleanup) passed" \
 			sh -c "grep -a -A1 'Test: $b: SIGTERM' '$POUT/priv.log' | grep -q 'passed\$'"
 	done
@@ -265,6 +266,39 @@ if command -v jq >/dev/null 2>&1; then
 	check "no disk images left behind (deploy)" test -z "$(ls -A "$TMPD")"
 else
 	bad "guest deploy: no jq on this host (make deps installs jq)"
+fi
+
+# --- real containerd on its devmapper snapshotter, with the drop-in `stortune recommend
+# --engine-version containerd` makes of the sweep (containerd.sh).
+COUT=${STT_VM_CTRD_OUT:-$ROOT/build/vm/out/containerd}
+ctrd_bins="/usr/bin/containerd /usr/bin/ctr /usr/bin/containerd-shim-runc-v2 /usr/sbin/runc"
+have_ctrd=1
+for b in $ctrd_bins; do [ -x "$b" ] || have_ctrd=0; done
+if [ $have_ctrd -eq 1 ] && [ -s "$TOUT/tune.json" ]; then
+	CDEP=$ROOT/build/vm/out/containerd-deploy
+	rm -rf "$CDEP"
+	cver=$(/usr/bin/containerd --version | awk '{ print $3 }')
+	if "$ROOT/stortune" -q recommend "$TOUT/tune.json" -o "$CDEP" --engine-version "containerd $cver" \
+		--snapshotter devmapper >"$CDEP.log" 2>&1 && "$ROOT/scripts/containerd-test.sh" image "$CDEP"; then
+		ok "recommend wrote containerd's devmapper drop-in (containerd $cver's parser accepted it)"
+		cadds=()
+		for b in $ctrd_bins; do cadds+=(--add "$b"); done
+		echo "== vm: booting the guest with containerd.sh (containerd $cver, devmapper; timeout 900s)"
+		TMPDIR=$TMPD "$GUEST" run "$HERE/containerd.sh" --out "$COUT" --timeout 900 --mem 3072 --quiet \
+			"${cadds[@]}" --file "$CDEP/containerd-snapshotter.toml:/deploy/containerd-snapshotter.toml" \
+			--file "$CDEP/image.tar:/deploy/image.tar"
+		RC=$?
+		if [ $RC -eq 0 ]; then ok "guest ran containerd.sh and exited 0"; else bad "guest containerd.sh (exit $RC; $COUT/console.log)"; fi
+		steps_of "guest containerd:" "$COUT/containerd.txt" pool config.dump containerd.start \
+			plugin.devmapper import run teardown
+		[ ! -s "$COUT/containerd-figures.txt" ] ||
+			echo "note   guest containerd (TCG): $(tr '\n' ' ' <"$COUT/containerd-figures.txt")"
+	else
+		bad "recommend --engine-version containerd for the guest ($CDEP.log)"
+	fi
+	check "no disk images left behind (containerd)" test -z "$(ls -A "$TMPD")"
+else
+	echo "skip   guest containerd: containerd, ctr, its shim and runc not all on this host, or no sweep"
 fi
 
 T3=$(date +%s.%N)

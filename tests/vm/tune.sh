@@ -4,7 +4,8 @@
 #
 #   STT_TUNE_PROFILE   profile (default /profiles/tune-tiny.ini, put in by run.sh)
 #   STT_TUNE_CHUNKS    chunk sizes (default 64K,512K,2M); STT_TUNE_ZEROING (default on,off)
-#   STT_TUNE_BACKEND   dm-loop (default) or direct-lvm (then on $STT_DISK, which it destroys)
+#   STT_TUNE_BACKEND   dm-loop (default), containerd-devmapper (sparse files too) or direct-lvm
+#                      (then on $STT_DISK, which it destroys)
 #
 # Results in $STT_RESULTS: tune.json (the document), tune.txt (the table), tune.log (stderr),
 # tune-checks.txt ("PASS|FAIL <check> <detail>" per check), leftovers.txt. Needs jq in the guest
@@ -29,7 +30,7 @@ check() { # check NAME DETAIL JQ-FILTER: passes when the filter is true of the d
 
 mkdir -p /var/tmp
 target=()
-[ "$BACKEND" = dm-loop ] || target=(--device "$STT_DISK" --destroy-data "$STT_DISK")
+[ "$BACKEND" = dm-loop ] || [ "$BACKEND" = containerd-devmapper ] || target=(--device "$STT_DISK" --destroy-data "$STT_DISK")
 echo "== tune: $BACKEND, chunks $CHUNKS, zeroing $ZEROING, profile $PROFILE"
 t0=$(date +%s)
 stortune tune --backend "$BACKEND" --profile "$PROFILE" --chunk-sizes "$CHUNKS" --zeroing "$ZEROING" \

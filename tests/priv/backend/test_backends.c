@@ -266,6 +266,44 @@ static int suite_cleanup(void)
 	return r;
 }
 
+/*
+ * containerd's overlayfs snapshotter, from the first container's mount: overlay with
+ * upperdir/workdir its snapshots/<id>/{fs,work} and lowerdir the init snapshot's and the
+ * image's fs/ dirs (six, nearest first, each a directory of snapshots/); both bolt stores
+ * written (more than their four initial pages).
+ */
+static void check_ctrd_layout(struct stt_container *c)
+{
+	char mnt[PATH_MAX], path[PATH_MAX + 100], *out = NULL, *lower, *p;
+	struct stat st;
+	int n = 0;
+
+	snprintf(mnt, sizeof(mnt), "%s", c->rootfs);
+	for (int i = 0; i < 5; i++) /* .../state/io.containerd.runtime.v2.task/default/<id>/rootfs */
+		*strrchr(mnt, '/') = '\0';
+	CU_ASSERT_EQUAL(priv_capture(&out, "findmnt -n -o FSTYPE,OPTIONS '%s'", c->rootfs), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_EQUAL(strncmp(out, "overlay", 7), 0);
+	p = strstr(out, "upperdir=");
+	CU_ASSERT_PTR_NOT_NULL(p ? strstr(p, "io.containerd.snapshotter.v1.overlayfs/snapshots/")
+				 : NULL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "/work"));
+	lower = strstr(out, "lowerdir=");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lower);
+	lower += 9;
+	lower[strcspn(lower, ",\n")] = '\0';
+	for (char *tok = strtok(lower, ":"); tok; tok = strtok(NULL, ":"), n++) {
+		CU_ASSERT_EQUAL(strcmp(tok + strlen(tok) - 3, "/fs"), 0);
+		CU_ASSERT(stat(tok, &st) == 0 && S_ISDIR(st.st_mode));
+	}
+	CU_ASSERT_EQUAL(n, N_LAYERS + 1);
+	free(out);
+	snprintf(path, sizeof(path), "%s/io.containerd.snapshotter.v1.overlayfs/metadata.db", mnt);
+	CU_ASSERT(stat(path, &st) == 0 && st.st_size > 4 * 4096);
+	snprintf(path, sizeof(path), "%s/io.containerd.metadata.v1.bolt/meta.db", mnt);
+	CU_ASSERT(stat(path, &st) == 0 && st.st_size > 4 * 4096);
+}
+
 static void run_backend(const char *name)
 {
 	struct stt_layer *img[N_LAYERS] = { 0 };
@@ -319,6 +357,8 @@ static void run_backend(const char *name)
 		check_view(c[i]->rootfs, i == 0);
 	if (!strcmp(name, "overlay"))
 		check_overlay_layout(c[0], img);
+	if (!strcmp(name, "containerd-overlayfs"))
+		check_ctrd_layout(c[0]);
 
 	/* A container made after the writes sees the image as it was. */
 	CU_ASSERT_EQUAL_FATAL(stt_backend_container_create(b, img[N_LAYERS - 1], &late), 0);
@@ -377,6 +417,16 @@ static void test_directlvm(void)
 	run_backend("direct-lvm");
 }
 
+static void test_ctrd_overlay(void)
+{
+	run_backend("containerd-overlayfs");
+}
+
+static void test_ctrd_devmapper(void)
+{
+	run_backend("containerd-devmapper");
+}
+
 /*
  * What `stortune backends` says of the dm backends matches the kernel: without
  * device-mapper they are unavailable with the reason, and selftest on them fails cleanly.
@@ -391,7 +441,13 @@ static void test_availability(void)
 	arr = out ? json_tokener_parse(out) : NULL;
 	free(out);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(arr);
-	CU_ASSERT_EQUAL(json_object_array_length(arr), 3);
+	{
+		size_t n = 0;
+
+		while (stt_backends[n])
+			n++;
+		CU_ASSERT_EQUAL(json_object_array_length(arr), n);
+	}
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
 		struct json_object *b = json_object_array_get_idx(arr, i), *v;
 		const char *name = json_object_get_string(json_object_object_get(b, "backend"));
@@ -399,7 +455,7 @@ static void test_availability(void)
 
 		v = json_object_object_get(b, "available");
 		avail = json_object_get_boolean(v);
-		if (!strcmp(name, "overlay")) {
+		if (!strcmp(name, "overlay") || !strcmp(name, "containerd-overlayfs")) {
 			CU_ASSERT_TRUE(avail);
 			continue;
 		}
@@ -437,6 +493,8 @@ int priv_register_backends(void)
 		{ "overlay", test_overlay },
 		{ "dm-loop", test_dmloop },
 		{ "direct-lvm", test_directlvm },
+		{ "containerd-overlayfs", test_ctrd_overlay },
+		{ "containerd-devmapper", test_ctrd_devmapper },
 	};
 	CU_pSuite s = CU_add_suite("backends", NULL, suite_cleanup);
 
