@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The real engine interrupted: `stortune bench --engine docker --backend overlay` killed with
+ * SIGINT in the middle of each of its steps (the private dockerd starting, the image loading,
+ * and every phase of the containers) undoes everything itself; killed with SIGKILL there,
+ * `stortune cleanup --journal-dir` removes what it left. After each: no process naming the
+ * run's directory (dockerd, containerd, shims), no mount or loop device of it, no file in it,
+ * no journal, no cgroup of its dockerd.
+ */
+#include "priv.h"
+
+#include "sys/proc.h"
+
+#include <errno.h>
+#include <glob.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const steps[] = {
+	"starting the engine", "load image",	  "cold create", "cold start",
+	"cold first-read",     "cold first-write", "cold cow-write", "cold stop",
+	"cold remove",
+};
+#define N_STEPS (sizeof(steps) / sizeof(steps[0]))
+
+static unsigned int seed;
+
+/* The cgroups named like a private dockerd's ("stortune-dockerd-*"), as one string. */
+static void cgroups(char *out, size_t len)
+{
+	glob_t g;
+
+	out[0] = '\0';
+	if (glob("/sys/fs/cgroup/*/stortune-dockerd-*", 0, NULL, &g))
+		return;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		size_t used = strlen(out);
+
+		snprintf(out + used, len - used, "%s\n", g.gl_pathv[i]);
+	}
+	globfree(&g);
+}
+
+static int run_and_kill(const char *work, const char *jdir, const char *step, int sig,
+			bool *sent)
+{
+	char want[128], line[512], cmd[2048];
+	int pipefd[2], st;
+	pid_t pid;
+	FILE *err;
+
+	*sent = false;
+	snprintf(want, sizeof(want), "overlay: %s\n", step);
+	snprintf(cmd, sizeof(cmd),
+		 "STT_PROGRESS=lines exec %s bench --engine docker --backend overlay --profile ci "
+		 "--containers 4 --concurrency 2 --repetitions 1 --scratch-size 2G --workdir '%s' "
+		 "--journal-dir '%s' >/dev/null",
+		 priv_stortune(), work, jdir);
+	if (pipe(pipefd))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(pipefd[1], 2);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	err = fdopen(pipefd[0], "r");
+	while (fgets(line, sizeof(line), err)) {
+		if (!strcmp(line, want)) {
+			/* In the middle of the step: most take 0.1 s to a few seconds here. */
+			usleep(rand_r(&seed) % 150000);
+			kill(pid, sig);
+			*sent = true;
+			break;
+		}
+	}
+	while (fgets(line, sizeof(line), err))
+		;
+	fclose(err);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static bool clean(const char *work, const char *jdir, const char *cg_before, const char *what)
+{
+	char cg[8192];
+	pid_t pids[16];
+	size_t n = 0;
+	bool ok = true;
+
+	if (stt_proc_naming(work, pids, 16, &n) == 0 && n) {
+		fprintf(stderr, "%s: %zu processes left (pid %d, ...)\n", what, n, (int)pids[0]);
+		priv_sh("ps -o pid,args -p %d >&2", (int)pids[0]);
+		ok = false;
+	}
+	if (priv_sh("grep -q ' %s' /proc/self/mountinfo", work) == 0) {
+		fprintf(stderr, "%s: mounts left\n", what);
+		ok = false;
+	}
+	if (priv_sh("losetup -a | grep -q '%s'", work) == 0) {
+		fprintf(stderr, "%s: loop devices left\n", what);
+		ok = false;
+	}
+	if (priv_sh("[ -z \"$(ls -A '%s' 2>/dev/null)\" ]", work)) {
+		fprintf(stderr, "%s: files left in %s\n", what, work);
+		priv_sh("find '%s' -maxdepth 4 >&2", work);
+		ok = false;
+	}
+	if (priv_sh("[ -z \"$(ls -A '%s' 2>/dev/null)\" ]", jdir)) {
+		fprintf(stderr, "%s: journal left in %s\n", what, jdir);
+		ok = false;
+	}
+	cgroups(cg, sizeof(cg));
+	if (strcmp(cg, cg_before)) {
+		fprintf(stderr, "%s: cgroups left:\n%s", what, cg);
+		ok = false;
+	}
+	return ok;
+}
+
+static void test_apikill(void)
+{
+	char work[PATH_MAX], jdir[PATH_MAX], what[200], cg0[8192];
+	bool sent;
+	int st;
+
+	if (access("/usr/sbin/dockerd", X_OK) && access("/usr/bin/dockerd", X_OK)) {
+		printf("\n  (dockerd not installed: skipped) ");
+		return;
+	}
+	seed = (unsigned int)time(NULL);
+	printf("\n  (seed %u) ", seed);
+	snprintf(work, sizeof(work), "%s/apikill", priv_dir());
+	snprintf(jdir, sizeof(jdir), "%s/apikill-journal", priv_dir());
+	cgroups(cg0, sizeof(cg0));
+
+	for (size_t s = 0; s < N_STEPS; s++) {
+		st = run_and_kill(work, jdir, steps[s], SIGINT, &sent);
+		snprintf(what, sizeof(what), "SIGINT in %s (exit %d)", steps[s], st);
+		CU_ASSERT_TRUE(sent);
+		/* Interrupted: exit 1 (0 when it had just finished); never killed by it. */
+		CU_ASSERT(st == 1 || st == 0);
+		CU_ASSERT_TRUE(clean(work, jdir, cg0, what));
+		if (!sent || (st != 0 && st != 1))
+			fprintf(stderr, "%s\n", what);
+	}
+	for (size_t s = 0; s < N_STEPS; s++) {
+		char *out = NULL;
+
+		/* A run that ended before the kill tested nothing (and must have left nothing). */
+		for (int again = 0; again < 4; again++) {
+			st = run_and_kill(work, jdir, steps[s], SIGKILL, &sent);
+			if (st != 0)
+				break;
+			snprintf(what, sizeof(what), "SIGKILL in %s, finished first", steps[s]);
+			CU_ASSERT_TRUE(clean(work, jdir, cg0, what));
+		}
+		CU_ASSERT_EQUAL(st, 128 + SIGKILL);
+		CU_ASSERT_EQUAL(priv_capture(&out, "%s cleanup --journal-dir '%s'", priv_stortune(),
+					     jdir),
+				0);
+		CU_ASSERT_PTR_NOT_NULL(out ? strstr(out, "1 journal replayed") : NULL);
+		free(out);
+		snprintf(what, sizeof(what), "SIGKILL in %s + cleanup", steps[s]);
+		CU_ASSERT_TRUE(clean(work, jdir, cg0, what));
+	}
+	priv_sh("rmdir '%s' '%s' 2>/dev/null", work, jdir);
+}
+
+int priv_register_apikill(void)
+{
+	CU_pSuite s = CU_add_suite("apikill", NULL, NULL);
+
+	if (!s || !CU_add_test(s, "bench --engine docker: SIGINT, SIGKILL + cleanup in each step",
+			       test_apikill))
+		return CUE_NOMEMORY;
+	return CUE_SUCCESS;
+}
