@@ -107,6 +107,11 @@ check: deps
 	if [ $$rc -eq 77 ]; then echo "VM tests skipped (no qemu-system-x86_64)"; \
 	elif [ $$rc -ne 0 ]; then exit $$rc; fi
 
+# The real engine killed in every step with SIGINT and with SIGKILL + cleanup (make check does
+# a few of them): about 5-8 minutes.
+check-engine: stortune build/priv-tests
+	@STT_APIKILL_FULL=1 STT_PRIV_ONLY=apikill build/priv-tests
+
 # The VM tier alone (it needs ./stortune and build/priv-tests).
 check-vm: stortune build/priv-tests
 	@tests/vm/run.sh
@@ -131,6 +136,6 @@ clean:
 format:
 	clang-format -i $(SRC_C) $(wildcard src/*/*.h cmd/*.c cmd/*.h tests/*/*.c tests/*/*/*.c tests/*/*.h)
 
-.PHONY: all deps run check check-vm bench-ci bench-baseline install clean format
+.PHONY: all deps run check check-vm check-engine bench-ci bench-baseline install clean format
 
 -include $(SRC_O:.o=.d) $(CMD_O:.o=.d) $(UNIT_O:.o=.d) $(PRIV_O:.o=.d) build/cmd/main.d

@@ -145,6 +145,29 @@ static int write_config(const struct stt_dockerd *d)
 	return 0;
 }
 
+/*
+ * The child's pid and start time, so that an undo finds the very process even when it names
+ * nothing of D. Until this file exists, the processes naming D are what an undo finds (dockerd
+ * names D in its arguments from its exec on).
+ */
+static int write_ourpid(const struct stt_dockerd *d)
+{
+	unsigned long long t = 0;
+	char tmp[PATH_MAX + 8];
+	FILE *f;
+
+	if (stt_proc_start_time(d->pid, &t))
+		return stt_err(-ECHILD, "dockerd (pid %d) exited at once", (int)d->pid);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", d->ourpid);
+	f = fopen(tmp, "we");
+	if (!f)
+		return stt_err(-errno, "%s: %s", tmp, strerror(errno));
+	fprintf(f, "%d %llu\n", (int)d->pid, t);
+	if (fflush(f) || fsync(fileno(f)) || fclose(f) || rename(tmp, d->ourpid))
+		return stt_err(-errno, "%s: %s", d->ourpid, strerror(errno));
+	return 0;
+}
+
 static int spawn(struct stt_dockerd *d, const struct stt_dockerd_opts *o)
 {
 	char a_driver[128], a_root[PATH_MAX + 16], a_exec[PATH_MAX + 16], a_host[PATH_MAX + 16],
@@ -199,7 +222,7 @@ static int spawn(struct stt_dockerd *d, const struct stt_dockerd_opts *o)
 		_exit(127);
 	}
 	d->pid = pid;
-	return 0;
+	return write_ourpid(d);
 }
 
 static int wait_ready(struct stt_dockerd *d, unsigned int timeout_ms)
@@ -275,20 +298,30 @@ int stt_dockerd_start(const struct stt_dockerd_opts *o, struct stt_dockerd **out
 	snprintf(d->address, sizeof(d->address), "unix://%s", d->sock);
 	snprintf(d->pidfile, sizeof(d->pidfile), "%s/docker.pid", o->dir);
 	snprintf(d->log, sizeof(d->log), "%s/dockerd.log", o->dir);
-	base = strrchr(o->dir, '/');
-	/* A random part too: a killed run's cgroup may still be there under the same name. */
+	/* Ours, not dockerd's own pid file: the pid and its start time, written once it runs. */
+	snprintf(d->ourpid, sizeof(d->ourpid), "%s/stortune.pid", o->dir);
+	/*
+	 * The cgroup is named after D ("/var/tmp/x/dockerd" -> "stortune-var-tmp-x-dockerd-R"), so
+	 * that what a run left is recognisable, with a random R: a killed run's cgroup may still
+	 * be there under the same name.
+	 */
 	{
 		struct timespec ts;
 		unsigned int seed;
+		size_t n, k;
 
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		seed = (unsigned int)getpid() ^ (unsigned int)ts.tv_nsec ^ (unsigned int)ts.tv_sec;
 		for (int i = 0; i < 8; i++)
 			rnd[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[(unsigned)rand_r(&seed) % 36];
+		n = (size_t)snprintf(d->cgroup, sizeof(d->cgroup), "stortune");
+		base = o->dir;
+		if (strlen(base) > sizeof(d->cgroup) - 20)
+			base += strlen(base) - (sizeof(d->cgroup) - 20);
+		for (k = 0; base[k] && n < sizeof(d->cgroup) - 11; k++)
+			d->cgroup[n++] = base[k] == '/' ? '-' : base[k];
+		snprintf(d->cgroup + n, sizeof(d->cgroup) - n, "-%s", rnd);
 	}
-	rnd[8] = '\0';
-	snprintf(d->cgroup, sizeof(d->cgroup), "stortune-%.20s-%s", base ? base + 1 : "d", rnd);
-
 	if ((r = rec(d, j, STT_J_DIR, d->dir, NULL)))
 		goto fail;
 	if (mkdir(d->dir, 0700)) {
@@ -300,7 +333,7 @@ int stt_dockerd_start(const struct stt_dockerd_opts *o, struct stt_dockerd **out
 			goto fail_undo;
 	if ((r = rec(d, j, STT_J_CGROUP, d->cgroup, NULL)) ||
 	    (r = rec(d, j, STT_J_MOUNTS, d->dir, NULL)) ||
-	    (r = rec(d, j, STT_J_PROCS, d->dir, d->pidfile)))
+	    (r = rec(d, j, STT_J_PROCS, d->dir, d->ourpid)))
 		goto fail_undo;
 	if ((r = write_config(d)) || (r = spawn(d, o)))
 		goto fail_undo;

@@ -36,7 +36,8 @@ struct stt_dockerd {
 	char dir[PATH_MAX];
 	char address[PATH_MAX]; /* "unix://D/docker.sock" */
 	char sock[PATH_MAX], pidfile[PATH_MAX], log[PATH_MAX];
-	char cgroup[64];
+	char ourpid[PATH_MAX]; /* "PID STARTTIME" of the process we started */
+	char cgroup[200];
 	char binary[PATH_MAX];
 	char version[64]; /* the daemon's, from `dockerd --version` ("20.10.24+dfsg1") */
 	pid_t pid;

@@ -110,6 +110,31 @@ static void sleep_ms(unsigned int ms)
 		;
 }
 
+int stt_proc_start_time(pid_t pid, unsigned long long *ticks)
+{
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	/* after the name: field 3 (state) .. field 22 (starttime) */
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		return -EIO;
+	*ticks = strtoull(p + 1, NULL, 10);
+	return 0;
+}
+
 int stt_proc_kill_dir(const char *dir, const char *pidfile, unsigned int term_ms)
 {
 	pid_t pids[256];
@@ -117,20 +142,29 @@ int stt_proc_kill_dir(const char *dir, const char *pidfile, unsigned int term_ms
 	int r;
 
 	if (pidfile) {
-		char buf[32] = "";
+		char buf[64] = "", *end = NULL;
+		unsigned long long want = 0, got = 0;
 		FILE *f = fopen(pidfile, "re");
+		bool ours = false;
 		pid_t pid = 0;
 
 		if (f) {
-			if (fgets(buf, sizeof(buf), f))
-				pid = (pid_t)strtol(buf, NULL, 10);
+			if (fgets(buf, sizeof(buf), f)) {
+				pid = (pid_t)strtol(buf, &end, 10);
+				want = strtoull(end, NULL, 10);
+			}
 			fclose(f);
 		}
-		if (pid > 1 && pid != getpid() && stt_proc_alive(pid) &&
-		    cmdline_names(pid, dir, strlen(dir))) {
+		/* "PID STARTTIME": that very process; "PID": one that names @dir. */
+		if (pid > 1 && pid != getpid() && stt_proc_alive(pid))
+			ours = want ? !stt_proc_start_time(pid, &got) && got == want
+				    : cmdline_names(pid, dir, strlen(dir));
+		if (ours) {
 			kill(pid, SIGTERM);
 			for (unsigned int t = 0; t < term_ms && stt_proc_alive(pid); t += 50)
 				sleep_ms(50);
+			if (stt_proc_alive(pid))
+				kill(pid, SIGKILL);
 		}
 	}
 	for (int i = 0; i < 200; i++) {

@@ -22,9 +22,13 @@ int stt_proc_naming(const char *dir, pid_t *pids, size_t max, size_t *n);
 /* Whether @pid runs (a zombie does not). */
 bool stt_proc_alive(pid_t pid);
 
+/* The start time of @pid (clock ticks after boot, /proc/PID/stat's field 22). */
+int stt_proc_start_time(pid_t pid, unsigned long long *ticks);
+
 /*
- * Stops what runs from @dir: the process in @pidfile (may be NULL) first with SIGTERM and up to
- * @term_ms to end, when its command line names @dir; then SIGKILL to every process
+ * Stops what runs from @dir: the process in @pidfile (may be NULL; "PID STARTTIME", that
+ * process, or "PID", when its command line names @dir) first with SIGTERM and up to @term_ms to
+ * end (then SIGKILL); then SIGKILL to every process
  * stt_proc_naming() finds, until none is left (at most 10 s). 0, or -EBUSY with a message.
  */
 int stt_proc_kill_dir(const char *dir, const char *pidfile, unsigned int term_ms);

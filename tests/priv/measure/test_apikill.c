@@ -5,7 +5,7 @@
  * and every phase of the containers) undoes everything itself; killed with SIGKILL there,
  * `stortune cleanup --journal-dir` removes what it left. After each: no process naming the
  * run's directory (dockerd, containerd, shims), no mount or loop device of it, no file in it,
- * no journal, no cgroup of its dockerd.
+ * no journal, no cgroup of its dockerd (named after its directory).
  */
 #include "priv.h"
 
@@ -22,22 +22,39 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const steps[] = {
-	"starting the engine", "load image",	  "cold create", "cold start",
-	"cold first-read",     "cold first-write", "cold cow-write", "cold stop",
-	"cold remove",
+/*
+ * Each trial is a run of its own (about 10-30 s here), so `make check` kills it in a few steps
+ * (quick: SIGINT, 'k': SIGKILL) and STT_APIKILL_FULL=1 (`make check-engine`) in every step with
+ * both signals.
+ */
+static const struct {
+	const char *name;
+	char quick; /* 'i': SIGINT in make check, 'k': SIGKILL, 0: only in the full run */
+} steps[] = {
+	{ "starting the engine", 'i' }, { "load image", 'k' },	 { "cold create", 0 },
+	{ "cold start", 'k' },		{ "cold first-read", 'i' }, { "cold first-write", 0 },
+	{ "cold cow-write", 0 },	{ "cold stop", 'i' },	 { "cold remove", 0 },
 };
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))
 
 static unsigned int seed;
 
-/* The cgroups named like a private dockerd's ("stortune-dockerd-*"), as one string. */
-static void cgroups(char *out, size_t len)
+/*
+ * The cgroups of the private dockerds of runs in @work (named after their directory:
+ * "stortune-<work with '-' for '/'>-overlay-...-mnt-dockerd-<random>"), as one string.
+ */
+static void cgroups(const char *work, char *out, size_t len)
 {
+	char pat[PATH_MAX + 64], *p;
 	glob_t g;
 
 	out[0] = '\0';
-	if (glob("/sys/fs/cgroup/*/stortune-dockerd-*", 0, NULL, &g))
+	p = pat + snprintf(pat, sizeof(pat), "/sys/fs/cgroup/*/stortune");
+	snprintf(p, sizeof(pat) - (size_t)(p - pat), "%s-overlay-*", work);
+	for (; *p; p++)
+		if (*p == '/')
+			*p = '-';
+	if (glob(pat, 0, NULL, &g))
 		return;
 	for (size_t i = 0; i < g.gl_pathc; i++) {
 		size_t used = strlen(out);
@@ -122,7 +139,7 @@ static bool clean(const char *work, const char *jdir, const char *cg_before, con
 		fprintf(stderr, "%s: journal left in %s\n", what, jdir);
 		ok = false;
 	}
-	cgroups(cg, sizeof(cg));
+	cgroups(work, cg, sizeof(cg));
 	if (strcmp(cg, cg_before)) {
 		fprintf(stderr, "%s: cgroups left:\n%s", what, cg);
 		ok = false;
@@ -133,7 +150,7 @@ static bool clean(const char *work, const char *jdir, const char *cg_before, con
 static void test_apikill(void)
 {
 	char work[PATH_MAX], jdir[PATH_MAX], what[200], cg0[8192];
-	bool sent;
+	bool sent, full;
 	int st;
 
 	if (access("/usr/sbin/dockerd", X_OK) && access("/usr/bin/dockerd", X_OK)) {
@@ -144,11 +161,15 @@ static void test_apikill(void)
 	printf("\n  (seed %u) ", seed);
 	snprintf(work, sizeof(work), "%s/apikill", priv_dir());
 	snprintf(jdir, sizeof(jdir), "%s/apikill-journal", priv_dir());
-	cgroups(cg0, sizeof(cg0));
+	cgroups(work, cg0, sizeof(cg0));
+	full = getenv("STT_APIKILL_FULL") && !strcmp(getenv("STT_APIKILL_FULL"), "1");
+	printf("(%s) ", full ? "every step, both signals" : "quick: STT_APIKILL_FULL=1 for all");
 
 	for (size_t s = 0; s < N_STEPS; s++) {
-		st = run_and_kill(work, jdir, steps[s], SIGINT, &sent);
-		snprintf(what, sizeof(what), "SIGINT in %s (exit %d)", steps[s], st);
+		if (!full && steps[s].quick != 'i')
+			continue;
+		st = run_and_kill(work, jdir, steps[s].name, SIGINT, &sent);
+		snprintf(what, sizeof(what), "SIGINT in %s (exit %d)", steps[s].name, st);
 		CU_ASSERT_TRUE(sent);
 		/* Interrupted: exit 1 (0 when it had just finished); never killed by it. */
 		CU_ASSERT(st == 1 || st == 0);
@@ -159,12 +180,14 @@ static void test_apikill(void)
 	for (size_t s = 0; s < N_STEPS; s++) {
 		char *out = NULL;
 
+		if (!full && steps[s].quick != 'k')
+			continue;
 		/* A run that ended before the kill tested nothing (and must have left nothing). */
 		for (int again = 0; again < 4; again++) {
-			st = run_and_kill(work, jdir, steps[s], SIGKILL, &sent);
+			st = run_and_kill(work, jdir, steps[s].name, SIGKILL, &sent);
 			if (st != 0)
 				break;
-			snprintf(what, sizeof(what), "SIGKILL in %s, finished first", steps[s]);
+			snprintf(what, sizeof(what), "SIGKILL in %s, finished first", steps[s].name);
 			CU_ASSERT_TRUE(clean(work, jdir, cg0, what));
 		}
 		CU_ASSERT_EQUAL(st, 128 + SIGKILL);
@@ -173,10 +196,73 @@ static void test_apikill(void)
 				0);
 		CU_ASSERT_PTR_NOT_NULL(out ? strstr(out, "1 journal replayed") : NULL);
 		free(out);
-		snprintf(what, sizeof(what), "SIGKILL in %s + cleanup", steps[s]);
+		snprintf(what, sizeof(what), "SIGKILL in %s + cleanup", steps[s].name);
 		CU_ASSERT_TRUE(clean(work, jdir, cg0, what));
 	}
 	priv_sh("rmdir '%s' '%s' 2>/dev/null", work, jdir);
+}
+
+/*
+ * Bad input and faults of the real engine: dockerd not installed (exit 2, one line saying how
+ * to install it, nothing made); a dockerd that never answers (here a stand-in in PATH that
+ * only sleeps: the timeout logic is what is tested) gives its log's last lines, exit 1 and
+ * leaves nothing; an unreachable --docker-host is exit 2.
+ */
+static void test_apibad(void)
+{
+	char work[PATH_MAX], jdir[PATH_MAX], fake[PATH_MAX], cg0[8192], *out = NULL;
+	int st;
+
+	snprintf(work, sizeof(work), "%s/apibad", priv_dir());
+	snprintf(jdir, sizeof(jdir), "%s/apibad-journal", priv_dir());
+	snprintf(fake, sizeof(fake), "%s/apibad-bin", priv_dir());
+	cgroups(work, cg0, sizeof(cg0));
+
+	/* no dockerd in PATH */
+	st = priv_capture(&out,
+			  "mkdir -p '%s' && PATH='%s' %s bench --engine docker --backend overlay "
+			  "--workdir '%s' --journal-dir '%s' 2>&1",
+			  fake, fake, priv_stortune(), work, jdir);
+	CU_ASSERT_EQUAL(st, 2);
+	CU_ASSERT_PTR_NOT_NULL(out ? strstr(out, "dockerd: not installed") : NULL);
+	CU_ASSERT_PTR_NOT_NULL(out ? strstr(out, "apt-get install docker.io") : NULL);
+	CU_ASSERT(out && !strchr(out, '\n')[1]); /* one line */
+	free(out);
+	CU_ASSERT_EQUAL(priv_sh("[ ! -e '%s' ] && [ -z \"$(ls -A '%s' 2>/dev/null)\" ]", work,
+				jdir),
+			0);
+
+	/* a dockerd that never answers: --dockerd-timeout, its log, everything undone */
+	CU_ASSERT_EQUAL_FATAL(
+		priv_sh("printf '%%s\\n' '#!/bin/sh' "
+			"'[ \"$1\" = --version ] && { echo Docker version 20.10.24, build x; exit 0; }' "
+			"'echo stand-in dockerd: waiting for nothing >&2' 'exec sleep 600' "
+			">'%s/dockerd' && chmod +x '%s/dockerd'",
+			fake, fake),
+		0);
+	st = priv_capture(&out,
+			  "PATH='%s':\"$PATH\" %s bench --engine docker --backend overlay "
+			  "--dockerd-timeout 2 --containers 2 --repetitions 1 --scratch-size 2G "
+			  "--workdir '%s' --journal-dir '%s' 2>&1",
+			  fake, priv_stortune(), work, jdir);
+	CU_ASSERT_EQUAL(st, 1);
+	CU_ASSERT_PTR_NOT_NULL(out ? strstr(out, "did not answer") : NULL);
+	CU_ASSERT_PTR_NOT_NULL(out ? strstr(out, "stand-in dockerd: waiting for nothing") : NULL);
+	if (st != 1 && out)
+		fprintf(stderr, "%s\n", out);
+	free(out);
+	CU_ASSERT_TRUE(clean(work, jdir, cg0, "dockerd timeout"));
+
+	/* --docker-host that nothing answers */
+	st = priv_capture(&out,
+			  "%s bench --engine docker --docker-host unix://%s/none.sock "
+			  "--workdir '%s' --journal-dir '%s' 2>&1",
+			  priv_stortune(), priv_dir(), work, jdir);
+	CU_ASSERT_EQUAL(st, 2);
+	CU_ASSERT_PTR_NOT_NULL(out ? strstr(out, "unreachable") : NULL);
+	free(out);
+	CU_ASSERT_EQUAL(priv_sh("[ -z \"$(ls -A '%s' 2>/dev/null)\" ]", work), 0);
+	priv_sh("rm -rf '%s'; rmdir '%s' '%s' 2>/dev/null", fake, work, jdir);
 }
 
 int priv_register_apikill(void)
@@ -184,7 +270,10 @@ int priv_register_apikill(void)
 	CU_pSuite s = CU_add_suite("apikill", NULL, NULL);
 
 	if (!s || !CU_add_test(s, "bench --engine docker: SIGINT, SIGKILL + cleanup in each step",
-			       test_apikill))
+			       test_apikill) ||
+	    !CU_add_test(s, "bench --engine docker: no dockerd, a dockerd that never answers, "
+			    "--docker-host unreachable",
+			 test_apibad))
 		return CUE_NOMEMORY;
 	return CUE_SUCCESS;
 }
