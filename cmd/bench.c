@@ -490,7 +490,8 @@ const struct cmd_entry cmd_bench_entry = {
 	.name = "bench",
 	.summary = "measure container start on the backends, phase by phase, into a results file",
 	.synopsis = "bench [--backend LIST] [--profile NAME|FILE] [--image FILE.tar] "
-		    "[--containers N] [--concurrency C] [--repetitions R] [target options] "
+		    "[--containers N] [--concurrency C] [--repetitions R] "
+		    "[--engine emulated|docker [--docker-host URL]] [target options] "
 		    "[-o results.json]",
 	.help = "Imports the profile's image (generated from its seed, or a `docker save` tar)\n"
 		"into each backend, then per repetition takes N containers, C at a time, through\n"

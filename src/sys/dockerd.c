@@ -171,7 +171,7 @@ static int write_ourpid(const struct stt_dockerd *d)
 static int spawn(struct stt_dockerd *d, const struct stt_dockerd_opts *o)
 {
 	char a_driver[128], a_root[PATH_MAX + 16], a_exec[PATH_MAX + 16], a_host[PATH_MAX + 16],
-		a_pid[PATH_MAX + 16], a_cg[96], a_cfg[PATH_MAX + 16];
+		a_pid[PATH_MAX + 16], a_cg[256], a_cfg[PATH_MAX + 16];
 	const char *argv[64];
 	size_t n = 0;
 	pid_t pid;
