@@ -30,6 +30,7 @@
 #include "sys/journal.h"
 #include "workload/image.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -41,10 +42,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BUSYBOX "/bin/busybox"
-#define READER_MOUNT "/.stortune"
+#define BUSYBOX		  "/bin/busybox"
+#define READER_MOUNT	  "/.stortune"
 #define ANSWER_TIMEOUT_MS 300000
-#define STOP_TIMEOUT_S 10
+#define STOP_TIMEOUT_S	  10
 
 struct ctr {
 	char id[65];
@@ -58,14 +59,14 @@ struct stt_bench_docker {
 	struct stt_dockerd *dockerd; /* a private one, or NULL with --docker-host */
 	struct stt_http *h;
 	char address[PATH_MAX];
-	char dir[PATH_MAX];	/* the reader, the image tar */
+	char dir[PATH_MAX]; /* the reader, the image tar */
 	unsigned int dir_rec;
 	char bind[PATH_MAX + 32];
-	char tar[PATH_MAX];	/* the image to load */
-	bool own_tar;		/* written by us */
-	char image[256];	/* its name once loaded */
+	char tar[PATH_MAX]; /* the image to load */
+	bool own_tar;	    /* written by us */
+	char image[256];    /* its name once loaded */
 	bool loaded;
-	char label[16];		/* stortune.run=<label> on its containers */
+	char label[16]; /* stortune.run=<label> on its containers */
 	struct ctr *c;
 	unsigned int n;
 };
@@ -101,7 +102,6 @@ static void quoted(FILE *f, const char *s)
 
 static int write_script(const char *path, const struct stt_bench_workload *wl)
 {
-	const char *amp = "";
 	FILE *f = fopen(path, "we");
 
 	if (!f)
@@ -138,7 +138,8 @@ static int write_script(const char *path, const struct stt_bench_workload *wl)
 		char rel[64];
 
 		snprintf(rel, sizeof(rel), "stortune-new-%u", k);
-		fprintf(f, " && head -c %llu /dev/zero >", (unsigned long long)wl->write_file_bytes);
+		fprintf(f, " && head -c %llu /dev/zero >",
+			(unsigned long long)wl->write_file_bytes);
 		quoted(f, rel);
 		if (wl->fsync_writes) {
 			fputs(" && sync", f);
@@ -164,7 +165,6 @@ static int write_script(const char *path, const struct stt_bench_workload *wl)
 		fputs(" 2>/dev/null; then echo C; else echo E; fi ;;\n", f);
 	}
 	fputs("*) echo E unknown command ;;\nesac\ndone\n", f);
-	(void)amp;
 	if (fclose(f))
 		return stt_err(-errno, "%s: %s", path, strerror(errno));
 	return 0;
@@ -198,23 +198,48 @@ out:
 	return r;
 }
 
+/* Whether @path is an ELF program without an interpreter (static): 1, 0, or -errno. */
+static int elf_static(const char *path)
+{
+	Elf64_Ehdr eh;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 1;
+
+	if (fd < 0)
+		return -errno;
+	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr)) {
+		close(fd);
+		return -ENOEXEC;
+	}
+	for (unsigned int i = 0; i < eh.e_phnum && r == 1; i++) {
+		Elf64_Phdr ph;
+
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) != sizeof(ph))
+			r = -ENOEXEC;
+		else if (ph.p_type == PT_INTERP)
+			r = 0;
+	}
+	close(fd);
+	return r;
+}
+
 /* The reader: a static busybox and its script in @dir/reader, bind-mounted at READER_MOUNT. */
 static int make_reader(struct stt_bench_docker *d, const struct stt_bench_workload *wl)
 {
-	char path[PATH_MAX + 32], probe[64];
-	int fd, r;
+	char path[PATH_MAX + 32];
+	int r;
 
-	fd = open(BUSYBOX, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return stt_err(-ENOENT, "%s: not there; the in-container reader is a static busybox "
-					"(Debian: apt-get install busybox-static)",
+	r = elf_static(BUSYBOX);
+	if (r < 0)
+		return stt_err(-ENOENT,
+			       "%s: %s; the in-container reader is a static busybox (Debian: "
+			       "apt-get install busybox-static)",
+			       BUSYBOX, r == -ENOEXEC ? "not a 64-bit ELF program" : strerror(-r));
+	if (!r)
+		return stt_err(-ENOEXEC,
+			       "%s: dynamically linked; the in-container reader must be static "
+			       "(Debian: apt-get install busybox-static)",
 			       BUSYBOX);
-	/* Static: no ELF interpreter (PT_INTERP names ld-linux). */
-	if (read(fd, probe, sizeof(probe)) != sizeof(probe) || memcmp(probe, "\177ELF", 4)) {
-		close(fd);
-		return stt_err(-EINVAL, "%s: not an ELF program", BUSYBOX);
-	}
-	close(fd);
 	snprintf(path, sizeof(path), "%s/reader", d->dir);
 	if (mkdir(path, 0755))
 		return stt_err(-errno, "%s: %s", path, strerror(errno));
@@ -298,7 +323,7 @@ int stt_bench_docker_setup(const struct stt_bench_engine_opts *eo, struct stt_ba
 	if (eo->docker_host) {
 		snprintf(d->address, sizeof(d->address), "%s", eo->docker_host);
 	} else {
-		struct stt_dockerd_opts o = { 0 };
+		struct stt_dockerd_opts o = {0};
 
 		snprintf(ddir, sizeof(ddir), "%s/dockerd", root);
 		o.dir = ddir;
@@ -323,9 +348,9 @@ int stt_bench_docker_setup(const struct stt_bench_engine_opts *eo, struct stt_ba
 	json_object_object_add(info, "options", opts);
 	json_object_object_add(info, "address", json_object_new_string(d->address));
 	json_object_object_add(info, "private", json_object_new_boolean(!eo->docker_host));
-	json_object_object_add(info, "reader",
-			       json_object_new_string("busybox (static) at " READER_MOUNT
-						      ", bind-mounted read-only"));
+	json_object_object_add(
+	    info, "reader",
+	    json_object_new_string("busybox (static) at " READER_MOUNT ", bind-mounted read-only"));
 	json_object_object_add(info, "http_client",
 			       json_object_new_string(stt_http_library_version()));
 	json_object_object_add(res, "engine", info);
@@ -382,7 +407,7 @@ static int ask(struct ctr *c, const char *cmd, const char *want)
 		return r;
 	for (;;) {
 		if ((r = stt_docker_attach_line(c->att, &c->st, line, sizeof(line),
-						 ANSWER_TIMEOUT_MS)))
+						ANSWER_TIMEOUT_MS)))
 			return stt_err(r, "container %.12s: %s%s%s", c->id, stt_err_msg(),
 				       *err ? ": " : "", err);
 		if (!strcmp(line, want))
@@ -397,9 +422,9 @@ static int ask(struct ctr *c, const char *cmd, const char *want)
 
 int stt_bench_docker_op(struct stt_bench_docker *d, enum stt_bench_phase p, unsigned int i)
 {
-	static const char *const argv[] = { READER_MOUNT "/busybox", "sh",
-					    READER_MOUNT "/startup.sh", NULL };
-	const char *binds[] = { d->bind, NULL };
+	static const char *const argv[] = {READER_MOUNT "/busybox", "sh",
+					   READER_MOUNT "/startup.sh", NULL};
+	const char *binds[] = {d->bind, NULL};
 	struct ctr *c = &d->c[i];
 	int r;
 

@@ -20,7 +20,9 @@ static int api_err(const char *what, const struct stt_http_resp *resp)
 	int e = resp->status == 404 ? -ENOENT : resp->status == 409 ? -EBUSY : -EIO;
 
 	e = stt_err(e, "%s: HTTP %ld: %.300s", what, resp->status,
-		    m ? json_object_get_string(m) : resp->body ? resp->body : "");
+		    m		 ? json_object_get_string(m)
+		    : resp->body ? resp->body
+				 : "");
 	json_object_put(o);
 	return e;
 }
@@ -75,7 +77,7 @@ static const char *str(struct json_object *o, const char *key)
 
 int stt_docker_info(struct stt_http *h, struct json_object **out)
 {
-	static const long ok[] = { 200, 0 };
+	static const long ok[] = {200, 0};
 	struct json_object *ver = NULL, *info = NULL, *o, *st, *ds;
 	int r;
 
@@ -94,9 +96,9 @@ int stt_docker_info(struct stt_http *h, struct json_object **out)
 
 		if (json_object_array_length(kv) == 2)
 			json_object_object_add(
-				st, json_object_get_string(json_object_array_get_idx(kv, 0)),
-				json_object_new_string(
-					json_object_get_string(json_object_array_get_idx(kv, 1))));
+			    st, json_object_get_string(json_object_array_get_idx(kv, 0)),
+			    json_object_new_string(
+				json_object_get_string(json_object_array_get_idx(kv, 1))));
 	}
 	json_object_object_add(o, "driver_status", st);
 	json_object_object_add(o, "root_dir", json_object_new_string(str(info, "DockerRootDir")));
@@ -137,7 +139,7 @@ int stt_docker_load(struct stt_http *h, const char *tar, char *image, size_t len
 
 int stt_docker_image_remove(struct stt_http *h, const char *image)
 {
-	static const long ok[] = { 200, 404, 0 };
+	static const long ok[] = {200, 404, 0};
 	char path[512];
 
 	snprintf(path, sizeof(path), "/images/%s?force=1", image);
@@ -156,7 +158,7 @@ static struct json_object *strv(const char *const *v)
 int stt_docker_create(struct stt_http *h, const char *image, const char *const *argv,
 		      const char *const *binds, const char *label, char id[65])
 {
-	static const long ok[] = { 201, 0 };
+	static const long ok[] = {201, 0};
 	struct json_object *o = json_object_new_object(), *hc, *lab, *lc, *res = NULL;
 	int r;
 
@@ -181,7 +183,7 @@ int stt_docker_create(struct stt_http *h, const char *image, const char *const *
 	json_object_object_add(o, "HostConfig", hc);
 	r = call(h, "POST", "/containers/create",
 		 json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-							   JSON_C_TO_STRING_NOSLASHESCAPE),
+						       JSON_C_TO_STRING_NOSLASHESCAPE),
 		 ok, &res);
 	if (!r) {
 		const char *s = str(res, "Id");
@@ -198,7 +200,7 @@ int stt_docker_create(struct stt_http *h, const char *image, const char *const *
 
 int stt_docker_start(struct stt_http *h, const char *id)
 {
-	static const long ok[] = { 204, 0 };
+	static const long ok[] = {204, 0};
 	char path[128];
 
 	snprintf(path, sizeof(path), "/containers/%s/start", id);
@@ -207,7 +209,7 @@ int stt_docker_start(struct stt_http *h, const char *id)
 
 int stt_docker_stop(struct stt_http *h, const char *id, unsigned int timeout_s)
 {
-	static const long ok[] = { 204, 0 };
+	static const long ok[] = {204, 0};
 	char path[160];
 
 	snprintf(path, sizeof(path), "/containers/%s/stop?t=%u", id, timeout_s);
@@ -216,7 +218,7 @@ int stt_docker_stop(struct stt_http *h, const char *id, unsigned int timeout_s)
 
 int stt_docker_remove(struct stt_http *h, const char *id, bool force)
 {
-	static const long ok[] = { 204, 404, 0 };
+	static const long ok[] = {204, 404, 0};
 	char path[160];
 
 	snprintf(path, sizeof(path), "/containers/%s?v=1%s", id, force ? "&force=1" : "");
@@ -225,7 +227,7 @@ int stt_docker_remove(struct stt_http *h, const char *id, bool force)
 
 int stt_docker_list(struct stt_http *h, const char *label, char (*ids)[65], size_t max, size_t *n)
 {
-	static const long ok[] = { 200, 0 };
+	static const long ok[] = {200, 0};
 	struct json_object *res = NULL;
 	char path[512];
 	int r;
@@ -255,8 +257,8 @@ int stt_docker_attach(struct stt_http *h, const char *id)
 {
 	char path[200];
 
-	snprintf(path, sizeof(path),
-		 "/containers/%s/attach?stream=1&stdin=1&stdout=1&stderr=1", id);
+	snprintf(path, sizeof(path), "/containers/%s/attach?stream=1&stdin=1&stdout=1&stderr=1",
+		 id);
 	return stt_http_upgrade(h, "POST", path, API_TIMEOUT_MS);
 }
 
@@ -271,7 +273,8 @@ static void deframe(struct stt_docker_stream *s)
 
 			if (take > s->frame_left)
 				take = s->frame_left;
-			keep = take < sizeof(s->pay) - s->pay_len ? take : sizeof(s->pay) - s->pay_len;
+			keep =
+			    take < sizeof(s->pay) - s->pay_len ? take : sizeof(s->pay) - s->pay_len;
 			memcpy(s->pay + s->pay_len, s->raw + off, keep);
 			s->pay_len += keep;
 			off += take;
@@ -288,8 +291,8 @@ static void deframe(struct stt_docker_stream *s)
 	s->raw_len -= off;
 }
 
-int stt_docker_attach_line(struct stt_http *h, struct stt_docker_stream *s, char *line,
-			   size_t len, long timeout_ms)
+int stt_docker_attach_line(struct stt_http *h, struct stt_docker_stream *s, char *line, size_t len,
+			   long timeout_ms)
 {
 	for (;;) {
 		char *nl = memchr(s->pay, '\n', s->pay_len);

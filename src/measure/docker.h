@@ -21,14 +21,14 @@ __attribute__((warn_unused_result)) int stt_docker_ping(struct stt_http *h, long
  * "driver_status": { key: value }, "root_dir", "kernel" } into *@out.
  */
 __attribute__((warn_unused_result)) int stt_docker_info(struct stt_http *h,
-						       struct json_object **out);
+							struct json_object **out);
 
 /* POST /images/load of the `docker save` tar @tar; the loaded image's name into @image. */
 __attribute__((warn_unused_result)) int stt_docker_load(struct stt_http *h, const char *tar,
-						       char *image, size_t len);
+							char *image, size_t len);
 /* DELETE /images/@image?force=1 (gone already: 0). */
 __attribute__((warn_unused_result)) int stt_docker_image_remove(struct stt_http *h,
-							       const char *image);
+								const char *image);
 
 /*
  * POST /containers/create: @image running @argv (NULL-terminated), stdin open, no network, no
@@ -36,23 +36,23 @@ __attribute__((warn_unused_result)) int stt_docker_image_remove(struct stt_http 
  * NULL-terminated, may be NULL). Its id (64 hex) into @id.
  */
 __attribute__((warn_unused_result)) int stt_docker_create(struct stt_http *h, const char *image,
-							 const char *const *argv,
-							 const char *const *binds,
-							 const char *label, char id[65]);
+							  const char *const *argv,
+							  const char *const *binds,
+							  const char *label, char id[65]);
 /* POST /containers/@id/start. */
 __attribute__((warn_unused_result)) int stt_docker_start(struct stt_http *h, const char *id);
 /* POST /containers/@id/stop?t=@timeout_s. */
 __attribute__((warn_unused_result)) int stt_docker_stop(struct stt_http *h, const char *id,
-						       unsigned int timeout_s);
+							unsigned int timeout_s);
 /* DELETE /containers/@id (with @force: also a running one). Gone already: 0. */
 __attribute__((warn_unused_result)) int stt_docker_remove(struct stt_http *h, const char *id,
-							 bool force);
+							  bool force);
 /*
  * The ids of the containers labelled "stortune.run=@label" (all, running or not): at most
  * @max into @ids, the count into *@n.
  */
 __attribute__((warn_unused_result)) int stt_docker_list(struct stt_http *h, const char *label,
-						       char (*ids)[65], size_t max, size_t *n);
+							char (*ids)[65], size_t max, size_t *n);
 
 /*
  * POST /containers/@id/attach with stdin, stdout and stderr on @h (a connection of its own,
@@ -74,8 +74,8 @@ struct stt_docker_stream {
 };
 
 __attribute__((warn_unused_result)) int stt_docker_attach_line(struct stt_http *h,
-							      struct stt_docker_stream *s,
-							      char *line, size_t len,
-							      long timeout_ms);
+							       struct stt_docker_stream *s,
+							       char *line, size_t len,
+							       long timeout_ms);
 
 #endif

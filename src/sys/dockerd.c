@@ -22,20 +22,20 @@
 /* The longest socket path dockerd makes below its exec root. */
 #define EXEC_SOCK_SUFFIX "/exec/containerd/containerd.sock.ttrpc"
 
-static const char *const run_dirs[] = { "/run/docker", "/run/containerd" };
+static const char *const run_dirs[] = {"/run/docker", "/run/containerd"};
 
 int stt_dockerd_find(char *path, size_t len, char *version, size_t vlen)
 {
-	const char *argv[] = { "dockerd", "--version", NULL };
+	const char *argv[] = {"dockerd", "--version", NULL};
 	char out[512], *p;
 	int st, r;
 
 	if (!stt_exec_found("dockerd"))
-		return stt_err(-ENOENT, "dockerd: not installed (Debian: apt-get install docker.io)");
+		return stt_err(-ENOENT,
+			       "dockerd: not installed (Debian: apt-get install docker.io)");
 	r = stt_exec_capture(argv, out, sizeof(out), &st);
 	if (r || st)
-		return stt_err(r ? r : -EIO, "dockerd --version: %s",
-			       r ? strerror(-r) : "failed");
+		return stt_err(r ? r : -EIO, "dockerd --version: %s", r ? strerror(-r) : "failed");
 	/* "Docker version 20.10.24+dfsg1, build 5d6db84" */
 	p = strstr(out, "version ");
 	snprintf(version, vlen, "%s", p ? p + 8 : out);
@@ -100,7 +100,7 @@ void stt_dockerd_log_tail(const char *log, unsigned int lines, char *buf, size_t
 
 static void sleep_ms(unsigned int ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
@@ -171,7 +171,7 @@ static int write_ourpid(const struct stt_dockerd *d)
 static int spawn(struct stt_dockerd *d, const struct stt_dockerd_opts *o)
 {
 	char a_driver[128], a_root[PATH_MAX + 16], a_exec[PATH_MAX + 16], a_host[PATH_MAX + 16],
-		a_pid[PATH_MAX + 16], a_cg[256], a_cfg[PATH_MAX + 16];
+	    a_pid[PATH_MAX + 16], a_cg[256], a_cfg[PATH_MAX + 16];
 	const char *argv[64];
 	size_t n = 0;
 	pid_t pid;
@@ -258,9 +258,10 @@ static int wait_ready(struct stt_dockerd *d, unsigned int timeout_ms)
 		}
 		if (t >= timeout_ms) {
 			stt_dockerd_log_tail(d->log, 8, tail, sizeof(tail));
-			r = stt_err(-ETIMEDOUT,
-				    "dockerd did not answer on %s within %.1f s; %s, last lines:\n%s",
-				    d->sock, timeout_ms / 1000.0, d->log, tail);
+			r = stt_err(
+			    -ETIMEDOUT,
+			    "dockerd did not answer on %s within %.1f s; %s, last lines:\n%s",
+			    d->sock, timeout_ms / 1000.0, d->log, tail);
 			break;
 		}
 		sleep_ms(50);
@@ -313,7 +314,8 @@ int stt_dockerd_start(const struct stt_dockerd_opts *o, struct stt_dockerd **out
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		seed = (unsigned int)getpid() ^ (unsigned int)ts.tv_nsec ^ (unsigned int)ts.tv_sec;
 		for (int i = 0; i < 8; i++)
-			rnd[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[(unsigned)rand_r(&seed) % 36];
+			rnd[i] =
+			    "abcdefghijklmnopqrstuvwxyz0123456789"[(unsigned)rand_r(&seed) % 36];
 		n = (size_t)snprintf(d->cgroup, sizeof(d->cgroup), "stortune");
 		base = o->dir;
 		if (strlen(base) > sizeof(d->cgroup) - 20)
@@ -329,7 +331,8 @@ int stt_dockerd_start(const struct stt_dockerd_opts *o, struct stt_dockerd **out
 		goto fail_undo;
 	}
 	for (size_t i = 0; i < sizeof(run_dirs) / sizeof(run_dirs[0]); i++)
-		if (access(run_dirs[i], F_OK) && (r = rec(d, j, STT_J_EMPTYDIRS, run_dirs[i], NULL)))
+		if (access(run_dirs[i], F_OK) &&
+		    (r = rec(d, j, STT_J_EMPTYDIRS, run_dirs[i], NULL)))
 			goto fail_undo;
 	if ((r = rec(d, j, STT_J_CGROUP, d->cgroup, NULL)) ||
 	    (r = rec(d, j, STT_J_MOUNTS, d->dir, NULL)) ||
@@ -341,7 +344,7 @@ int stt_dockerd_start(const struct stt_dockerd_opts *o, struct stt_dockerd **out
 		goto fail_undo;
 	*out = d;
 	return 0;
-fail_undo: {
+fail_undo : {
 	/* Keeps the message of the failure, not of the undo. */
 	char msg[2560];
 

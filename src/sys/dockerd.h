@@ -50,7 +50,7 @@ struct stt_dockerd {
  * it is not there.
  */
 __attribute__((warn_unused_result)) int stt_dockerd_find(char *path, size_t len, char *version,
-							size_t vlen);
+							 size_t vlen);
 
 /*
  * Starts it and waits until its socket answers /_ping. On failure everything is undone and the
@@ -58,7 +58,7 @@ __attribute__((warn_unused_result)) int stt_dockerd_find(char *path, size_t len,
  * (it exited), -ENOENT (not installed, nothing made), -ENAMETOOLONG (D too long for a socket).
  */
 __attribute__((warn_unused_result)) int stt_dockerd_start(const struct stt_dockerd_opts *o,
-							 struct stt_dockerd **out);
+							  struct stt_dockerd **out);
 
 /* Stops it (SIGTERM, then what is left), unmounts, removes D and the cgroup; frees @d. */
 int stt_dockerd_stop(struct stt_dockerd *d, struct stt_journal *j);

@@ -56,8 +56,10 @@ int stt_http_open(const char *address, struct stt_http **out)
 		p = address[0] == '/' ? address : address + 7;
 		if (p[0] != '/' || strlen(p) >= 108) {
 			free(h);
-			return stt_err(-EINVAL, "%s: not an absolute unix socket path of at most 107 "
-						"bytes", address);
+			return stt_err(-EINVAL,
+				       "%s: not an absolute unix socket path of at most 107 "
+				       "bytes",
+				       address);
 		}
 		snprintf(h->sock, sizeof(h->sock), "%s", p);
 		snprintf(h->base, sizeof(h->base), "http://localhost");
@@ -344,8 +346,7 @@ int stt_http_upgrade(struct stt_http *h, const char *method, const char *path, l
 
 		if (line)
 			*line = '\0';
-		r = stt_err(-EPROTO, "%s: %s: HTTP %ld %.200s", h->address, path, status,
-			    end + 4);
+		r = stt_err(-EPROTO, "%s: %s: HTTP %ld %.200s", h->address, path, status, end + 4);
 		goto out;
 	}
 	/* What came after the head is the stream's first bytes. */

@@ -40,10 +40,10 @@ void stt_http_resp_release(struct stt_http_resp *r);
  * -ENOENT (no socket), -ETIMEDOUT or -EIO with a message when none did.
  */
 __attribute__((warn_unused_result)) int stt_http_call(struct stt_http *h, const char *method,
-						     const char *path, const char *ctype,
-						     const void *body, size_t len,
-						     const char *upload_file, long timeout_ms,
-						     struct stt_http_resp *resp);
+						      const char *path, const char *ctype,
+						      const void *body, size_t len,
+						      const char *upload_file, long timeout_ms,
+						      struct stt_http_resp *resp);
 
 /*
  * Sends @method @path with the upgrade headers on a connection of its own and reads the
@@ -51,16 +51,16 @@ __attribute__((warn_unused_result)) int stt_http_call(struct stt_http *h, const 
  * status and the body's first line in the message.
  */
 __attribute__((warn_unused_result)) int stt_http_upgrade(struct stt_http *h, const char *method,
-							const char *path, long timeout_ms);
+							 const char *path, long timeout_ms);
 /* Writes all of @buf to an upgraded connection. */
 __attribute__((warn_unused_result)) int stt_http_send(struct stt_http *h, const void *buf,
-						     size_t len);
+						      size_t len);
 /*
  * Reads up to @len bytes from an upgraded connection, waiting at most @timeout_ms (-1: no
  * limit); *@got = 0 at the end of the stream. -ETIMEDOUT when nothing came in time.
  */
 __attribute__((warn_unused_result)) int stt_http_recv(struct stt_http *h, void *buf, size_t len,
-						     size_t *got, long timeout_ms);
+						      size_t *got, long timeout_ms);
 
 /* The version of libcurl, for the results ("8.1.2"). */
 const char *stt_http_library_version(void);

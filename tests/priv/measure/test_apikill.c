@@ -31,9 +31,9 @@ static const struct {
 	const char *name;
 	char quick; /* 'i': SIGINT in make check, 'k': SIGKILL, 0: only in the full run */
 } steps[] = {
-	{ "starting the engine", 'i' }, { "load image", 'k' },	 { "cold create", 0 },
-	{ "cold start", 'k' },		{ "cold first-read", 'i' }, { "cold first-write", 0 },
-	{ "cold cow-write", 0 },	{ "cold stop", 'i' },	 { "cold remove", 0 },
+    {"starting the engine", 'i'}, {"load image", 'k'},	    {"cold create", 0},
+    {"cold start", 'k'},	  {"cold first-read", 'i'}, {"cold first-write", 0},
+    {"cold cow-write", 0},	  {"cold stop", 'i'},	    {"cold remove", 0},
 };
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))
 
@@ -64,8 +64,7 @@ static void cgroups(const char *work, char *out, size_t len)
 	globfree(&g);
 }
 
-static int run_and_kill(const char *work, const char *jdir, const char *step, int sig,
-			bool *sent)
+static int run_and_kill(const char *work, const char *jdir, const char *step, int sig, bool *sent)
 {
 	char want[128], line[512], cmd[2048];
 	int pipefd[2], st;
@@ -187,13 +186,13 @@ static void test_apikill(void)
 			st = run_and_kill(work, jdir, steps[s].name, SIGKILL, &sent);
 			if (st != 0)
 				break;
-			snprintf(what, sizeof(what), "SIGKILL in %s, finished first", steps[s].name);
+			snprintf(what, sizeof(what), "SIGKILL in %s, finished first",
+				 steps[s].name);
 			CU_ASSERT_TRUE(clean(work, jdir, cg0, what));
 		}
 		CU_ASSERT_EQUAL(st, 128 + SIGKILL);
-		CU_ASSERT_EQUAL(priv_capture(&out, "%s cleanup --journal-dir '%s'", priv_stortune(),
-					     jdir),
-				0);
+		CU_ASSERT_EQUAL(
+		    priv_capture(&out, "%s cleanup --journal-dir '%s'", priv_stortune(), jdir), 0);
 		CU_ASSERT_PTR_NOT_NULL(out ? strstr(out, "1 journal replayed") : NULL);
 		free(out);
 		snprintf(what, sizeof(what), "SIGKILL in %s + cleanup", steps[s].name);
@@ -228,18 +227,18 @@ static void test_apibad(void)
 	CU_ASSERT_PTR_NOT_NULL(out ? strstr(out, "apt-get install docker.io") : NULL);
 	CU_ASSERT(out && !strchr(out, '\n')[1]); /* one line */
 	free(out);
-	CU_ASSERT_EQUAL(priv_sh("[ ! -e '%s' ] && [ -z \"$(ls -A '%s' 2>/dev/null)\" ]", work,
-				jdir),
-			0);
+	CU_ASSERT_EQUAL(
+	    priv_sh("[ ! -e '%s' ] && [ -z \"$(ls -A '%s' 2>/dev/null)\" ]", work, jdir), 0);
 
 	/* a dockerd that never answers: --dockerd-timeout, its log, everything undone */
 	CU_ASSERT_EQUAL_FATAL(
-		priv_sh("printf '%%s\\n' '#!/bin/sh' "
-			"'[ \"$1\" = --version ] && { echo Docker version 20.10.24, build x; exit 0; }' "
-			"'echo stand-in dockerd: waiting for nothing >&2' 'exec sleep 600' "
-			">'%s/dockerd' && chmod +x '%s/dockerd'",
-			fake, fake),
-		0);
+	    priv_sh(
+		"printf '%%s\\n' '#!/bin/sh' "
+		"'[ \"$1\" = --version ] && { echo Docker version 20.10.24, build x; exit 0; }' "
+		"'echo stand-in dockerd: waiting for nothing >&2' 'exec sleep 600' "
+		">'%s/dockerd' && chmod +x '%s/dockerd'",
+		fake, fake),
+	    0);
 	st = priv_capture(&out,
 			  "PATH='%s':\"$PATH\" %s bench --engine docker --backend overlay "
 			  "--dockerd-timeout 2 --containers 2 --repetitions 1 --scratch-size 2G "
@@ -269,10 +268,12 @@ int priv_register_apikill(void)
 {
 	CU_pSuite s = CU_add_suite("apikill", NULL, NULL);
 
-	if (!s || !CU_add_test(s, "bench --engine docker: SIGINT, SIGKILL + cleanup in each step",
-			       test_apikill) ||
-	    !CU_add_test(s, "bench --engine docker: no dockerd, a dockerd that never answers, "
-			    "--docker-host unreachable",
+	if (!s ||
+	    !CU_add_test(s, "bench --engine docker: SIGINT, SIGKILL + cleanup in each step",
+			 test_apikill) ||
+	    !CU_add_test(s,
+			 "bench --engine docker: no dockerd, a dockerd that never answers, "
+			 "--docker-host unreachable",
 			 test_apibad))
 		return CUE_NOMEMORY;
 	return CUE_SUCCESS;
