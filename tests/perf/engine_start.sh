@@ -13,7 +13,8 @@
 # call inside the process; the other two are timed around the program, from the shell, so
 # they include its start -- which is the point: they are what a harness built on them pays.
 # Ratios: curl / stortune and docker CLI / stortune (how much dearer each is than stortune's
-# own call), from the medians of one run.
+# own call), from the medians of per-round medians of interleaved rounds (K starts per method
+# per round, default 5).
 #
 # Run as root from the repository: tests/perf/engine_start.sh [N]. Writes build/perf/engine_start.txt.
 set -euo pipefail
@@ -59,36 +60,43 @@ remove_ctrs() {
 	"${docker[@]}" rm -f $("${docker[@]}" ps -aq) >/dev/null 2>&1 || true
 }
 
-# 1. curl per start
-ids=$(make_ctrs)
-: >"$work/curl.ns"
-for id in $ids; do
-	t0=$(now)
-	curl -sf --unix-socket "$sock" -X POST "http://docker/containers/$id/start" >/dev/null
-	echo $(($(now) - t0)) >>"$work/curl.ns"
+# Interleaved rounds, so that the load of a shared machine falls on the three alike: each round
+# K starts by curl, K by the CLI, then a stortune bench of K containers; each method's figure is
+# the median of its per-round medians (stortune's per-round figure: its start p50).
+K=${K:-5}
+ROUNDS=$(((N + K - 1) / K))
+: >"$work/curl.r"
+: >"$work/cli.r"
+: >"$work/stt.r"
+for round in $(seq "$ROUNDS"); do
+	for method in curl cli; do
+		ids=$(N=$K make_ctrs)
+		: >"$work/$method.ns"
+		for id in $ids; do
+			t0=$(now)
+			if [ "$method" = curl ]; then
+				curl -sf --unix-socket "$sock" -X POST \
+					"http://docker/containers/$id/start" >/dev/null
+			else
+				"${docker[@]}" start "$id" >/dev/null
+			fi
+			echo $(($(now) - t0)) >>"$work/$method.ns"
+		done
+		median <"$work/$method.ns" >>"$work/$method.r"
+		remove_ctrs
+	done
+	./stortune bench --engine docker --docker-host "unix://$sock" --backend overlay \
+		--image "$work/image.tar" --containers "$K" --concurrency 1 --repetitions 1 \
+		--workdir "$work/stt" --journal-dir "$work/journal" --json -q >"$work/bench.json"
+	jq '.backends[0].modes.warm.phases.start.p50_ns.median' "$work/bench.json" >>"$work/stt.r"
+	echo "engine_start: round $round of $ROUNDS" >&2
 done
-remove_ctrs
+stt=$(median <"$work/stt.r")
 
-# 2. docker CLI per start
-ids=$(make_ctrs)
-: >"$work/cli.ns"
-for id in $ids; do
-	t0=$(now)
-	"${docker[@]}" start "$id" >/dev/null
-	echo $(($(now) - t0)) >>"$work/cli.ns"
-done
-remove_ctrs
-
-# 3. stortune's harness, on the same daemon and image
-./stortune bench --engine docker --docker-host "unix://$sock" --backend overlay \
-	--image "$work/image.tar" --containers "$N" --concurrency 1 --repetitions 1 \
-	--workdir "$work/stt" --journal-dir "$work/journal" --json -q >"$work/bench.json"
-stt=$(jq '.backends[0].modes.warm.phases.start.p50_ns.median' "$work/bench.json")
-
-curl_ns=$(median <"$work/curl.ns")
-cli_ns=$(median <"$work/cli.ns")
+curl_ns=$(median <"$work/curl.r")
+cli_ns=$(median <"$work/cli.r")
 {
-	echo "engine_start: $N container starts each, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs," \
+	echo "engine_start: $((ROUNDS * K)) container starts each in $ROUNDS interleaved rounds, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs," \
 		"load $(cut -d' ' -f1-3 /proc/loadavg)"
 	printf '%-34s %10s %10s\n' "method" "p50 ms" "/ stortune"
 	printf '%-34s %10.2f %10.2f\n' "stortune (API call, in process)" \
