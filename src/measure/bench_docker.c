@@ -368,10 +368,19 @@ fail:
 
 int stt_bench_docker_load(struct stt_bench_docker *d)
 {
-	int r = stt_docker_load(d->h, d->tar, d->image, sizeof(d->image));
+	char *before = NULL, id[160] = "", line[170];
+	int r;
 
+	/* An image the daemon had already (--docker-host) is not ours to remove at the end. */
+	if ((r = stt_docker_image_ids(d->h, &before)))
+		return r;
+	r = stt_docker_load(d->h, d->tar, d->image, sizeof(d->image));
 	if (!r)
+		r = stt_docker_image_id(d->h, d->image, id, sizeof(id));
+	snprintf(line, sizeof(line), "%s\n", id);
+	if (!r && !strstr(before, line))
 		d->loaded = true;
+	free(before);
 	if (!r && d->own_tar && unlink(d->tar))
 		r = stt_err(-errno, "%s: %s", d->tar, strerror(errno));
 	return r;

@@ -137,6 +137,47 @@ int stt_docker_load(struct stt_http *h, const char *tar, char *image, size_t len
 	return r;
 }
 
+int stt_docker_image_ids(struct stt_http *h, char **out)
+{
+	static const long ok[] = {200, 0};
+	struct json_object *res = NULL;
+	size_t len = 1, used = 0;
+	char *buf;
+	int r;
+
+	if ((r = call(h, "GET", "/images/json?all=1", NULL, ok, &res)))
+		return r;
+	for (size_t i = 0; i < json_object_array_length(res); i++)
+		len += strlen(str(json_object_array_get_idx(res, i), "Id")) + 1;
+	buf = malloc(len);
+	if (!buf) {
+		json_object_put(res);
+		return -ENOMEM;
+	}
+	buf[0] = '\0';
+	for (size_t i = 0; i < json_object_array_length(res); i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s\n",
+					 str(json_object_array_get_idx(res, i), "Id"));
+	json_object_put(res);
+	*out = buf;
+	return 0;
+}
+
+int stt_docker_image_id(struct stt_http *h, const char *image, char *id, size_t len)
+{
+	static const long ok[] = {200, 0};
+	struct json_object *res = NULL;
+	char path[512];
+	int r;
+
+	snprintf(path, sizeof(path), "/images/%s/json", image);
+	if ((r = call(h, "GET", path, NULL, ok, &res)))
+		return r;
+	snprintf(id, len, "%s", str(res, "Id"));
+	json_object_put(res);
+	return 0;
+}
+
 int stt_docker_image_remove(struct stt_http *h, const char *image)
 {
 	static const long ok[] = {200, 404, 0};

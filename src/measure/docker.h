@@ -26,6 +26,11 @@ __attribute__((warn_unused_result)) int stt_docker_info(struct stt_http *h,
 /* POST /images/load of the `docker save` tar @tar; the loaded image's name into @image. */
 __attribute__((warn_unused_result)) int stt_docker_load(struct stt_http *h, const char *tar,
 							char *image, size_t len);
+/* The ids ("sha256:...") of every image the daemon has, one a line, into *@out (malloc'd). */
+__attribute__((warn_unused_result)) int stt_docker_image_ids(struct stt_http *h, char **out);
+/* The id of @image into @id. */
+__attribute__((warn_unused_result)) int stt_docker_image_id(struct stt_http *h, const char *image,
+							   char *id, size_t len);
 /* DELETE /images/@image?force=1 (gone already: 0). */
 __attribute__((warn_unused_result)) int stt_docker_image_remove(struct stt_http *h,
 								const char *image);
