@@ -23,6 +23,7 @@
 #include "measure/bench.h"
 
 #include "base/err.h"
+#include "base/stats.h"
 #include "measure/docker.h"
 #include "sys/dockerd.h"
 #include "sys/fsutil.h"
@@ -35,6 +36,7 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +71,10 @@ struct stt_bench_docker {
 	char label[16]; /* stortune.run=<label> on its containers */
 	struct ctr *c;
 	unsigned int n;
+	struct json_object *info; /* the "engine" member (res holds it) */
+	double *rtt_ns;		  /* attach round trips with no work, one per container start */
+	size_t n_rtt, cap_rtt;
+	pthread_mutex_t lock;
 };
 
 static void random_label(char *out, size_t n)
@@ -164,7 +170,8 @@ static int write_script(const char *path, const struct stt_bench_workload *wl)
 		quoted_at(f, wl->mid_path, false);
 		fputs(" 2>/dev/null; then echo C; else echo E; fi ;;\n", f);
 	}
-	fputs("*) echo E unknown command ;;\nesac\ndone\n", f);
+	/* A round trip with no work (echo is the shell's own): what the answer path costs. */
+	fputs("n) echo N ;;\n*) echo E unknown command ;;\nesac\ndone\n", f);
 	if (fclose(f))
 		return stt_err(-errno, "%s: %s", path, strerror(errno));
 	return 0;
@@ -267,6 +274,7 @@ int stt_bench_docker_setup(const struct stt_bench_engine_opts *eo, struct stt_ba
 		return -ENOMEM;
 	d->j = j;
 	d->dir_rec = STT_JOURNAL_NONE;
+	pthread_mutex_init(&d->lock, NULL);
 	d->n = containers;
 	random_label(d->label, sizeof(d->label));
 	d->c = calloc(containers, sizeof(*d->c));
@@ -354,6 +362,7 @@ int stt_bench_docker_setup(const struct stt_bench_engine_opts *eo, struct stt_ba
 	json_object_object_add(info, "http_client",
 			       json_object_new_string(stt_http_library_version()));
 	json_object_object_add(res, "engine", info);
+	d->info = info;
 	/* One connection per container, connected before anything is timed. */
 	for (unsigned int i = 0; i < d->n; i++)
 		if ((r = stt_http_open(d->address, &d->c[i].api)) ||
@@ -386,27 +395,6 @@ int stt_bench_docker_load(struct stt_bench_docker *d)
 	return r;
 }
 
-int stt_bench_docker_pre(struct stt_bench_docker *d, enum stt_bench_phase p, unsigned int i)
-{
-	struct ctr *c = &d->c[i];
-	int r;
-
-	switch (p) {
-	case STT_PHASE_START:
-		/* Attached before the start, so that no output is lost. */
-		memset(&c->st, 0, sizeof(c->st));
-		if ((r = stt_http_open(d->address, &c->att)))
-			return r;
-		return stt_docker_attach(c->att, c->id);
-	case STT_PHASE_REMOVE:
-		stt_http_close(c->att);
-		c->att = NULL;
-		return 0;
-	default:
-		return 0;
-	}
-}
-
 static int ask(struct ctr *c, const char *cmd, const char *want)
 {
 	char line[1024], err[1024] = "";
@@ -426,6 +414,63 @@ static int ask(struct ctr *c, const char *cmd, const char *want)
 				       *err ? err : line);
 		/* An applet's message before the answer. */
 		snprintf(err, sizeof(err), "%s", line);
+	}
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* One round trip with no work through the attach stream, recorded (before first-read). */
+static int round_trip(struct stt_bench_docker *d, struct ctr *c)
+{
+	uint64_t t0 = now_ns();
+	int r = ask(c, "n\n", "N");
+	double dt = (double)(now_ns() - t0);
+
+	if (r)
+		return r;
+	pthread_mutex_lock(&d->lock);
+	if (d->n_rtt == d->cap_rtt) {
+		size_t cap = d->cap_rtt ? 2 * d->cap_rtt : 64;
+		double *nv = realloc(d->rtt_ns, cap * sizeof(*nv));
+
+		if (!nv) {
+			pthread_mutex_unlock(&d->lock);
+			return -ENOMEM;
+		}
+		d->rtt_ns = nv;
+		d->cap_rtt = cap;
+	}
+	d->rtt_ns[d->n_rtt++] = dt;
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+int stt_bench_docker_pre(struct stt_bench_docker *d, enum stt_bench_phase p, unsigned int i)
+{
+	struct ctr *c = &d->c[i];
+	int r;
+
+	switch (p) {
+	case STT_PHASE_START:
+		/* Attached before the start, so that no output is lost. */
+		memset(&c->st, 0, sizeof(c->st));
+		if ((r = stt_http_open(d->address, &c->att)))
+			return r;
+		return stt_docker_attach(c->att, c->id);
+	case STT_PHASE_READ:
+		return round_trip(d, c);
+	case STT_PHASE_REMOVE:
+		stt_http_close(c->att);
+		c->att = NULL;
+		return 0;
+	default:
+		return 0;
 	}
 }
 
@@ -495,10 +540,33 @@ static int remove_ours(struct stt_bench_docker *d)
 	return first;
 }
 
+/*
+ * The round trips as a summary in the engine member: what first-read, first-write and
+ * cow-write hold besides the work in the container.
+ */
+static void rtt_json(struct stt_bench_docker *d)
+{
+	struct stt_summary sm;
+	struct json_object *o;
+
+	if (!d->info || !d->n_rtt || stt_stats_summarize(d->rtt_ns, d->n_rtt, &sm, NULL))
+		return;
+	o = json_object_new_object();
+	json_object_object_add(o, "unit", json_object_new_string("ns"));
+	json_object_object_add(o, "n", json_object_new_int64((int64_t)sm.n));
+	json_object_object_add(o, "median", json_object_new_double(sm.median));
+	json_object_object_add(o, "ci95", json_object_new_array());
+	json_object_array_add(json_object_object_get(o, "ci95"), json_object_new_double(sm.ci_lo));
+	json_object_array_add(json_object_object_get(o, "ci95"), json_object_new_double(sm.ci_hi));
+	json_object_object_add(o, "mean", json_object_new_double(sm.mean));
+	json_object_object_add(d->info, "attach_round_trip_ns", o);
+}
+
 int stt_bench_docker_teardown(struct stt_bench_docker *d)
 {
 	int r = 0, e;
 
+	rtt_json(d);
 	free_ctrs(d);
 	if (!d->dockerd)
 		r = remove_ours(d);
@@ -509,6 +577,8 @@ int stt_bench_docker_teardown(struct stt_bench_docker *d)
 	d->dockerd = NULL;
 	if ((e = stt_journal_undo_one(d->j, d->dir_rec)) && !r)
 		r = e;
+	pthread_mutex_destroy(&d->lock);
+	free(d->rtt_ns);
 	free(d);
 	return r;
 }
@@ -526,6 +596,8 @@ void stt_bench_docker_abandon(struct stt_bench_docker *d)
 	stt_http_close(d->h);
 	/* A private dockerd and the directories: the run's journal undoes them. */
 	free(d->dockerd);
+	pthread_mutex_destroy(&d->lock);
+	free(d->rtt_ns);
 	free(d);
 	stt_err_set("%s", msg);
 }

@@ -264,11 +264,71 @@ static void test_apibad(void)
 	priv_sh("rm -rf '%s'; rmdir '%s' '%s' 2>/dev/null", fake, work, jdir);
 }
 
+/*
+ * A whole run through the real engine: every phase of both modes with n = the repetitions and
+ * a 95% interval, the engine member, device counters that saw the writes; then nothing left.
+ */
+static void test_apirun(void)
+{
+	char work[PATH_MAX], jdir[PATH_MAX], out[PATH_MAX], cg0[8192];
+	static const char *const ph[] = {"create",    "start", "first-read", "first-write",
+					 "cow-write", "stop",  "remove"};
+	const char *modes[] = {"cold", "warm"};
+	int st;
+
+	if (access("/usr/sbin/dockerd", X_OK) && access("/usr/bin/dockerd", X_OK)) {
+		printf("\n  (dockerd not installed: skipped) ");
+		return;
+	}
+	snprintf(work, sizeof(work), "%s/apirun", priv_dir());
+	snprintf(jdir, sizeof(jdir), "%s/apirun-journal", priv_dir());
+	snprintf(out, sizeof(out), "%s/apirun.json", priv_dir());
+	cgroups(work, cg0, sizeof(cg0));
+	st = priv_sh("%s bench --engine docker --backend overlay --profile ci --containers 3 "
+		     "--concurrency 2 --repetitions 2 --scratch-size 2G --workdir '%s' "
+		     "--journal-dir '%s' -q -o '%s' >/dev/null",
+		     priv_stortune(), work, jdir, out);
+	CU_ASSERT_EQUAL_FATAL(st, 0);
+	for (size_t m = 0; m < 2; m++)
+		for (size_t p = 0; p < sizeof(ph) / sizeof(ph[0]); p++) {
+			char q[256];
+
+			snprintf(
+			    q, sizeof(q),
+			    ".backends[0].modes.%s.phases[\"%s\"].p50_ns | .n == 2 and "
+			    "(.ci95 | length) == 2 and .median > 0 and .ci95[0] <= .median and "
+			    ".median <= .ci95[1]",
+			    modes[m], ph[p]);
+			st = priv_sh("jq -e '%s' '%s' >/dev/null", q, out);
+			if (st)
+				fprintf(stderr, "\n%s %s: no n = 2 with a 95%% interval\n",
+					modes[m], ph[p]);
+			CU_ASSERT_EQUAL(st, 0);
+		}
+	CU_ASSERT_EQUAL(
+	    priv_sh("jq -e '.backends[0] | .status == \"ok\" and .engine.name == "
+		    "\"docker\" and .engine.driver == \"overlay2\" and "
+		    ".engine.driver_status[\"Backing Filesystem\"] == \"xfs\" and "
+		    ".engine.private and (.engine.version | length) > 0' '%s' >/dev/null",
+		    out),
+	    0);
+	/* the writes reached the device under the engine's data root */
+	CU_ASSERT_EQUAL(priv_sh("jq -e '.backends[0].modes.cold.phases[\"first-write\"].device."
+				"write_bytes.median > 0 and .backends[0].import.device_write_bytes "
+				"> 0' '%s' >/dev/null",
+				out),
+			0);
+	CU_ASSERT_TRUE(clean(work, jdir, cg0, "a whole run"));
+	priv_sh("rm -f '%s'; rmdir '%s' '%s' 2>/dev/null", out, work, jdir);
+}
+
 int priv_register_apikill(void)
 {
 	CU_pSuite s = CU_add_suite("apikill", NULL, NULL);
 
 	if (!s ||
+	    !CU_add_test(s, "bench --engine docker: every phase, n and intervals, nothing left",
+			 test_apirun) ||
 	    !CU_add_test(s, "bench --engine docker: SIGINT, SIGKILL + cleanup in each step",
 			 test_apikill) ||
 	    !CU_add_test(s,
