@@ -77,7 +77,7 @@ static void test_undo_order(void)
 {
 	char jdir[128], d[128], f[160], keep[160];
 	struct stt_journal *j;
-	struct seen seen = {0};
+	struct seen seen = { 0 };
 	unsigned int rd, rf, rk;
 	int fd;
 
