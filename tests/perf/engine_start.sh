@@ -25,7 +25,8 @@ mkdir -p build/perf
 command -v curl >/dev/null || { echo "engine_start: curl is not installed" >&2; exit 77; }
 
 work=$(mktemp -d /var/tmp/stt-enginestart.XXXXXX)
-ddir=$work/d
+# its cgroup is named after the directory: unique, as other runs may use dockerd-test.sh
+ddir=$work/d-${work##*.}
 sock=$ddir/docker.sock
 docker=(docker -H "unix://$sock")
 cleanup() {
