@@ -21,7 +21,7 @@ INSTALL    ?= install
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-PKGS := blkid devmapper json-c inih cunit libarchive
+PKGS := blkid devmapper json-c inih cunit libarchive libcurl libcrypto
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
@@ -110,6 +110,11 @@ check: deps
 	if [ $$rc -eq 77 ]; then echo "VM tests skipped (no qemu-system-x86_64)"; \
 	elif [ $$rc -ne 0 ]; then exit $$rc; fi
 
+# The real engine killed in every step with SIGINT and with SIGKILL + cleanup (make check does
+# a few of them): about 5-8 minutes.
+check-engine: stortune build/priv-tests
+	@STT_APIKILL_FULL=1 STT_PRIV_ONLY=apikill build/priv-tests
+
 # The VM tier alone (it needs ./stortune and build/priv-tests).
 check-vm: stortune build/priv-tests
 	@tests/vm/run.sh
@@ -155,7 +160,7 @@ clean:
 format:
 	clang-format -i $(SRC_C) $(wildcard src/*/*.h cmd/*.c cmd/*.h tests/*/*.c tests/*/*/*.c tests/*/*.h)
 
-.PHONY: all deps run check check-vm check-vm-containerd check-ansible bench-ci bench-baseline install clean\
-	format
+.PHONY: all deps run check check-vm check-vm-containerd check-engine check-ansible bench-ci\
+	bench-baseline install clean format
 
 -include $(SRC_O:.o=.d) $(CMD_O:.o=.d) $(UNIT_O:.o=.d) $(PRIV_O:.o=.d) build/cmd/main.d

@@ -12,6 +12,9 @@
 #include "sys/journal.h"
 #include "workload/profile.h"
 #include "advice/results.h"
+#include "measure/docker.h"
+#include "sys/dockerd.h"
+#include "sys/http.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -31,7 +34,8 @@
 
 /* Progress on a terminal: phase, k of n, elapsed and an estimate of what remains. */
 struct progress {
-	bool on;
+	bool on, lines;
+	char last[64];
 	struct timespec t0;
 	unsigned int phases_total, phases_done;
 };
@@ -51,6 +55,12 @@ static void on_progress(const char *backend, const char *what, unsigned int rep,
 	double el = cmd_since(&pg->t0), frac;
 	char eta[32] = "";
 
+	/* STT_PROGRESS=lines: one line per step on stderr (for the tests that kill it mid-step). */
+	if (pg->lines && strcmp(pg->last, what)) {
+		snprintf(pg->last, sizeof(pg->last), "%s", what);
+		fprintf(stderr, "%s: %s\n", backend, what);
+		fflush(stderr);
+	}
 	if (!pg->on)
 		return;
 	frac = pg->phases_total ? (pg->phases_done + (n ? (double)k / n : 0)) / pg->phases_total
@@ -150,6 +160,11 @@ struct json_object *cmd_bench_options_json(const struct cmd_bench *cb)
 			       json_object_new_boolean(cb->t.o.deferred_deletion));
 	/* Its records are synced inside the timed operations: where it lives shows in them. */
 	json_object_object_add(jo, "journal_dir", json_object_new_string(cb->t.journal_dir));
+	json_object_object_add(jo, "engine",
+			       json_object_new_string(cb->params.engine ? "docker" : "emulated"));
+	json_object_object_add(jo, "docker_host", cb->docker_host
+							  ? json_object_new_string(cb->docker_host)
+							  : NULL);
 	return jo;
 }
 
@@ -160,6 +175,9 @@ int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_
 	struct stt_journal *j = NULL;
 	struct json_object *doc = NULL, *arr, *jo;
 	struct progress pg = { .on = !ctx->quiet && isatty(STDERR_FILENO) };
+	const char *pl = getenv("STT_PROGRESS");
+
+	pg.lines = pl && !strcmp(pl, "lines");
 	void **args;
 	int r, failed = 0, ran = 0;
 
@@ -203,7 +221,11 @@ int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_
 
 		if (!wanted(cb->backends, (*ops)->name))
 			continue;
-		if ((*ops)->available(&cb->t.o, reason, sizeof(reason))) {
+		if (cb->params.engine && !cb->docker_host && !(*ops)->root_dir)
+			snprintf(reason, sizeof(reason),
+				 "the real engine runs on overlay only so far (devicemapper under "
+				 "the engine: not built)");
+		if (*reason || (*ops)->available(&cb->t.o, reason, sizeof(reason))) {
 			res = json_object_new_object();
 			json_object_object_add(res, "backend", json_object_new_string((*ops)->name));
 			json_object_object_add(res, "status", json_object_new_string("skipped"));
@@ -235,6 +257,13 @@ int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_
 		json_object_object_add(res, "status", json_object_new_string("ok"));
 		json_object_object_add(res, "environment",
 				       json_object_new_string(cb->env_label));
+		if (!json_object_object_get(res, "engine")) {
+			struct json_object *e = json_object_new_object();
+
+			json_object_object_add(e, "name", json_object_new_string("emulated"));
+			json_object_object_add(e, "version", json_object_new_string(STT_VERSION));
+			json_object_object_add(res, "engine", e);
+		}
 		json_object_array_add(arr, res);
 		cmd_note(ctx, "%s: done (%u containers x %u repetitions)\n", (*ops)->name,
 			 cb->params.containers, cb->params.repetitions);
@@ -267,6 +296,27 @@ int cmd_bench_opt(const struct cmd_entry *self, struct cmd_bench *cb, int c, con
 	case OPT_ENV_LABEL:
 		cb->env_label = arg;
 		return CMD_CONTINUE;
+	case CMD_OPT_ENGINE:
+		if (!strcmp(arg, "emulated"))
+			cb->engine = CMD_ENGINE_EMULATED;
+		else if (!strcmp(arg, "docker"))
+			cb->engine = CMD_ENGINE_DOCKER;
+		else if (!strcmp(arg, "both") && !strcmp(self->name, "qualify"))
+			cb->engine = CMD_ENGINE_BOTH;
+		else
+			return cmd_usage_error(self, "--engine %s: must be emulated or docker%s", arg,
+					       strcmp(self->name, "qualify") ? "" : " or both");
+		return CMD_CONTINUE;
+	case CMD_OPT_DOCKER_HOST:
+		cb->docker_host = arg;
+		return CMD_CONTINUE;
+	case CMD_OPT_DOCKERD_TIMEOUT:
+		v = strtoul(arg, &end, 10);
+		if (!*arg || *end || v < 1 || v > 3600)
+			return cmd_usage_error(self, "--dockerd-timeout %s: must be 1 to 3600 (seconds)",
+					       arg);
+		cb->dockerd_timeout_s = (unsigned int)v;
+		return CMD_CONTINUE;
 	case OPT_CONTAINERS:
 	case OPT_CONCURRENCY:
 	case OPT_REPETITIONS:
@@ -284,6 +334,51 @@ int cmd_bench_opt(const struct cmd_entry *self, struct cmd_bench *cb, int c, con
 	default:
 		return cmd_target_opt(self, &cb->t, c, arg);
 	}
+}
+
+/*
+ * With the real engine: what it needs, checked before anything is made (exit 2): dockerd
+ * installed (or the --docker-host daemon answering), the static busybox of the reader.
+ */
+int cmd_bench_engine_check(const struct cmd_entry *self, struct cmd_bench *cb)
+{
+	char version[64];
+	int r;
+
+	cb->eng.docker_host = cb->docker_host;
+	cb->eng.img = cb->img;
+	cb->eng.image_tar = cb->image_tar;
+	cb->eng.dockerd_timeout_ms = cb->dockerd_timeout_s * 1000u;
+	cb->params.engine = cb->engine == CMD_ENGINE_DOCKER ? &cb->eng : NULL;
+	if (cb->engine == CMD_ENGINE_EMULATED) {
+		if (cb->docker_host || cb->dockerd_timeout_s)
+			return cmd_usage_error(self, "--%s needs --engine docker",
+					       cb->docker_host ? "docker-host" : "dockerd-timeout");
+		return CMD_CONTINUE;
+	}
+	if (access("/bin/busybox", X_OK))
+		return cmd_fail(self, CMD_EXIT_USAGE,
+				"/bin/busybox: not installed; the real engine's in-container reader "
+				"is a static busybox (Debian: apt-get install busybox-static)");
+	if (cb->docker_host) {
+		struct stt_http *h = NULL;
+
+		if (cb->dockerd_timeout_s)
+			return cmd_usage_error(self, "--dockerd-timeout is for the private dockerd, "
+						     "not --docker-host");
+		r = stt_http_open(cb->docker_host, &h);
+		if (!r)
+			r = stt_docker_ping(h, 5000);
+		stt_http_close(h);
+		if (r)
+			return cmd_fail(self, CMD_EXIT_USAGE, "--docker-host %s: unreachable: %s",
+					cb->docker_host, stt_err_msg());
+		return CMD_CONTINUE;
+	}
+	if ((r = stt_dockerd_find(NULL, 0, version, sizeof(version))))
+		return cmd_fail(self, r == -ENOENT ? CMD_EXIT_USAGE : CMD_EXIT_FAILURE, "%s",
+				stt_err_msg());
+	return CMD_CONTINUE;
 }
 
 void cmd_bench_init(struct cmd_bench *cb)
@@ -327,6 +422,8 @@ int cmd_bench_setup(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cm
 	cb->params.warm = cb->profile->run.warm;
 	if (cb->params.concurrency > cb->params.containers)
 		cb->params.concurrency = cb->params.containers;
+	if ((r = cmd_bench_engine_check(self, cb)) != CMD_CONTINUE)
+		return r;
 	stt_host_probe(cb->host, NULL);
 	return CMD_CONTINUE;
 }
@@ -346,6 +443,7 @@ static int cmd_bench(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc
 		CMD_COMMON_OPTIONS,
 		CMD_TARGET_OPTIONS,
 		CMD_BENCH_OPTIONS,
+		CMD_ENGINE_OPTIONS,
 		{ "output", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -358,7 +456,7 @@ static int cmd_bench(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc
 	while ((c = getopt_long(argc, argv, CMD_COMMON_SHORT "o:", opts, NULL)) != -1) {
 		if (c == 'o')
 			output = optarg;
-		else if (c >= CMD_OPT_WORKDIR && c <= OPT_ENV_LABEL)
+		else if (c >= CMD_OPT_WORKDIR && c < CMD_OPT_BENCH_END)
 			r = cmd_bench_opt(self, &cb, c, optarg);
 		else
 			r = cmd_common_opt(self, ctx, c);
@@ -393,7 +491,8 @@ const struct cmd_entry cmd_bench_entry = {
 	.name = "bench",
 	.summary = "measure container start on the backends, phase by phase, into a results file",
 	.synopsis = "bench [--backend LIST] [--profile NAME|FILE] [--image FILE.tar] "
-		    "[--containers N] [--concurrency C] [--repetitions R] [target options] "
+		    "[--containers N] [--concurrency C] [--repetitions R] "
+		    "[--engine emulated|docker [--docker-host URL]] [target options] "
 		    "[-o results.json]",
 	.help = "Imports the profile's image (generated from its seed, or a `docker save` tar)\n"
 		"into each backend, then per repetition takes N containers, C at a time, through\n"
@@ -408,9 +507,10 @@ const struct cmd_entry cmd_bench_entry = {
 		"  --image FILE.tar      a `docker save` tar instead of the generated image\n"
 		"  --containers N, --concurrency C, --repetitions R   override the profile's [run]\n"
 		"  -o, --output FILE     write the results document (JSON) to FILE\n"
-		"  --env-label LABEL     environment label in the results (default native)\n\n"
-		CMD_TARGET_HELP "\nexamples:\n"
+		"  --env-label LABEL     environment label in the results (default native)\n"
+		CMD_ENGINE_HELP "\n" CMD_TARGET_HELP "\nexamples:\n"
 		"  stortune bench --backend overlay --profile ci -o new.json\n"
+		"  stortune bench --engine docker --backend overlay --profile ci -o real.json\n"
 		"  stortune bench --backend direct-lvm --device /dev/nvme1n1 "
 		"--destroy-data /dev/nvme1n1 --profile python-app\n",
 	.run = cmd_bench,

@@ -166,6 +166,9 @@ enum {
 	CMD_OPT_REPETITIONS,
 	CMD_OPT_OUTPUT,
 	CMD_OPT_ENV_LABEL,
+	CMD_OPT_ENGINE, /* bench and qualify only (CMD_ENGINE_OPTIONS) */
+	CMD_OPT_DOCKER_HOST,
+	CMD_OPT_DOCKERD_TIMEOUT,
 	CMD_OPT_BENCH_END,
 };
 
@@ -180,8 +183,32 @@ enum {
 		"env-label", required_argument, NULL, CMD_OPT_ENV_LABEL                            \
 	}
 
+#define CMD_ENGINE_OPTIONS                                                                         \
+	{ "engine", required_argument, NULL, CMD_OPT_ENGINE },                                     \
+	{ "docker-host", required_argument, NULL, CMD_OPT_DOCKER_HOST },                           \
+	{                                                                                          \
+		"dockerd-timeout", required_argument, NULL, CMD_OPT_DOCKERD_TIMEOUT                \
+	}
+
+#define CMD_ENGINE_HELP                                                                            \
+	"  --engine emulated|docker   the emulation (default: stortune performs Docker's storage\n" \
+	"                        operations itself) or the real engine: its own dockerd\n"         \
+	"                        (Debian's docker.io) on the backend's target, through its API\n"  \
+	"  --docker-host URL     with --engine docker: that daemon instead (unix:///PATH or\n"     \
+	"                        tcp://HOST:PORT); only its own image and containers are touched\n" \
+	"  --dockerd-timeout S   seconds for the private dockerd to answer (default 60)\n"
+
+enum cmd_engine { CMD_ENGINE_EMULATED, CMD_ENGINE_DOCKER, CMD_ENGINE_BOTH };
+
+struct cmd_bench;
+struct cmd_entry;
+
 struct cmd_bench {
 	struct cmd_target t;
+	enum cmd_engine engine;
+	const char *docker_host;
+	unsigned int dockerd_timeout_s;
+	struct stt_bench_engine_opts eng;
 	const char *backends, *profile_name, *image_tar, *env_label;
 	bool profile_given;
 	unsigned int containers, concurrency, repetitions; /* 0: the profile's */
@@ -196,6 +223,7 @@ void cmd_bench_init(struct cmd_bench *cb);
 int cmd_bench_opt(const struct cmd_entry *self, struct cmd_bench *cb, int c, const char *arg);
 /* Checks the target, loads profile and image, probes the host: CMD_CONTINUE or exit code. */
 int cmd_bench_setup(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_bench *cb);
+int cmd_bench_engine_check(const struct cmd_entry *self, struct cmd_bench *cb);
 /* Runs the benchmark on the chosen backends; *@out is the results document. */
 int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_bench *cb,
 		  struct json_object **out);

@@ -12,6 +12,7 @@
 #include "advice/qualify.h"
 #include "base/json.h"
 #include "advice/results.h"
+#include "sys/journal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -155,11 +156,66 @@ static void print_raw(struct json_object *raw, FILE *f)
 	fputc('\n', f);
 }
 
+/* Emulated and real side by side, per backend and phase, and the ranking agreement. */
+static void print_engine_check(struct json_object *doc, FILE *f)
+{
+	struct json_object *ec = stt_json_get(doc, "engine_check");
+	struct json_object *bes = stt_json_get(ec, "backends");
+	char line[1024];
+
+	if (!ec)
+		return;
+	fprintf(f, "\nemulated vs real engine (%s, p50 in ms, median over repetitions)\n",
+		json_object_get_string(stt_json_get(ec, "mode")));
+	fprintf(f, "%-12s %-12s %10s %10s %10s\n", "backend", "phase", "emulated", "real",
+		"real/emu");
+	for (size_t i = 0; bes && i < json_object_array_length(bes); i++) {
+		struct json_object *b = json_object_array_get_idx(bes, i);
+		struct json_object *share = stt_json_get(b, "storage_share_of_start");
+
+		json_object_object_foreach(stt_json_get(b, "phases"), ph, x)
+		{
+			struct json_object *ratio = stt_json_get(x, "real_over_emulated");
+
+			fprintf(f, "%-12s %-12s %10.2f %10.2f %9.1fx\n",
+				json_object_get_string(stt_json_get(b, "backend")), ph,
+				json_object_get_double(stt_json_get(x, "emulated_p50_ns")) / 1e6,
+				json_object_get_double(stt_json_get(x, "real_p50_ns")) / 1e6,
+				ratio ? json_object_get_double(ratio) : 0.0);
+		}
+		if (share)
+			fprintf(f,
+				"%s: storage's share of the real start: (emulated start + "
+				"first-read) / real start = %.1f%%\n",
+				json_object_get_string(stt_json_get(b, "backend")),
+				100 * json_object_get_double(share));
+	}
+	json_object_object_foreach(stt_json_get(ec, "ranking"), ph, x)
+	{
+		fprintf(f, "ranking %-12s emulated %s, real %s: %s\n", ph,
+			json_object_to_json_string_ext(stt_json_get(x, "emulated"),
+						       JSON_C_TO_STRING_PLAIN),
+			json_object_to_json_string_ext(stt_json_get(x, "real"),
+						       JSON_C_TO_STRING_PLAIN),
+			json_object_get_boolean(stt_json_get(x, "agree")) ? "same" : "DIFFERENT");
+	}
+	stt_qualify_engine_line(doc, line, sizeof(line));
+	fprintf(f, "%s\n", line);
+}
+
 static void verdicts(struct json_object *doc, FILE *f)
 {
 	struct json_object *arr = stt_json_get(doc, "backends");
+	struct json_object *agree = stt_json_get(doc, "engine_check.rankings_agree");
+	char eline[1024];
 
+	/* When the two modes disagree, the real engine's figures decide. */
+	if (agree && !json_object_get_boolean(agree))
+		arr = stt_json_get(doc, "engine_check.real");
 	fprintf(f, "\nverdict\n");
+	stt_qualify_engine_line(doc, eline, sizeof(eline));
+	if (*eline)
+		fprintf(f, "  %s\n", eline);
 	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
 		struct json_object *be = json_object_array_get_idx(arr, i);
 		char line[512];
@@ -175,6 +231,7 @@ static int cmd_qualify(const struct cmd_entry *self, struct cmd_ctx *ctx, int ar
 		CMD_COMMON_OPTIONS,
 		CMD_TARGET_OPTIONS,
 		CMD_BENCH_OPTIONS,
+		CMD_ENGINE_OPTIONS,
 		{ "output", required_argument, NULL, 'o' },
 		{ "include", required_argument, NULL, OPT_INCLUDE },
 		{ NULL, 0, NULL, 0 },
@@ -232,7 +289,24 @@ static int cmd_qualify(const struct cmd_entry *self, struct cmd_ctx *ctx, int ar
 	}
 
 	raw = raw_device(ctx, &cb.t, 3000);
+	if (cb.engine == CMD_ENGINE_BOTH)
+		cmd_note(ctx, "qualify: the emulation first, then the real engine\n");
 	r = cmd_bench_run(self, ctx, &cb, &doc);
+	if (doc && cb.engine == CMD_ENGINE_BOTH && !stt_journal_interrupted()) {
+		struct json_object *real = NULL, *ec = NULL;
+		int r2;
+
+		cb.params.engine = &cb.eng;
+		r2 = cmd_bench_run(self, ctx, &cb, &real);
+		if (r2 > r)
+			r = r2;
+		if (real && !stt_qualify_engine_check(doc, real, &ec)) {
+			json_object_object_add(doc, "engine_check", ec);
+			json_object_object_add(stt_json_get(doc, "options"), "engine",
+					       json_object_new_string("both"));
+		}
+		json_object_put(real);
+	}
 	if (!doc) {
 		json_object_put(raw);
 		goto out;
@@ -259,6 +333,7 @@ static int cmd_qualify(const struct cmd_entry *self, struct cmd_ctx *ctx, int ar
 		f = fopen(path, "w");
 		if (f) {
 			cmd_print_summary(doc, f);
+			print_engine_check(doc, f);
 			print_raw(raw, f);
 			verdicts(doc, f);
 			fclose(f);
@@ -320,6 +395,7 @@ static int cmd_qualify(const struct cmd_entry *self, struct cmd_ctx *ctx, int ar
 		printf("stortune qualify (%s, profile %s)\n\n",
 		       cb.t.o.device ? cb.t.o.device : "scratch target", cb.profile_name);
 		cmd_print_summary(doc, stdout);
+		print_engine_check(doc, stdout);
 		print_raw(raw, stdout);
 		verdicts(doc, stdout);
 		fputs(rec_line, stdout);
@@ -350,10 +426,17 @@ const struct cmd_entry cmd_qualify_entry = {
 		"                          recommended configuration go\n"
 		"  --include FILE          results of backends run elsewhere (up to 8)\n"
 		"  bench options: --backend, --profile (default ci), --image, --containers,\n"
-		"                 --concurrency, --repetitions, --env-label\n\n" CMD_TARGET_HELP
+		"                 --concurrency, --repetitions, --env-label\n"
+		CMD_ENGINE_HELP
+		"  --engine both         the emulation and the real engine, side by side per backend\n"
+		"                        and phase, storage's share of the real start, and whether\n"
+		"                        both rank the backends the same (if not, the verdicts and\n"
+		"                        the recommendation follow the real engine)\n\n"
+		CMD_TARGET_HELP
 		"\nexamples:\n"
 		"  stortune qualify -o qualify/\n"
 		"  stortune qualify --device /dev/nvme1n1 --destroy-data /dev/nvme1n1 "
-		"--profile debian-service -o out/\n",
+		"--profile debian-service -o out/\n"
+		"  stortune qualify --engine both --backend overlay -o out/\n",
 	.run = cmd_qualify,
 };

@@ -144,7 +144,7 @@ int cmd_recommend_outputs(const struct cmd_entry *self, struct cmd_ctx *ctx,
 	char *diff = NULL, *text, backup[4200] = "", note[8600] = "";
 	size_t nf = 0;
 	int rc = CMD_EXIT_FAILURE, changed = 0, e;
-	struct cmd_engine eng;
+	struct cmd_rec_engine eng;
 	char ctrd_note[512] = "";
 	size_t dropin = MAX_FILES;
 

@@ -51,7 +51,7 @@ static bool has_imports(const char *file)
 }
 
 int cmd_engine_check(const struct cmd_entry *self, const struct cmd_rec_opts *o,
-		     struct cmd_engine *e)
+		     struct cmd_rec_engine *e)
 {
 	char *out;
 	int r;
@@ -117,7 +117,7 @@ static int append_file(FILE *dst, const char *src)
 	return 0;
 }
 
-int cmd_engine_verify(const struct cmd_rec_opts *o, const struct cmd_engine *e, const char *dropin,
+int cmd_engine_verify(const struct cmd_rec_opts *o, const struct cmd_rec_engine *e, const char *dropin,
 		      const char *pool_name, char *msg, size_t len)
 {
 	char tmp[] = "/tmp/stortune-containerd-XXXXXX", abs[4096], want[256], *out;

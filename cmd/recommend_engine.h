@@ -10,7 +10,7 @@
 struct cmd_entry;
 struct cmd_rec_opts;
 
-struct cmd_engine {
+struct cmd_rec_engine {
 	bool given; /* --engine-version */
 	struct stt_engine eng;
 	const char *snapshotter; /* containerd: "overlayfs" (default) or "devmapper" */
@@ -23,13 +23,13 @@ struct cmd_engine {
  * (2: bad input, with the message).
  */
 int cmd_engine_check(const struct cmd_entry *self, const struct cmd_rec_opts *o,
-		     struct cmd_engine *e);
+		     struct cmd_rec_engine *e);
 
 /*
  * After the drop-in @dropin was written: containerd's parser on the main config importing it
  * (and for devmapper, the pool in the dump). 0 and a sentence in @msg, or -errno.
  */
-int cmd_engine_verify(const struct cmd_rec_opts *o, const struct cmd_engine *e, const char *dropin,
+int cmd_engine_verify(const struct cmd_rec_opts *o, const struct cmd_rec_engine *e, const char *dropin,
 		      const char *pool_name, char *msg, size_t len);
 
 #endif

@@ -4,7 +4,7 @@
 set -eu
 pkgs="build-essential pkg-config
 libaio-dev libblkid-dev libdevmapper-dev liblvm2-dev libjson-c-dev libinih-dev libcunit1-dev
-xfslibs-dev libarchive-dev
+xfslibs-dev libarchive-dev libcurl4-openssl-dev libssl-dev
 docker.io containerd runc
 util-linux fdisk e2fsprogs xfsprogs btrfs-progs lvm2 thin-provisioning-tools fio
 qemu-system-x86 busybox-static cpio kmod xz-utils file libxml2-utils jq valgrind

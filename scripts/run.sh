@@ -2,8 +2,10 @@
 # make run: `stortune qualify` of the embedded default (the scratch directory, no spare disk).
 # On a kernel without device-mapper the dm backends run in the VM tier (tests/vm: Debian's
 # kernel under qemu/TCG with an emulated NVMe disk) and qualify includes their results,
-# labelled vm-tcg. Output: build/run/{results.json,summary.txt,report.html} and the table on
-# stdout; the last line names the report page.
+# labelled vm-tcg. With dockerd installed, overlay is also measured through the real engine
+# (qualify --engine both: side by side, and whether the two rank the backends the same).
+# Output: build/run/{results.json,summary.txt,report.html} and the table on stdout; the
+# last line names the report page.
 set -eu
 cd "$(dirname "$0")/.."
 out=build/run
@@ -26,7 +28,17 @@ if ! grep -qw device-mapper /proc/misc 2>/dev/null; then
 		echo "== no qemu: the dm backends are reported unavailable"
 	fi
 fi
-echo "== stortune qualify (scratch target, profile $profile)"
+# The real engine beside the emulation when Debian's dockerd and busybox-static are here
+# (ENGINE=emulated|docker|both overrides).
+engine=${ENGINE:-}
+if [ -z "$engine" ]; then
+	if command -v dockerd >/dev/null 2>&1 && [ -x /bin/busybox ]; then
+		engine=both
+	else
+		engine=emulated
+	fi
+fi
+echo "== stortune qualify (scratch target, profile $profile, engine $engine)"
 # shellcheck disable=SC2086
-./stortune qualify --profile "$profile" -o "$out" $include
+./stortune qualify --profile "$profile" --engine "$engine" -o "$out" $include
 echo "== report: $(pwd)/$out/report.html"

@@ -4,7 +4,9 @@
 #include "base/json.h"
 #include "advice/results.h"
 
+#include <errno.h>
 #include <json-c/json.h>
+#include <stdlib.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -55,4 +57,187 @@ void stt_qualify_verdict(struct json_object *be, char *line, size_t len)
 	else if (vm)
 		snprintf(line + n, len - (size_t)n,
 			 "; emulated NVMe under TCG: not this host's speed");
+}
+
+static const char *const check_phases[] = { "create",	   "start", "first-read", "first-write",
+					    "cow-write",   "stop",  "remove" };
+#define N_CHECK (sizeof(check_phases) / sizeof(check_phases[0]))
+
+static struct json_object *find_ok(struct json_object *doc, const char *name)
+{
+	struct json_object *arr = stt_json_get(doc, "backends");
+
+	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+		struct json_object *be = json_object_array_get_idx(arr, i);
+		const char *n = json_object_get_string(stt_json_get(be, "backend"));
+		const char *st = json_object_get_string(stt_json_get(be, "status"));
+
+		if (n && st && !strcmp(n, name) && !strcmp(st, "ok"))
+			return be;
+	}
+	return NULL;
+}
+
+static double p50(struct json_object *be, const char *mode, const char *phase)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "modes.%s.phases.%s.p50_ns.median", mode, phase);
+	return med(be, path);
+}
+
+struct ranked {
+	const char *name;
+	double v;
+};
+
+static int cmp_ranked(const void *a, const void *b)
+{
+	const struct ranked *x = a, *y = b;
+
+	if (x->v != y->v)
+		return x->v < y->v ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+int stt_qualify_engine_check(struct json_object *emulated, struct json_object *real,
+			     struct json_object **out)
+{
+	struct json_object *o = json_object_new_object(), *bes = json_object_new_array();
+	struct json_object *rank = json_object_new_object(), *dis = json_object_new_array();
+	struct json_object *arr = stt_json_get(emulated, "backends"), *rarr;
+	const char *names[16];
+	const char *mode = "cold";
+	size_t n = 0;
+	bool all = true;
+
+	if (!o || !bes || !rank || !dis) {
+		json_object_put(o);
+		json_object_put(bes);
+		json_object_put(rank);
+		json_object_put(dis);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; arr && i < json_object_array_length(arr) && n < 16; i++) {
+		struct json_object *e = json_object_array_get_idx(arr, i), *r;
+		const char *name = json_object_get_string(stt_json_get(e, "backend"));
+
+		if (!name || !find_ok(emulated, name) || !(r = find_ok(real, name)))
+			continue;
+		if (!stt_json_get(e, "modes.cold") || !stt_json_get(r, "modes.cold"))
+			mode = "warm";
+		names[n++] = name;
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct json_object *e = find_ok(emulated, names[k]), *r = find_ok(real, names[k]);
+		struct json_object *b = json_object_new_object(), *ph = json_object_new_object();
+		double es = p50(e, mode, "start"), ef = p50(e, mode, "first-read");
+		double rs = p50(r, mode, "start");
+
+		json_object_object_add(b, "backend", json_object_new_string(names[k]));
+		for (size_t p = 0; p < N_CHECK; p++) {
+			struct json_object *x = json_object_new_object();
+			double ev = p50(e, mode, check_phases[p]), rv = p50(r, mode, check_phases[p]);
+
+			if (isnan(ev) || isnan(rv)) {
+				json_object_put(x);
+				continue;
+			}
+			json_object_object_add(x, "emulated_p50_ns", json_object_new_double(ev));
+			json_object_object_add(x, "real_p50_ns", json_object_new_double(rv));
+			json_object_object_add(x, "real_over_emulated",
+					       ev > 0 ? json_object_new_double(rv / ev) : NULL);
+			json_object_object_add(ph, check_phases[p], x);
+		}
+		json_object_object_add(b, "phases", ph);
+		json_object_object_add(b, "storage_share_of_start",
+				       !isnan(es) && !isnan(ef) && rs > 0
+					       ? json_object_new_double((es + ef) / rs)
+					       : NULL);
+		json_object_array_add(bes, b);
+	}
+	for (size_t p = 0; p < N_CHECK; p++) {
+		struct ranked re[16], rr[16];
+		struct json_object *x, *ea, *ra;
+		size_t m = 0;
+		bool agree = true;
+
+		for (size_t k = 0; k < n; k++) {
+			double ev = p50(find_ok(emulated, names[k]), mode, check_phases[p]);
+			double rv = p50(find_ok(real, names[k]), mode, check_phases[p]);
+
+			if (isnan(ev) || isnan(rv))
+				continue;
+			re[m] = (struct ranked){ names[k], ev };
+			rr[m] = (struct ranked){ names[k], rv };
+			m++;
+		}
+		if (!m)
+			continue;
+		qsort(re, m, sizeof(re[0]), cmp_ranked);
+		qsort(rr, m, sizeof(rr[0]), cmp_ranked);
+		x = json_object_new_object();
+		ea = json_object_new_array();
+		ra = json_object_new_array();
+		for (size_t k = 0; k < m; k++) {
+			json_object_array_add(ea, json_object_new_string(re[k].name));
+			json_object_array_add(ra, json_object_new_string(rr[k].name));
+			agree &= !strcmp(re[k].name, rr[k].name);
+		}
+		json_object_object_add(x, "emulated", ea);
+		json_object_object_add(x, "real", ra);
+		json_object_object_add(x, "agree", json_object_new_boolean(agree));
+		json_object_object_add(rank, check_phases[p], x);
+		if (!agree) {
+			all = false;
+			json_object_array_add(dis, json_object_new_string(check_phases[p]));
+		}
+	}
+	json_object_object_add(o, "mode", json_object_new_string(mode));
+	json_object_object_add(o, "backends_compared", json_object_new_int((int)n));
+	json_object_object_add(o, "backends", bes);
+	json_object_object_add(o, "ranking", rank);
+	json_object_object_add(o, "rankings_agree", json_object_new_boolean(all));
+	json_object_object_add(o, "disagree_phases", dis);
+	json_object_object_add(o, "follow", json_object_new_string(all ? "either" : "real"));
+	rarr = stt_json_get(real, "backends");
+	json_object_object_add(o, "real", rarr ? json_object_get(rarr) : json_object_new_array());
+	*out = o;
+	return 0;
+}
+
+void stt_qualify_engine_line(struct json_object *doc, char *line, size_t len)
+{
+	struct json_object *ec = stt_json_get(doc, "engine_check"), *dis;
+	int n;
+	size_t used;
+
+	line[0] = '\0';
+	if (!ec)
+		return;
+	n = json_object_get_int(stt_json_get(ec, "backends_compared"));
+	dis = stt_json_get(ec, "disagree_phases");
+	if (!n) {
+		snprintf(line, len, "engine check: no backend ran both emulated and real");
+		return;
+	}
+	if (!dis || !json_object_array_length(dis)) {
+		snprintf(line, len,
+			 "engine check: the emulation and the real engine rank the %d backend%s the "
+			 "same in every phase%s",
+			 n, n == 1 ? "" : "s",
+			 n == 1 ? " (one backend: nothing to rank; the side-by-side figures are "
+				  "what it checks)"
+				: "");
+		return;
+	}
+	used = (size_t)snprintf(line, len,
+				"engine check: the emulation and the real engine rank the backends "
+				"differently in");
+	for (size_t i = 0; i < json_object_array_length(dis) && used < len; i++)
+		used += (size_t)snprintf(line + used, len - used, "%s %s", i ? "," : "",
+					 json_object_get_string(json_object_array_get_idx(dis, i)));
+	if (used < len)
+		snprintf(line + used, len - used,
+			 "; the verdicts and the recommendation follow the real engine");
 }

@@ -127,6 +127,13 @@ static void figures(struct stt_rec_decision *d, const struct be *b)
 	   ms(b->fr, f, 32), b->storm, b->mode, b->env);
 }
 
+/* What qualify --engine both found, when it ran. */
+static void engine_ev(struct ctx *c, struct stt_rec_decision *d)
+{
+	if (*c->engine_note)
+		ev(d, "%s", c->engine_note);
+}
+
 static const char *vm_caveat(const struct be *b)
 {
 	return b->native ? "" : " (emulated: shows the backend works, not this host's speed)";
@@ -170,6 +177,7 @@ static void driver_dm(struct ctx *c, struct stt_rec_decision *d)
 	}
 	ev(d, "Note: %s; plan the move to overlay2 before upgrading Docker.",
 	   stt_docker_dm_status(&c->r->docker));
+	engine_ev(c, d);
 }
 
 static bool when_driver_dm_faster(struct ctx *c)
@@ -208,6 +216,7 @@ static void driver_overlay2(struct ctx *c, struct stt_rec_decision *d)
 		ev(d, "For Docker %s devicemapper is not an option: %s.",
 		   c->r->docker.known ? c->r->docker.text : "(unknown version)",
 		   stt_docker_dm_status(&c->r->docker));
+	engine_ev(c, d);
 }
 
 static void driver_overlay2_default(struct ctx *c, struct stt_rec_decision *d)

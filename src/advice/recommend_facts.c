@@ -72,6 +72,53 @@ static bool doc_native(struct json_object *doc)
 	return !l || !strcmp(l, "native");
 }
 
+/*
+ * qualify --engine both: when the emulation and the real engine rank the backends
+ * differently, the real engine's figures replace the emulated ones of the same document.
+ */
+static void engine_check(struct ctx *c)
+{
+	for (size_t i = 0; i < c->in->ndocs; i++) {
+		struct json_object *doc = c->in->docs[i], *ec = stt_json_get(doc, "engine_check");
+		struct json_object *agree = stt_json_get(ec, "rankings_agree");
+		struct json_object *dis = stt_json_get(ec, "disagree_phases");
+		struct json_object *real = stt_json_get(ec, "real");
+		size_t used;
+
+		if (!ec || !agree)
+			continue;
+		if (json_object_get_boolean(agree)) {
+			snprintf(c->engine_note, sizeof(c->engine_note),
+				 "The emulation and the real engine (qualify --engine both) rank "
+				 "the backends the same in every phase.");
+			continue;
+		}
+		c->engine_disagree = true;
+		used = (size_t)snprintf(c->engine_note, sizeof(c->engine_note),
+					"The emulation and the real engine (qualify --engine both) "
+					"rank the backends differently in");
+		for (size_t k = 0; dis && k < json_object_array_length(dis); k++)
+			if (used < sizeof(c->engine_note))
+				used += (size_t)snprintf(
+					c->engine_note + used, sizeof(c->engine_note) - used, "%s %s",
+					k ? "," : "",
+					json_object_get_string(json_object_array_get_idx(dis, k)));
+		if (used < sizeof(c->engine_note))
+			snprintf(c->engine_note + used, sizeof(c->engine_note) - used,
+				 "; these figures are the real engine's.");
+		for (size_t k = 0; real && k < json_object_array_length(real); k++) {
+			struct json_object *e = json_object_array_get_idx(real, k);
+			const char *name = str(e, "backend"), *st = str(e, "status");
+
+			if (!name || !st || strcmp(st, "ok"))
+				continue;
+			for (int n = 0; n < BE_N; n++)
+				if (!strcmp(name, be_names[n]) && c->be[n].doc == doc)
+					c->be[n].j = e;
+		}
+	}
+}
+
 static void find_backends(struct ctx *c)
 {
 	for (size_t i = 0; i < c->in->ndocs; i++) {
@@ -106,6 +153,7 @@ static void find_backends(struct ctx *c)
 				b->host = stt_json_get(doc, "environment.host");
 		}
 	}
+	engine_check(c);
 	for (int n = 0; n < BE_N; n++)
 		if (c->be[n].j)
 			be_figures(&c->be[n]);

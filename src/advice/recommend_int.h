@@ -74,6 +74,10 @@ struct ctx {
 
 	double pool_bytes; /* of the pool to size against, 0 when unknown */
 	char pool_from[256];
+
+	/* qualify --engine both: what the engine check said ("" when no document has one) */
+	char engine_note[512];
+	bool engine_disagree; /* the backends' figures are then the real engine's */
 };
 
 static inline double num(struct json_object *o, const char *path)

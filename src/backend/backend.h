@@ -128,6 +128,11 @@ struct stt_backend_ops {
 	/* The kernel name of the block device under the backend ("loop3", "dm-2"). */
 	int (*device_name)(struct stt_backend *b, char *name, size_t len);
 	/*
+	 * Optional: the mounted filesystem prepare made (overlay: the scratch xfs), where a real
+	 * engine's data root goes so that its I/O reaches the same device.
+	 */
+	int (*root_dir)(struct stt_backend *b, char *path, size_t len);
+	/*
 	 * Optional (thin pools): a fresh, empty thin device of the pool, active, for raw
 	 * provisioning figures; its path into @path. scratch_close() deletes it.
 	 */

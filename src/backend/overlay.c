@@ -406,6 +406,13 @@ static int overlay_device_name(struct stt_backend *b, char *name, size_t len)
 	return 0;
 }
 
+static int overlay_root_dir(struct stt_backend *b, char *path, size_t len)
+{
+	if ((size_t)snprintf(path, len, "%s", ovl(b)->mnt) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
 const struct stt_backend_ops stt_backend_overlay = {
 	.version = STT_BACKEND_OPS_VERSION,
 	.name = "overlay",
@@ -419,4 +426,5 @@ const struct stt_backend_ops stt_backend_overlay = {
 	.teardown = overlay_teardown,
 	.pool_status = NULL,
 	.device_name = overlay_device_name,
+	.root_dir = overlay_root_dir,
 };

@@ -68,6 +68,7 @@ struct run {
 	const struct stt_bench_params *p;
 	struct stt_layer *top;
 	struct stt_container **c;
+	struct stt_bench_docker *dk; /* the real engine, or NULL */
 	char dev[64];
 
 	/* The phase the workers run. */
@@ -223,6 +224,8 @@ static int op(struct run *r, unsigned int i, char *buf)
 {
 	struct stt_container **c = &r->c[i];
 
+	if (r->dk)
+		return stt_bench_docker_op(r->dk, r->phase, i);
 	switch (r->phase) {
 	case STT_PHASE_CREATE:
 		return stt_backend_container_create(r->b, r->top, c);
@@ -264,6 +267,8 @@ static void *worker(void *arg)
 			break;
 		if (stt_journal_interrupted()) {
 			e = stt_err(-EINTR, "interrupted by signal %d", stt_journal_signal());
+		} else if (r->dk && (e = stt_bench_docker_pre(r->dk, r->phase, i))) {
+			;
 		} else {
 			t0 = now_ns();
 			e = op(r, i, buf);
@@ -519,7 +524,7 @@ static struct json_object *mode_json(const struct run *r, const struct mode_rec 
 	}
 	json_object_object_add(o, "page_cache_per_container_bytes",
 			       stt_bench_summary_json(m->pc_per_ctr, n, "bytes"));
-	if (r->b->ops->pool_status)
+	if (r->b && r->b->ops->pool_status)
 		json_object_object_add(o, "pool_data_per_container_bytes",
 				       stt_bench_summary_json(m->pool_per_ctr, n, "bytes"));
 	if (*noisy) {
@@ -542,7 +547,7 @@ static int pool_json(struct stt_backend *b, struct json_object *o, const char *k
 	struct json_object *j;
 	int r;
 
-	if (!b->ops->pool_status)
+	if (!b || !b->ops->pool_status)
 		return 0;
 	r = stt_backend_pool_status(b, &st);
 	if (r)
@@ -641,7 +646,7 @@ static int run_mode(struct run *r, enum stt_bench_mode mode, unsigned int rep,
 	int e;
 
 	/* What the pool holds before the containers: the image (the last ones were deleted). */
-	if (r->b->ops->pool_status && (e = stt_backend_pool_status(r->b, &pool0)))
+	if (r->b && r->b->ops->pool_status && (e = stt_backend_pool_status(r->b, &pool0)))
 		return e;
 	for (int p = 0; p < STT_NPHASES; p++) {
 		struct phase_rec *ph = &m->ph[p];
@@ -659,7 +664,9 @@ static int run_mode(struct run *r, enum stt_bench_mode mode, unsigned int rep,
 		}
 		stt_hist_reset(&r->rep_hist);
 		r->phase = (enum stt_bench_phase)p;
-		if ((e = stt_devstat_read(r->dev, &a)))
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		if (*r->dev && (e = stt_devstat_read(r->dev, &a)))
 			return e;
 		snprintf(label, sizeof(label), "%s %s", stt_bench_mode_name(mode), phase_names[p]);
 		if ((e = run_phase(r, rep, progress, parg, label)))
@@ -667,7 +674,7 @@ static int run_mode(struct run *r, enum stt_bench_mode mode, unsigned int rep,
 		/* Written data reaches the device within its phase. */
 		if (p == STT_PHASE_WRITE || p == STT_PHASE_COW)
 			sync();
-		if ((e = stt_devstat_read(r->dev, &b)))
+		if (*r->dev && (e = stt_devstat_read(r->dev, &b)))
 			return e;
 		if (p == STT_PHASE_READ && (e = stt_devstat_page_cache(&pc1)))
 			return e;
@@ -697,7 +704,7 @@ static int run_mode(struct run *r, enum stt_bench_mode mode, unsigned int rep,
 		}
 	}
 	/* The containers' own blocks: their init layers, what mounting and writing allocated. */
-	if (r->b->ops->pool_status && pool1.data_used_blocks > pool0.data_used_blocks)
+	if (r->b && r->b->ops->pool_status && pool1.data_used_blocks > pool0.data_used_blocks)
 		m->pool_per_ctr[m->nreps] = (double)(pool1.data_used_blocks - pool0.data_used_blocks) *
 					    pool1.data_block_bytes / r->p->containers;
 	m->elapsed_ms[m->nreps] = (double)(now_ns() - t0) / 1e6;
@@ -739,17 +746,34 @@ int stt_bench_run(const char *name, const struct stt_backend_opts *o,
 
 	if (progress)
 		progress(name, "prepare", 0, 0, 0, parg);
-	if ((e = stt_backend_open(name, o, &r.b)))
-		goto out;
-	if (r.b->ops->device_name)
-		r.b->ops->device_name(r.b, r.dev, sizeof(r.dev));
+	if (!(p->engine && p->engine->docker_host)) {
+		if ((e = stt_backend_open(name, o, &r.b)))
+			goto out;
+		if (r.b->ops->device_name)
+			r.b->ops->device_name(r.b, r.dev, sizeof(r.dev));
+	}
 	json_object_object_add(res, "device", json_object_new_string(r.dev));
+	if (p->engine) {
+		if (progress)
+			progress(name, "starting the engine", 0, 0, 0, parg);
+		if ((e = stt_bench_docker_setup(p->engine, r.b, wl, p->containers, o->journal, res,
+						&r.dk)))
+			goto out;
+	}
 
 	/* The image, once: each layer filled through the backend (import). */
-	if ((e = stt_devstat_read(r.dev, &a)))
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	if (*r.dev && (e = stt_devstat_read(r.dev, &a)))
 		goto out;
 	t0 = now_ns();
-	for (unsigned int i = 0; i < wl->layers; i++) {
+	if (r.dk) {
+		if (progress)
+			progress(name, "load image", 0, 0, 0, parg);
+		if ((e = stt_bench_docker_load(r.dk)))
+			goto out;
+	}
+	for (unsigned int i = 0; !r.dk && i < wl->layers; i++) {
 		if (progress)
 			progress(name, "import layer", 0, i + 1, wl->layers, parg);
 		if (stt_journal_interrupted()) {
@@ -761,7 +785,7 @@ int stt_bench_run(const char *name, const struct stt_backend_opts *o,
 			goto out;
 	}
 	sync();
-	if ((e = stt_devstat_read(r.dev, &b)))
+	if (*r.dev && (e = stt_devstat_read(r.dev, &b)))
 		goto out;
 	stt_devstat_delta(&a, &b, &d);
 	{
@@ -775,15 +799,15 @@ int stt_bench_run(const char *name, const struct stt_backend_opts *o,
 				       json_object_new_int64((int64_t)d.write_bytes));
 		json_object_object_add(res, "import", imp);
 	}
-	if ((e = pool_json(r.b, pools, "after_import", NULL)))
+	if (r.b && (e = pool_json(r.b, pools, "after_import", NULL)))
 		goto out;
-	if (r.b->ops->scratch_open) {
+	if (r.b && !r.dk && r.b->ops->scratch_open) {
 		if (progress)
 			progress(name, "provisioning: first write vs overwrite", 0, 0, 0, parg);
 		if ((e = provisioning(r.b, res)))
 			goto out;
 	}
-	r.top = layers[wl->layers - 1];
+	r.top = r.dk ? NULL : layers[wl->layers - 1];
 
 	for (unsigned int rep = 0; rep < p->repetitions; rep++) {
 		for (int m = 0; m < STT_NMODES; m++) {
@@ -809,7 +833,15 @@ int stt_bench_run(const char *name, const struct stt_backend_opts *o,
 
 	if (progress)
 		progress(name, "teardown", 0, 0, 0, parg);
-	for (unsigned int i = wl->layers; i-- > 0;) {
+	if (r.dk) {
+		e = stt_bench_docker_teardown(r.dk);
+		r.dk = NULL;
+		if (e)
+			goto out;
+	}
+	for (unsigned int i = wl->layers; !r.dk && i-- > 0;) {
+		if (!layers[i])
+			continue;
 		if ((e = stt_backend_layer_remove(r.b, layers[i])))
 			goto out;
 		layers[i] = NULL;
@@ -819,6 +851,7 @@ int stt_bench_run(const char *name, const struct stt_backend_opts *o,
 out:
 	/* On failure the journal (the caller's) undoes every object; forget ours here. */
 	if (e) {
+		stt_bench_docker_abandon(r.dk);
 		stt_backend_abandon(r.b);
 		json_object_put(res);
 		res = NULL;

@@ -58,9 +58,24 @@ struct stt_bench_workload {
 	uint64_t mid_file_bytes;
 };
 
+/*
+ * The real engine in place of the emulation: a dockerd (Debian's docker.io) on the backend's
+ * filesystem, driven through its API (bench_docker.c). Same phases, same figures; the
+ * results' backend entry gets an "engine" member.
+ */
+struct stt_image;
+
+struct stt_bench_engine_opts {
+	const char *docker_host;	 /* NULL: a private dockerd on the backend's target */
+	struct stt_image *img;		 /* the image, written as a docker save tar ... */
+	const char *image_tar;		 /* ... or this docker save tar, loaded as it is */
+	unsigned int dockerd_timeout_ms; /* 0: STT_DOCKERD_TIMEOUT_MS */
+};
+
 struct stt_bench_params {
 	unsigned int containers, concurrency, repetitions;
 	bool cold, warm;
+	const struct stt_bench_engine_opts *engine; /* NULL: the emulation */
 };
 
 /* Progress for people: phase, k of n; called from the bench thread. */
@@ -80,6 +95,33 @@ __attribute__((warn_unused_result)) int stt_bench_run(const char *name,
 						     const struct stt_bench_params *p,
 						     stt_bench_progress_fn progress, void *arg,
 						     struct json_object **out);
+
+/* The real engine's side of a run (bench_docker.c), for bench.c. */
+struct stt_bench_docker;
+struct stt_journal;
+
+/*
+ * Starts the engine (a private dockerd on @b's filesystem, or the daemon of
+ * eo->docker_host), writes the reader for @wl and the image; its "engine" member into @res.
+ */
+__attribute__((warn_unused_result)) int stt_bench_docker_setup(
+	const struct stt_bench_engine_opts *eo, struct stt_backend *b,
+	const struct stt_bench_workload *wl, unsigned int containers, struct stt_journal *j,
+	struct json_object *res, struct stt_bench_docker **out);
+/* POST /images/load of the image (timed by the caller as the import). */
+__attribute__((warn_unused_result)) int stt_bench_docker_load(struct stt_bench_docker *d);
+/* Untimed preparation of phase @p for container @i (the attach before the start). */
+__attribute__((warn_unused_result)) int stt_bench_docker_pre(struct stt_bench_docker *d,
+							     enum stt_bench_phase p,
+							     unsigned int i);
+/* Phase @p of container @i through the API, the part that is timed. */
+__attribute__((warn_unused_result)) int stt_bench_docker_op(struct stt_bench_docker *d,
+							    enum stt_bench_phase p,
+							    unsigned int i);
+/* Removes what it made and stops the engine; frees @d. */
+int stt_bench_docker_teardown(struct stt_bench_docker *d);
+/* After a failure: best effort on a host's daemon; the journal undoes a private one. Frees. */
+void stt_bench_docker_abandon(struct stt_bench_docker *d);
 
 /*
  * A summary over repetitions: median, ci95, n, noisy (interval wider than 10% of it), and

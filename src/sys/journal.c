@@ -6,6 +6,7 @@
 #include "sys/fsutil.h"
 #include "sys/loop.h"
 #include "sys/lvm.h"
+#include "sys/proc.h"
 #include "sys/sysfs.h"
 
 #include <dirent.h>
@@ -43,7 +44,8 @@ struct stt_journal {
 static const char *const kind_names[STT_J_NKINDS] = {
 	[STT_J_DIR] = "dir", [STT_J_FILE] = "file", [STT_J_MOUNT] = "mount",
 	[STT_J_LOOP] = "loop", [STT_J_DM] = "dm",    [STT_J_THIN] = "thin",
-	[STT_J_VG] = "vg",     [STT_J_PV] = "pv",
+	[STT_J_VG] = "vg",     [STT_J_PV] = "pv",	     [STT_J_PROCS] = "procs",
+	[STT_J_MOUNTS] = "mounts", [STT_J_CGROUP] = "cgroup", [STT_J_EMPTYDIRS] = "emptydirs",
 };
 
 const char *stt_journal_kind_name(enum stt_jkind k)
@@ -162,6 +164,124 @@ static int undo_loop(const char *backing)
 	return r;
 }
 
+/* Every mount at or below @dir, deepest first. */
+static int undo_mounts_below(const char *dir)
+{
+	size_t n = strlen(dir);
+	int r = 0;
+
+	for (int pass = 0; pass < 1000; pass++) {
+		char *text = NULL, *line, *save = NULL, best[PATH_MAX] = "";
+		struct stt_mountinfo m;
+
+		if (stt_sysfs_slurp("/proc/self/mountinfo", &text))
+			return 0;
+		for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			if (!stt_sysfs_parse_mountinfo(line, &m) &&
+			    !strncmp(m.mountpoint, dir, n) &&
+			    (m.mountpoint[n] == '/' || !m.mountpoint[n]) &&
+			    strlen(m.mountpoint) >= strlen(best))
+				snprintf(best, sizeof(best), "%s", m.mountpoint);
+		free(text);
+		if (!*best)
+			return r;
+		if (umount2(best, MNT_DETACH) && errno != EINVAL && errno != ENOENT)
+			return stt_err(-errno, "%s: cannot unmount: %s", best, strerror(errno));
+	}
+	return stt_err(-EBUSY, "%s: mounts keep coming back", dir);
+}
+
+/* Removes the empty directories of the tree @dir, deepest first; leaves anything else. */
+static void rmdir_empty(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char sub[PATH_MAX];
+
+		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) < sizeof(sub))
+			rmdir_empty(sub);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* Kills what @dir (a cgroup's directory) holds, then removes it, children first. */
+static int kill_cgroup_dir(const char *dir)
+{
+	char path[PATH_MAX], *text = NULL, *line, *save = NULL;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) < sizeof(path))
+			kill_cgroup_dir(path);
+	}
+	closedir(d);
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	for (int i = 0; i < 50; i++) {
+		bool any = false;
+
+		text = NULL;
+		if (stt_sysfs_slurp(path, &text))
+			break;
+		for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			pid_t pid = (pid_t)strtol(line, NULL, 10);
+
+			if (pid > 1 && pid != getpid()) {
+				kill(pid, SIGKILL);
+				any = true;
+			}
+		}
+		free(text);
+		if (!any)
+			break;
+		usleep(100000);
+	}
+	if (rmdir(dir) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int undo_cgroup(const char *name)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	int r = 0, e;
+	DIR *d;
+
+	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+		return stt_err(-EINVAL, "cgroup %s: not a plain name", name);
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/%s", name);
+	if ((e = kill_cgroup_dir(path)))
+		r = e;
+	d = opendir("/sys/fs/cgroup");
+	if (!d)
+		return r;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/%s", de->d_name,
+				     name) >= sizeof(path))
+			continue;
+		if ((e = kill_cgroup_dir(path)) && !r)
+			r = e;
+	}
+	closedir(d);
+	if (r)
+		return stt_err(r, "cgroup %s: cannot remove: %s", name, strerror(-r));
+	return 0;
+}
+
 static int undo(enum stt_jkind kind, const char *a, const char *b)
 {
 	switch (kind) {
@@ -183,6 +303,15 @@ static int undo(enum stt_jkind kind, const char *a, const char *b)
 		return stt_lvm_vgremove(a);
 	case STT_J_PV:
 		return stt_lvm_pvremove(a);
+	case STT_J_PROCS:
+		return stt_proc_kill_dir(a, *b ? b : NULL, 30000);
+	case STT_J_MOUNTS:
+		return undo_mounts_below(a);
+	case STT_J_CGROUP:
+		return undo_cgroup(a);
+	case STT_J_EMPTYDIRS:
+		rmdir_empty(a);
+		return 0;
 	default:
 		return -EINVAL;
 	}

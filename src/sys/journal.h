@@ -36,6 +36,15 @@ enum stt_jkind {
 	STT_J_THIN,  /* a: pool dm name, b: thin id; undo: "delete <id>" message to the pool */
 	STT_J_VG,    /* a: VG name; undo: vgremove -f */
 	STT_J_PV,    /* a: device; undo: pvremove -ff */
+	/*
+	 * a: a directory D, b: a pid file (may be empty); undo: the process of the pid file gets
+	 * SIGTERM and up to 30 s to end, then every process whose command line names D or a path
+	 * below it (a daemon started with its roots in D, its children) gets SIGKILL.
+	 */
+	STT_J_PROCS,
+	STT_J_MOUNTS,	/* a: a directory; undo: lazy unmount of every mount at or below it */
+	STT_J_CGROUP,	/* a: a cgroup name; undo: kill its processes, remove it (every hierarchy) */
+	STT_J_EMPTYDIRS, /* a: a directory; undo: remove its empty directories, never a file */
 	STT_J_NKINDS
 };
 

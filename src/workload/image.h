@@ -123,6 +123,18 @@ __attribute__((warn_unused_result)) int stt_image_open_docker_save(const char *t
 __attribute__((warn_unused_result)) int stt_image_apply_startup(struct stt_image *img,
 							       const struct stt_profile *p);
 
+/*
+ * Writes @img as a `docker save` tar at @path (Docker 20.10's layout: <diff id>/layer.tar per
+ * layer, whiteouts as ".wh.NAME", the configuration <id>.json with rootfs.diff_ids, and
+ * manifest.json naming it @tag), for the real engine's POST /images/load. Each layer is filled
+ * into @tmpdir first (an existing directory the caller makes and removes; what is written there
+ * is removed again on success).
+ */
+__attribute__((warn_unused_result)) int stt_image_write_docker_save(struct stt_image *img,
+								   const char *path,
+								   const char *tag,
+								   const char *tmpdir);
+
 /* Frees @img; NULL is a no-op. */
 void stt_image_free(struct stt_image *img);
 

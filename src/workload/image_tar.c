@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Images imported from a `docker save` tar (Docker 20.10's <id>/layer.tar or the OCI layout).
- * The only file of the project that includes libarchive.
+ * The only file of the project that includes libarchive. And the way back: an image written as
+ * a `docker save` tar (for the real engine's POST /images/load), its digests with OpenSSL's
+ * SHA-256 (this file is also the only includer of <openssl/evp.h>).
  */
 #include "workload/image_int.h"
 
@@ -12,6 +14,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <openssl/evp.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -811,3 +814,325 @@ out:
 	return r;
 }
 
+
+/* ---- docker save export ---- */
+
+#define EXPORT_MTIME 1000000000 /* a fixed time: the same image gives the same tar */
+
+/* "sha256" of @path's bytes as 64 hex digits. */
+static int sha256_file(const char *path, char hex[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = NULL;
+	char *buf = NULL;
+	int fd, r = 0;
+	ssize_t n;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return stt_err(-errno, "%s: %s", path, strerror(errno));
+	buf = malloc(IO_CHUNK);
+	ctx = EVP_MD_CTX_new();
+	if (!buf || !ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+		r = -ENOMEM;
+		goto out;
+	}
+	while ((n = read(fd, buf, IO_CHUNK)) > 0)
+		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1) {
+			r = -EIO;
+			goto out;
+		}
+	if (n < 0) {
+		r = stt_err(-errno, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1) {
+		r = -EIO;
+		goto out;
+	}
+	for (unsigned int i = 0; i < mdlen && i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+out:
+	EVP_MD_CTX_free(ctx);
+	free(buf);
+	close(fd);
+	return r;
+}
+
+static int sha256_buf(const void *data, size_t len, char hex[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1)
+		return -EIO;
+	for (unsigned int i = 0; i < mdlen && i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+static int write_err(struct archive *a, const char *what)
+{
+	return stt_err(-EIO, "%s: %s", what, archive_error_string(a));
+}
+
+/* Adds a member of @size bytes read from @from (NULL: @data). */
+static int add_member(struct archive *a, const char *name, mode_t type, unsigned int mode,
+		      const struct stt_image_entry *e, const char *from, const void *data,
+		      uint64_t size, char *buf)
+{
+	struct archive_entry *ae = archive_entry_new();
+	int r = 0, fd = -1;
+
+	if (!ae)
+		return -ENOMEM;
+	archive_entry_set_pathname(ae, name);
+	archive_entry_set_filetype(ae, type);
+	archive_entry_set_perm(ae, mode);
+	archive_entry_set_mtime(ae, EXPORT_MTIME, 0);
+	archive_entry_set_uid(ae, e ? e->uid : 0);
+	archive_entry_set_gid(ae, e ? e->gid : 0);
+	if (e && e->type == STT_IMAGE_SYMLINK)
+		archive_entry_set_symlink(ae, e->target);
+	if (e && e->type == STT_IMAGE_HARDLINK) {
+		archive_entry_set_hardlink(ae, e->target);
+		size = 0;
+	}
+	archive_entry_set_size(ae, (la_int64_t)size);
+	if (from && size) {
+		fd = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0) {
+			r = stt_err(-errno, "%s: %s", from, strerror(errno));
+			goto out;
+		}
+	}
+	if (archive_write_header(a, ae) != ARCHIVE_OK) {
+		r = write_err(a, name);
+		goto out;
+	}
+	if (data && size && archive_write_data(a, data, (size_t)size) != (la_ssize_t)size) {
+		r = write_err(a, name);
+		goto out;
+	}
+	while (fd >= 0 && size) {
+		ssize_t n = read(fd, buf, size < IO_CHUNK ? (size_t)size : IO_CHUNK);
+
+		if (n <= 0) {
+			r = stt_err(n < 0 ? -errno : -EIO, "%s: short read", from);
+			goto out;
+		}
+		if (archive_write_data(a, buf, (size_t)n) != n) {
+			r = write_err(a, name);
+			goto out;
+		}
+		size -= (uint64_t)n;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	archive_entry_free(ae);
+	return r;
+}
+
+static struct archive *open_writer(const char *path, int *r)
+{
+	struct archive *a = archive_write_new();
+
+	if (!a) {
+		*r = -ENOMEM;
+		return NULL;
+	}
+	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+	    archive_write_open_filename(a, path) != ARCHIVE_OK) {
+		*r = write_err(a, path);
+		archive_write_free(a);
+		return NULL;
+	}
+	*r = 0;
+	return a;
+}
+
+static int close_writer(struct archive *a, const char *path)
+{
+	int r = 0;
+
+	if (archive_write_close(a) != ARCHIVE_OK)
+		r = write_err(a, path);
+	archive_write_free(a);
+	return r;
+}
+
+/* Layer @li as a layer tar at @out, its bytes taken from the layer filled into @filled. */
+static int export_layer(struct stt_image *img, unsigned int li, const char *filled,
+			const char *out, char *buf)
+{
+	const struct layer *L = &img->layers[li];
+	char name[PATH_MAX], from[PATH_MAX];
+	struct archive *a;
+	int r;
+
+	a = open_writer(out, &r);
+	if (!a)
+		return r;
+	for (size_t i = 0; i < L->n && !r; i++) {
+		const struct stt_image_entry *e = &L->e[i];
+		const char *slash = strrchr(e->path, '/');
+
+		switch (e->type) {
+		case STT_IMAGE_DELETE:
+			/* Docker's whiteout: ".wh.NAME" beside what it deletes. */
+			snprintf(name, sizeof(name), "%.*s.wh.%s",
+				 slash ? (int)(slash - e->path + 1) : 0, e->path,
+				 slash ? slash + 1 : e->path);
+			r = add_member(a, name, AE_IFREG, 0644, NULL, NULL, NULL, 0, buf);
+			break;
+		case STT_IMAGE_DIR:
+			snprintf(name, sizeof(name), "%s/", e->path);
+			r = add_member(a, name, AE_IFDIR, e->mode & 07777, e, NULL, NULL, 0, buf);
+			break;
+		case STT_IMAGE_FILE:
+			snprintf(from, sizeof(from), "%s/%s", filled, e->path);
+			r = add_member(a, e->path, AE_IFREG, e->mode & 07777, e, from, NULL,
+				       e->size_bytes, buf);
+			break;
+		case STT_IMAGE_SYMLINK:
+			r = add_member(a, e->path, AE_IFLNK, 0777, e, NULL, NULL, 0, buf);
+			break;
+		case STT_IMAGE_HARDLINK:
+			r = add_member(a, e->path, AE_IFREG, e->mode & 07777, e, NULL, NULL, 0, buf);
+			break;
+		}
+	}
+	if (r) {
+		archive_write_free(a);
+		return r;
+	}
+	return close_writer(a, out);
+}
+
+static int add_file_member(struct archive *a, const char *name, const char *from, char *buf)
+{
+	struct stat st;
+
+	if (stat(from, &st))
+		return stt_err(-errno, "%s: %s", from, strerror(errno));
+	return add_member(a, name, AE_IFREG, 0644, NULL, from, NULL, (uint64_t)st.st_size, buf);
+}
+
+int stt_image_write_docker_save(struct stt_image *img, const char *path, const char *tag,
+				const char *tmpdir)
+{
+	struct json_object *cfg = NULL, *man = NULL, *m, *rootfs, *ids, *layers, *tags, *c, *env;
+	char (*digest)[65] = NULL, cfg_hex[65], name[PATH_MAX], lt[PATH_MAX];
+	const char *text;
+	struct archive *a = NULL;
+	char *buf = NULL;
+	int r;
+
+	digest = calloc(img->n_layers ? img->n_layers : 1, sizeof(*digest));
+	buf = malloc(IO_CHUNK);
+	cfg = json_object_new_object();
+	if (!digest || !buf || !cfg) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* Each layer: filled into a directory of its own, written as a tar, hashed. */
+	for (unsigned int li = 0; li < img->n_layers; li++) {
+		struct stt_layer_writer w = { 0 };
+
+		snprintf(name, sizeof(name), "%s/fill-%u", tmpdir, li);
+		snprintf(lt, sizeof(lt), "%s/layer-%u.tar", tmpdir, li);
+		if ((r = stt_fs_mkdir_p(name, 0755))) {
+			r = stt_err(r, "%s: cannot create: %s", name, strerror(-r));
+			goto out;
+		}
+		w.root = name;
+		w.whiteout_chardev = false;
+		if ((r = stt_image_fill(&w, &img->args[li])) ||
+		    (r = export_layer(img, li, name, lt, buf)) || (r = sha256_file(lt, digest[li])))
+			goto out;
+		if ((r = stt_fs_rm_tree(name))) {
+			r = stt_err(r, "%s: cannot remove: %s", name, strerror(-r));
+			goto out;
+		}
+	}
+	/* The image configuration: what Docker checks the layers against. */
+	json_object_object_add(cfg, "architecture", json_object_new_string("amd64"));
+	json_object_object_add(cfg, "os", json_object_new_string("linux"));
+	json_object_object_add(cfg, "created", json_object_new_string("2001-09-09T01:46:40Z"));
+	c = json_object_new_object();
+	env = json_object_new_array();
+	json_object_array_add(env, json_object_new_string("PATH=/usr/local/sbin:/usr/local/bin:"
+							  "/usr/sbin:/usr/bin:/sbin:/bin"));
+	json_object_object_add(c, "Env", env);
+	{
+		struct json_object *lab = json_object_new_object();
+
+		json_object_object_add(lab, "stortune", json_object_new_string(img->digest));
+		json_object_object_add(c, "Labels", lab);
+	}
+	json_object_object_add(cfg, "config", c);
+	rootfs = json_object_new_object();
+	ids = json_object_new_array();
+	for (unsigned int li = 0; li < img->n_layers; li++) {
+		snprintf(name, sizeof(name), "sha256:%s", digest[li]);
+		json_object_array_add(ids, json_object_new_string(name));
+	}
+	json_object_object_add(rootfs, "type", json_object_new_string("layers"));
+	json_object_object_add(rootfs, "diff_ids", ids);
+	json_object_object_add(cfg, "rootfs", rootfs);
+	text = json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN |
+							   JSON_C_TO_STRING_NOSLASHESCAPE);
+	if ((r = sha256_buf(text, strlen(text), cfg_hex)))
+		goto out;
+
+	man = json_object_new_array();
+	m = json_object_new_object();
+	snprintf(name, sizeof(name), "%s.json", cfg_hex);
+	json_object_object_add(m, "Config", json_object_new_string(name));
+	tags = json_object_new_array();
+	json_object_array_add(tags, json_object_new_string(tag));
+	json_object_object_add(m, "RepoTags", tags);
+	layers = json_object_new_array();
+	for (unsigned int li = 0; li < img->n_layers; li++) {
+		snprintf(name, sizeof(name), "%s/layer.tar", digest[li]);
+		json_object_array_add(layers, json_object_new_string(name));
+	}
+	json_object_object_add(m, "Layers", layers);
+	json_object_array_add(man, m);
+
+	a = open_writer(path, &r);
+	if (!a)
+		goto out;
+	for (unsigned int li = 0; li < img->n_layers && !r; li++) {
+		snprintf(name, sizeof(name), "%s/", digest[li]);
+		r = add_member(a, name, AE_IFDIR, 0755, NULL, NULL, NULL, 0, buf);
+		snprintf(name, sizeof(name), "%s/layer.tar", digest[li]);
+		snprintf(lt, sizeof(lt), "%s/layer-%u.tar", tmpdir, li);
+		if (!r)
+			r = add_file_member(a, name, lt, buf);
+		if (!r && unlink(lt))
+			r = stt_err(-errno, "%s: %s", lt, strerror(errno));
+	}
+	if (!r) {
+		snprintf(name, sizeof(name), "%s.json", cfg_hex);
+		r = add_member(a, name, AE_IFREG, 0644, NULL, NULL, text, strlen(text), buf);
+	}
+	if (!r) {
+		const char *mt = json_object_to_json_string_ext(
+			man, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+		r = add_member(a, "manifest.json", AE_IFREG, 0644, NULL, NULL, mt, strlen(mt), buf);
+	}
+	if (r)
+		archive_write_free(a);
+	else
+		r = close_writer(a, path);
+out:
+	json_object_put(cfg);
+	json_object_put(man);
+	free(buf);
+	free(digest);
+	return r;
+}

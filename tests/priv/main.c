@@ -115,6 +115,7 @@ static const struct {
 	{ "engine", priv_register_engine },
 	{ "report", priv_register_report },
 	{ "containerd", priv_register_containerd },
+	{ "apikill", priv_register_apikill },
 };
 
 /* Caught rather than ignored, so that the commands the tests run get the default back. */

@@ -19,6 +19,7 @@ int priv_register_docker(void);
 int priv_register_engine(void);
 int priv_register_report(void);
 int priv_register_containerd(void);
+int priv_register_apikill(void);
 
 /* The scratch directory of this run (under /var/tmp), made by the runner. */
 const char *priv_dir(void);

@@ -496,6 +496,24 @@ static void test_docs(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(env[1], "profile hash"));
 	stt_compare_strings_free(env, nenv);
 
+	/* the emulation against the real engine: not one environment */
+	json_object_put(cand);
+	cs.kernel = "6.1.0-test";
+	cs.hash = NULL;
+	cand = make_doc(&cs);
+	{
+		struct json_object *be = json_object_array_get_idx(
+				       json_object_object_get(cand, "backends"), 0),
+				   *e = json_object_new_object();
+
+		json_object_object_add(e, "name", json_object_new_string("docker"));
+		json_object_object_add(be, "engine", e);
+	}
+	CU_ASSERT_EQUAL(stt_compare_env(base, cand, &env, &nenv), 0);
+	CU_ASSERT_EQUAL_FATAL(nenv, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(env[0], "engine: emulated vs docker"));
+	stt_compare_strings_free(env, nenv);
+
 	/* no metric in common */
 	json_object_put(cand);
 	cs.backend = "dm-loop";

@@ -10,6 +10,7 @@
 #include "advice/emit.h"
 #include "base/json.h"
 #include "advice/recommend.h"
+#include "advice/qualify.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -856,6 +857,75 @@ static void test_emitters(void)
 	release(&f);
 }
 
+/* ---- the engine check: emulated against real (qualify --engine both) -------------------- */
+
+/*
+ * Emulated: direct-lvm native and clearly faster than overlay (devicemapper on Docker 24).
+ * The real engine ranks them the other way: the check says so, and recommend follows it.
+ */
+static void test_engine_disagree(void)
+{
+	struct json_object *real, *ec = NULL, *rdl;
+	const struct stt_rec_decision *d;
+	struct fixture f;
+	char line[1024];
+
+	fixture(&f, "24.0.7");
+	/* both backends in one document, both native (as qualify --engine both makes it) */
+	json_object_array_add(stt_json_get(f.nat, "backends"), json_object_get(f.dl));
+	sets(f.dl, "environment", "native");
+	setd(f.dl, "modes.cold.storm.containers_per_s.median", 100);
+	setd(f.dl, "modes.cold.phases.start.p50_ns.median", 0.2e6);
+	d = run(&f, "storage-driver");
+	ASSERT_DECISION(d, STT_REC_MEASURED, "driver.dm-faster", "devicemapper");
+
+	/* the real engine: overlay faster in every phase */
+	real = doc_new("native");
+	backend(real, "overlay", "native", 150, 4);
+	rdl = backend(real, "direct-lvm", "native", 400, 1.5);
+	(void)rdl;
+	CU_ASSERT_EQUAL_FATAL(stt_qualify_engine_check(f.nat, real, &ec), 0);
+	CU_ASSERT_EQUAL(json_object_get_int(stt_json_get(ec, "backends_compared")), 2);
+	CU_ASSERT_FALSE(json_object_get_boolean(stt_json_get(ec, "rankings_agree")));
+	CU_ASSERT_FALSE(json_object_get_boolean(stt_json_get(ec, "ranking.start.agree")));
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(json_object_array_get_idx(
+				       stt_json_get(ec, "ranking.start.real"), 0)),
+			       "overlay");
+	/* storage's share of the real start: (0.5*0.8 + 0.5) / 150 ms for overlay */
+	CU_ASSERT_DOUBLE_EQUAL(json_object_get_double(stt_json_get(
+				       json_object_array_get_idx(stt_json_get(ec, "backends"), 0),
+				       "storage_share_of_start")),
+			       (0.4 + 0.5) / 150, 1e-9);
+	json_object_object_add(f.nat, "engine_check", ec);
+	stt_qualify_engine_line(f.nat, line, sizeof(line));
+	CU_ASSERT_TRUE(has(line, "differently in"));
+	CU_ASSERT_TRUE(has(line, "start"));
+	CU_ASSERT_TRUE(has(line, "follow the real engine"));
+
+	/* recommend follows the real engine and says why */
+	d = run(&f, "storage-driver");
+	ASSERT_DECISION(d, STT_REC_MEASURED, "driver.overlay2", "overlay2");
+	CU_ASSERT_TRUE(has(d->evidence, "rank the backends differently in"));
+	CU_ASSERT_TRUE(has(d->evidence, "real engine's"));
+
+	/* when the real engine agrees with the emulation, the emulated figures stand */
+	json_object_object_del(f.nat, "engine_check");
+	json_object_put(real);
+	real = doc_new("native");
+	backend(real, "overlay", "native", 150, 4);
+	rdl = backend(real, "direct-lvm", "native", 1000, 20);
+	/* the emulation's order: direct-lvm starts faster, overlay wins the other phases */
+	setd(rdl, "modes.cold.phases.start.p50_ns.median", 100e6);
+	CU_ASSERT_EQUAL_FATAL(stt_qualify_engine_check(f.nat, real, &ec), 0);
+	CU_ASSERT_TRUE(json_object_get_boolean(stt_json_get(ec, "rankings_agree")));
+	json_object_object_add(f.nat, "engine_check", ec);
+	d = run(&f, "storage-driver");
+	ASSERT_DECISION(d, STT_REC_MEASURED, "driver.dm-faster", "devicemapper");
+	CU_ASSERT_TRUE(has(d->evidence, "the same in every phase"));
+	json_object_put(real);
+	release(&f);
+}
+
 int unit_register_recommend(void)
 {
 	CU_pSuite s = CU_add_suite("recommend", NULL, NULL);
@@ -878,5 +948,7 @@ int unit_register_recommend(void)
 	CU_add_test(s, "tuning sweep: chunk size and zeroing", test_tune);
 	CU_add_test(s, "nothing measured: labelled defaults", test_nothing_measured);
 	CU_add_test(s, "emitters", test_emitters);
+	CU_add_test(s, "engine check: a disagreement follows the real engine",
+		    test_engine_disagree);
 	return CU_get_error();
 }

@@ -7,8 +7,10 @@
 #include "unit.h"
 
 #include "sys/journal.h"
+#include "sys/proc.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,6 +183,88 @@ static void test_replay(void)
 	CU_ASSERT_EQUAL(nj, 0);
 }
 
+/*
+ * The kinds a private daemon needs, on real processes: "procs" stops the process of a pid
+ * file ("PID STARTTIME") and every process naming the directory; a pid file naming another
+ * start time is not trusted. "emptydirs" removes empty directories and keeps a file's.
+ */
+static void test_procs(void)
+{
+	char dir[128], pidfile[160], marker[160], keep[160], path[200];
+	unsigned long long t = 0;
+	struct stt_journal *j;
+	pid_t a, b, n[4];
+	size_t nn = 0;
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "%s/daemon", base);
+	snprintf(pidfile, sizeof(pidfile), "%s/our.pid", dir);
+	snprintf(marker, sizeof(marker), "--root=%s/x", dir);
+	CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
+	a = fork();
+	if (!a) {
+		execl("/bin/sleep", "sleep", "60", (char *)NULL);
+		_exit(127);
+	}
+	b = fork();
+	if (!b) {
+		/* names the directory in an argument, as dockerd's --data-root=D/root */
+		execl("/bin/sh", "sh", "-c", "exec sleep 60", "sh", marker, (char *)NULL);
+		_exit(127);
+	}
+	usleep(200000);
+	CU_ASSERT_EQUAL(stt_proc_naming(dir, n, 4, &nn), 0);
+	CU_ASSERT_EQUAL(nn, 0); /* exec sleep dropped the argument: nothing names it now */
+	kill(b, SIGKILL);
+	waitpid(b, NULL, 0);
+	b = fork();
+	if (!b) {
+		execl("/bin/sh", "sh", "-c", "sleep 60; :", "sh", marker, (char *)NULL);
+		_exit(127);
+	}
+	usleep(200000);
+	CU_ASSERT_EQUAL(stt_proc_naming(dir, n, 4, &nn), 0);
+	CU_ASSERT_EQUAL_FATAL(nn, 1);
+	CU_ASSERT_EQUAL(n[0], b);
+
+	/* a pid file with another start time: that pid is not ours */
+	CU_ASSERT_EQUAL_FATAL(stt_proc_start_time(a, &t), 0);
+	f = fopen(pidfile, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fprintf(f, "%d %llu\n", (int)a, t + 1);
+	fclose(f);
+	CU_ASSERT_EQUAL(stt_proc_kill_dir(dir, pidfile, 1000), 0);
+	CU_ASSERT_TRUE(stt_proc_alive(a));
+	CU_ASSERT_FALSE(stt_proc_alive(b));
+
+	/* the right start time: stopped through the journal */
+	f = fopen(pidfile, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fprintf(f, "%d %llu\n", (int)a, t);
+	fclose(f);
+	snprintf(keep, sizeof(keep), "%s/tree/full", base);
+	snprintf(path, sizeof(path), "mkdir -p '%s/tree/empty/deeper' '%s' && touch '%s/f'", base,
+		 keep, keep);
+	CU_ASSERT_EQUAL_FATAL(system(path), 0);
+	CU_ASSERT_EQUAL_FATAL(stt_journal_open(base, &j), 0);
+	snprintf(path, sizeof(path), "%s/tree", base);
+	CU_ASSERT_EQUAL(stt_journal_add(j, STT_J_EMPTYDIRS, path, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(stt_journal_add(j, STT_J_PROCS, dir, pidfile, NULL), 0);
+	CU_ASSERT_EQUAL(stt_journal_undo_all(j, NULL, NULL), 0);
+	CU_ASSERT_FALSE(stt_proc_alive(a));
+	snprintf(path, sizeof(path), "%s/f", keep);
+	CU_ASSERT_EQUAL(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/tree/empty", base);
+	CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0);
+	stt_journal_close(j);
+	kill(a, SIGKILL);
+	kill(b, SIGKILL);
+	waitpid(a, NULL, 0);
+	waitpid(b, NULL, 0);
+	snprintf(path, sizeof(path), "rm -rf '%s/tree' '%s'", base, dir);
+	CU_ASSERT_EQUAL(system(path), 0);
+}
+
 int unit_register_journal(void)
 {
 	CU_pSuite s = CU_add_suite("journal", setup, teardown);
@@ -190,5 +274,7 @@ int unit_register_journal(void)
 	CU_add_test(s, "undo newest first, done records kept", test_undo_order);
 	CU_add_test(s, "bad names, no-ops", test_names);
 	CU_add_test(s, "replay of a dead run, live run left alone", test_replay);
+	CU_add_test(s, "processes by pid file and by the directory they name; empty dirs",
+		    test_procs);
 	return CU_get_error();
 }

@@ -223,6 +223,48 @@ static void test_same_bytes(void)
 	stt_profile_release(&p);
 }
 
+/*
+ * A generated image written as a docker save tar (what the real engine loads) and read back
+ * by the importer yields the same tree, byte for byte, and the same layer count and totals.
+ */
+static void test_export_round_trip(void)
+{
+	char dg[PATH_MAX], di[PATH_MAX], dt[PATH_MAX], tar[PATH_MAX + 16];
+	struct stt_image *g = NULL, *i = NULL;
+	char *lg = NULL, *li = NULL;
+	struct stt_profile p;
+
+	/* ci: 3 layers, upper ones with deletions (whiteouts in the tar) */
+	for (size_t k = 0; k < 1; k++) {
+		const char *prof = "ci";
+
+		CU_ASSERT_EQUAL_FATAL(stt_profile_load(prof, &p), 0);
+		CU_ASSERT_EQUAL_FATAL(stt_image_generate(&p, &g), 0);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(subdir("exp-tmp", dt, sizeof(dt)));
+		snprintf(tar, sizeof(tar), "%s/../exp-%s.tar", dt, prof);
+		if (stt_image_write_docker_save(g, tar, "stortune-test:1", dt))
+			fprintf(stderr, "\nexport: %s\n", stt_err_msg());
+		CU_ASSERT_EQUAL_FATAL(stt_image_open_docker_save(tar, &i), 0);
+		CU_ASSERT_EQUAL(stt_image_layer_count(i), stt_image_layer_count(g));
+		CU_ASSERT_EQUAL(stt_image_totals(i)->files, stt_image_totals(g)->files);
+		CU_ASSERT_EQUAL(stt_image_totals(i)->bytes, stt_image_totals(g)->bytes);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(subdir("exp-g", dg, sizeof(dg)));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(subdir("exp-i", di, sizeof(di)));
+		CU_ASSERT_EQUAL_FATAL(fill_all(g, dg), 0);
+		CU_ASSERT_EQUAL_FATAL(fill_all(i, di), 0);
+		CU_ASSERT_EQUAL_FATAL(stt_image_tree_list(dg, NULL, &lg), 0);
+		CU_ASSERT_EQUAL_FATAL(stt_image_tree_list(di, NULL, &li), 0);
+		CU_ASSERT_STRING_EQUAL(lg, li);
+		CU_ASSERT_EQUAL(compare_files(lg, dg, di), 0);
+		free(lg);
+		free(li);
+		lg = li = NULL;
+		stt_image_free(g);
+		stt_image_free(i);
+		stt_profile_release(&p);
+	}
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -641,5 +683,7 @@ int unit_register_image(void)
 	CU_add_test(s, "import with a profile's [startup]", test_import_startup);
 	CU_add_test(s, "tree listing", test_tree_list);
 	CU_add_test(s, "json", test_json);
+	CU_add_test(s, "generated image as a docker save tar and back: the same tree",
+		    test_export_round_trip);
 	return CU_get_error();
 }
