@@ -80,7 +80,7 @@ static void test_overlay_ci(void)
 	/* Writes reach the device within their phase. */
 	CU_ASSERT(med(be, "modes.cold.phases.first-write.device.write_bytes.median") > 0);
 	/* The repetitions are kept; compare reads the file, and a run against itself is no
-	 * regression (3 repetitions: by the medians). */
+	 * regression (3 repetitions: inconclusive, shown by the medians). */
 	CU_ASSERT_EQUAL(json_object_array_length(
 				stt_json_get(be, "modes.cold.phases.start.p50_ns.values")),
 			REPS);
