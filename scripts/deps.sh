@@ -7,7 +7,8 @@ libaio-dev libblkid-dev libdevmapper-dev liblvm2-dev libjson-c-dev libinih-dev l
 xfslibs-dev libarchive-dev
 docker.io
 util-linux fdisk e2fsprogs xfsprogs btrfs-progs lvm2 thin-provisioning-tools fio
-qemu-system-x86 busybox-static cpio kmod xz-utils file libxml2-utils jq valgrind"
+qemu-system-x86 busybox-static cpio kmod xz-utils file libxml2-utils jq valgrind
+clang libclang-rt-14-dev"
 
 missing=""
 for p in $pkgs; do

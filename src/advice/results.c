@@ -116,42 +116,59 @@ int stt_results_write(struct json_object *doc, const char *path)
 	return r;
 }
 
-int stt_results_load(const char *path, struct json_object **out)
+int stt_results_parse(const char *text, size_t len, const char *name, struct json_object **out)
 {
 	struct json_object *doc, *v;
 	enum json_tokener_error jerr;
-	char *text = NULL;
+	char *copy;
 	int r;
 
-	r = stt_sysfs_slurp(path, &text);
-	if (r)
-		return stt_err(r, "%s: %s", path, r == -ENOENT ? "no such file" : strerror(-r));
-	doc = json_tokener_parse_verbose(text, &jerr);
-	free(text);
+	/* The text ends at its first NUL, as a file read whole and parsed as a string does. */
+	len = strnlen(text, len);
+	copy = malloc(len + 1);
+	if (!copy)
+		return stt_err(-ENOMEM, "%s: out of memory", name);
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	doc = json_tokener_parse_verbose(copy, &jerr);
+	free(copy);
 	if (!doc)
-		return stt_err(-EINVAL, "%s: not JSON (%s)", path, json_tokener_error_desc(jerr));
+		return stt_err(-EINVAL, "%s: not JSON (%s)", name, json_tokener_error_desc(jerr));
 	if (!json_object_is_type(doc, json_type_object) ||
 	    !json_object_object_get_ex(doc, "schema", &v) ||
 	    strcmp(json_object_get_string(v), STT_RESULTS_SCHEMA)) {
-		r = stt_err(-EINVAL, "%s: not a stortune results file (no \"schema\": \"%s\")", path,
+		r = stt_err(-EINVAL, "%s: not a stortune results file (no \"schema\": \"%s\")", name,
 			    STT_RESULTS_SCHEMA);
 		goto fail;
 	}
 	if (!json_object_object_get_ex(doc, "schema_version", &v) ||
 	    json_object_get_int(v) != STT_RESULTS_VERSION) {
-		r = stt_err(-EINVAL, "%s: schema version %s; this stortune reads version %d", path,
+		r = stt_err(-EINVAL, "%s: schema version %s; this stortune reads version %d", name,
 			    v ? json_object_get_string(v) : "missing", STT_RESULTS_VERSION);
 		goto fail;
 	}
 	if (!json_object_object_get_ex(doc, "backends", &v) ||
 	    !json_object_is_type(v, json_type_array)) {
-		r = stt_err(-EINVAL, "%s: \"backends\" missing or not an array", path);
+		r = stt_err(-EINVAL, "%s: \"backends\" missing or not an array", name);
 		goto fail;
 	}
 	*out = doc;
 	return 0;
 fail:
 	json_object_put(doc);
+	return r;
+}
+
+int stt_results_load(const char *path, struct json_object **out)
+{
+	char *text = NULL;
+	int r;
+
+	r = stt_sysfs_slurp(path, &text);
+	if (r)
+		return stt_err(r, "%s: %s", path, r == -ENOENT ? "no such file" : strerror(-r));
+	r = stt_results_parse(text, strlen(text), path, out);
+	free(text);
 	return r;
 }
 

@@ -424,15 +424,13 @@ void stt_journal_close(struct stt_journal *j)
 
 /* Replay */
 
-static int load(const char *path, struct stt_journal *j)
+/* Reads the records of journal @text (modified) into @j; @path names it in messages. */
+static int load_text(char *text, const char *path, struct stt_journal *j)
 {
-	char *text = NULL, *line, *save = NULL;
+	char *line, *save = NULL;
 	bool first = true;
-	int r;
+	int r = 0;
 
-	r = stt_sysfs_slurp(path, &text);
-	if (r)
-		return r;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *f[4] = { NULL, NULL, NULL, NULL }, *s2 = NULL, *tok;
 		enum stt_jkind k;
@@ -473,7 +471,47 @@ static int load(const char *path, struct stt_journal *j)
 	if (first)
 		r = stt_err(-EINVAL, "%s: empty journal", path);
 out:
+	return r;
+}
+
+static int load(const char *path, struct stt_journal *j)
+{
+	char *text = NULL;
+	int r;
+
+	r = stt_sysfs_slurp(path, &text);
+	if (r)
+		return r;
+	r = load_text(text, path, j);
 	free(text);
+	return r;
+}
+
+int stt_journal_parse(const char *text, size_t len, const char *name, stt_journal_report_fn fn,
+		      void *arg, unsigned int *pending)
+{
+	struct stt_journal j = { .fd = -1 };
+	char *copy;
+	int r;
+
+	*pending = 0;
+	/* The text ends at its first NUL, as the file read by replay does. */
+	len = strnlen(text, len);
+	copy = malloc(len + 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	r = load_text(copy, name, &j);
+	free(copy);
+	for (size_t i = j.n; !r && i-- > 0;) {
+		if (j.recs[i].done)
+			continue;
+		(*pending)++;
+		if (fn)
+			fn(j.recs[i].kind, j.recs[i].a, j.recs[i].b, 0, arg);
+	}
+	free_recs(j.recs, j.n);
 	return r;
 }
 
