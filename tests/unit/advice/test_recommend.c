@@ -10,6 +10,7 @@
 #include "advice/emit.h"
 #include "base/json.h"
 #include "advice/recommend.h"
+#include "advice/results.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -856,6 +857,54 @@ static void test_emitters(void)
 	release(&f);
 }
 
+/* ---- Inputs the fuzzer found (tests/unit/data/fuzz/results/) ----------------------------- */
+
+static struct json_object *fuzz_doc(const char *name)
+{
+	struct json_object *doc = NULL;
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/fuzz/results/%s", unit_data_dir(), name);
+	CU_ASSERT_EQUAL(stt_results_load(path, &doc), 0);
+	return doc;
+}
+
+/* Recommends from @doc and emits every file: none may fail. */
+static struct stt_rec *recommend_all(struct json_object *doc)
+{
+	struct stt_rec_input in = { .docs = &doc, .ndocs = 1, .docker_origin = "test" };
+	struct json_object *j = NULL;
+	struct stt_rec *r = NULL;
+	char *text = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(stt_recommend(&in, &r), 0);
+	CU_ASSERT_EQUAL(stt_emit_daemon_json(r, r->driver, &j), 0);
+	json_object_put(j);
+	CU_ASSERT_EQUAL(stt_emit_setup_script(r, &text), 0);
+	free(text);
+	CU_ASSERT_EQUAL(stt_emit_markdown(r, NULL, 0, NULL, &text), 0);
+	free(text);
+	return r;
+}
+
+/* A tune point without a chunk size: was a NaN cast to an integer (undefined). */
+static void test_fuzz_tune_point(void)
+{
+	struct json_object *doc = fuzz_doc("tune-point-without-chunk.json");
+	const struct stt_rec_decision *d;
+	struct stt_rec *r;
+
+	if (!doc)
+		return;
+	r = recommend_all(doc);
+	d = stt_rec_get(r, "pool.chunk_size");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT(has(d->evidence, "? zeroing on failed (no figures)"));
+	CU_ASSERT(r->chunk_bytes >= 65536 && r->chunk_bytes % 65536 == 0);
+	stt_rec_free(r);
+	json_object_put(doc);
+}
+
 int unit_register_recommend(void)
 {
 	CU_pSuite s = CU_add_suite("recommend", NULL, NULL);
@@ -878,5 +927,6 @@ int unit_register_recommend(void)
 	CU_add_test(s, "tuning sweep: chunk size and zeroing", test_tune);
 	CU_add_test(s, "nothing measured: labelled defaults", test_nothing_measured);
 	CU_add_test(s, "emitters", test_emitters);
+	CU_add_test(s, "fuzz: a tune point without a chunk size", test_fuzz_tune_point);
 	return CU_get_error();
 }

@@ -4,11 +4,57 @@
 
 #include "cmd.h"
 
+#include "advice/results.h"
+
+#include <json-c/json.h>
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* The summary table of @doc, as bench and qualify print it, into @buf. */
+static void summary_text(struct json_object *doc, char *buf, size_t len)
+{
+	FILE *f = tmpfile();
+	size_t n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	cmd_print_summary(doc, f);
+	rewind(f);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+/*
+ * The summary of a results document from outside: a backend without "modes" (found by the
+ * fuzzer: a NULL object iterated), warnings that are not arrays.
+ */
+static void test_summary_hostile(void)
+{
+	static const char odd[] =
+	    "{\"schema\":\"stortune-results\",\"schema_version\":1,\"warnings\":\"w\","
+	    "\"backends\":[{\"backend\":\"overlay\",\"status\":\"ok\",\"modes\":[1],"
+	    "\"warnings\":{\"a\":1}},{\"status\":\"failed\"},7]}";
+	struct json_object *doc = NULL;
+	char path[4096], out[8192];
+
+	snprintf(path, sizeof(path), "%s/fuzz/results/backend-without-modes.json", unit_data_dir());
+	CU_ASSERT_EQUAL_FATAL(stt_results_load(path, &doc), 0);
+	summary_text(doc, out, sizeof(out));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "dm-loop (vm-tcg)   no modes"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "overlay (vm-tcg)   cold"));
+	json_object_put(doc);
+
+	CU_ASSERT_EQUAL_FATAL(stt_results_parse(odd, sizeof(odd) - 1, "odd", &doc), 0);
+	summary_text(doc, out, sizeof(out));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "overlay            no modes"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "?                  failed: no reason given"));
+	CU_ASSERT_PTR_NULL(strstr(out, "warning:"));
+	json_object_put(doc);
+}
 
 static void test_table(void)
 {
@@ -161,5 +207,6 @@ int unit_register_cmd(void)
 	CU_add_test(s, "usage errors exit 2", test_usage_errors);
 	CU_add_test(s, "tune: bad input exits 2 naming it", test_tune_input);
 	CU_add_test(s, "write error on stdout exits 1", test_stdout_error);
+	CU_add_test(s, "summary table of a hostile results document", test_summary_hostile);
 	return CU_get_error();
 }
