@@ -773,6 +773,77 @@ static int sh_syntax(const char *text)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* Runs @argv with stdout and stderr into @out; the exit status, or -1. */
+static int run_capture(char *const argv[], char *out, size_t len)
+{
+	int p[2], st;
+	size_t n = 0;
+	ssize_t k;
+	pid_t pid;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (!pid) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	while (n + 1 < len && (k = read(p[0], out + n, len - 1 - n)) > 0)
+		n += (size_t)k;
+	out[n] = '\0';
+	close(p[0]);
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/*
+ * A device path with spaces, quotes, '$', a backquote and a newline (from --device or a
+ * results file): the setup script holds it as one literal word. `bash -n` and `sh -n` accept
+ * the script; run, it dies at its block-device check naming the path exactly, and the command
+ * substitutions in the path have not run.
+ */
+static void test_setup_script_quoting(void)
+{
+	static const char marker[] = "/tmp/stt-unit-quoting-marker";
+	char dev[256], script[] = "/tmp/stt-unit-quoting-XXXXXX", out[4096], want[512];
+	char *bash_n[] = { (char *)"bash", (char *)"-n", script, NULL };
+	char *sh[] = { (char *)"sh", script, NULL };
+	struct fixture f;
+	char *t = NULL;
+	int fd;
+
+	snprintf(dev, sizeof(dev),
+		 "/dev/disk/by-id/it's a \"disk\" $(touch %s) `touch %s` $HOME\necho INJECTED", marker,
+		 marker);
+	unlink(marker);
+	fixture(&f, "24.0.7");
+	f.in.device = dev;
+	run(&f, NULL);
+	CU_ASSERT_EQUAL_FATAL(stt_emit_setup_script(f.r, &t), 0);
+	CU_ASSERT_TRUE(has(t, "$HOME?echo INJECTED)\n")); /* the comment does not end inside it */
+	fd = mkstemp(script);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(write(fd, t, strlen(t)), (ssize_t)strlen(t));
+	close(fd);
+	CU_ASSERT_EQUAL(run_capture(bash_n, out, sizeof(out)), 0);
+	CU_ASSERT_EQUAL(sh_syntax(t), 0);
+	if (geteuid() == 0) { /* else it stops earlier, at "must run as root" */
+		CU_ASSERT_EQUAL(run_capture(sh, out, sizeof(out)), 1);
+		snprintf(want, sizeof(want), "setup-direct-lvm: %s: not a block device", dev);
+		CU_ASSERT_TRUE(has(out, want));
+		CU_ASSERT_PTR_NULL(strstr(out, "\nINJECTED"));
+	}
+	CU_ASSERT_EQUAL(access(marker, F_OK), -1);
+	unlink(script);
+	unlink(marker);
+	free(t);
+	release(&f);
+}
+
 static void test_emitters(void)
 {
 	struct fixture f;
@@ -815,7 +886,7 @@ static void test_emitters(void)
 	CU_ASSERT_EQUAL_FATAL(stt_emit_setup_script(f.r, &t), 0);
 	CU_ASSERT_EQUAL(strncmp(t, "#!/bin/sh\n", 10), 0);
 	CU_ASSERT_TRUE(has(t, "set -eu\n"));
-	CU_ASSERT_TRUE(has(t, "DEVICE=${1:-/dev/nvme9n1}\n"));
+	CU_ASSERT_TRUE(has(t, "DEVICE=${1:-}\n[ -n \"$DEVICE\" ] || DEVICE='/dev/nvme9n1'\n"));
 	CU_ASSERT_TRUE(has(t, "CHUNK=128K\n")); /* the sweep's pick */
 	CU_ASSERT_TRUE(has(t, "ZERO=n\n"));
 	CU_ASSERT_TRUE(has(t, "VG=docker\nLV=thinpool\n"));
@@ -927,6 +998,8 @@ int unit_register_recommend(void)
 	CU_add_test(s, "tuning sweep: chunk size and zeroing", test_tune);
 	CU_add_test(s, "nothing measured: labelled defaults", test_nothing_measured);
 	CU_add_test(s, "emitters", test_emitters);
+	CU_add_test(s, "setup script: a device path with spaces, quotes, $ and a newline",
+		    test_setup_script_quoting);
 	CU_add_test(s, "fuzz: a tune point without a chunk size", test_fuzz_tune_point);
 	return CU_get_error();
 }
