@@ -2,6 +2,8 @@
 # Runs the fuzz harnesses of tests/fuzz/ (built by `make fuzz-build` into build/fuzz/bin/).
 #
 #   scripts/fuzz.sh SECONDS [TARGET ...]   fuzz each target for SECONDS (all when none named)
+#   FUZZ_JOB=N scripts/fuzz.sh ...         a second run of the same target at the same time
+#                                          (its own log; the corpus is shared)
 #   scripts/fuzz.sh smoke [TARGET ...]     the make check step: every input of
 #                                          tests/unit/data/fuzz/TARGET/ once, then
 #                                          FUZZ_SMOKE_SECONDS (default 3) of fuzzing each
@@ -44,7 +46,7 @@ seeds_of() {
 	profile) ls profiles/*.ini tests/unit/data/profiles/*.ini ;;
 	mountinfo) ls tests/unit/data/mountinfo.* ;;
 	swaps) ls tests/unit/data/swaps.* ;;
-	proctext) ls tests/unit/data/filesystems.* tests/unit/data/misc.* ;;
+	proctext) ls tests/unit/data/filesystems.* tests/unit/data/misc.* tests/unit/data/locks.* ;;
 	esac 2>/dev/null
 }
 
@@ -67,7 +69,7 @@ for t in $targets; do
 	fi
 	corpus=build/fuzz/corpus/$t
 	art=build/fuzz/artifacts/$t
-	log=build/fuzz/logs/$t.log
+	log=build/fuzz/logs/$t${FUZZ_JOB:+.$FUZZ_JOB}.log
 	mkdir -p "$corpus" "$art" build/fuzz/logs
 	for s in tests/fuzz/corpus/"$t"/* tests/unit/data/fuzz/"$t"/* $(seeds_of "$t"); do
 		[ -f "$s" ] || continue

@@ -251,9 +251,9 @@ int stt_journal_open(const char *dir, struct stt_journal **out)
 
 	if (!dir)
 		dir = STT_JOURNAL_DIR;
-	r = stt_fs_mkdir_p(dir, 0700);
+	r = stt_fs_own_dir(dir, 0700);
 	if (r)
-		return stt_err(r, "%s: cannot create: %s", dir, strerror(-r));
+		return r;
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
@@ -525,21 +525,37 @@ int stt_journal_replay_dir(const char *dir, stt_journal_report_fn fn, void *arg,
 	*n_journals = *n_objects = 0;
 	if (!dir)
 		dir = STT_JOURNAL_DIR;
+	/* A journal says what to remove: only from a directory, and files, of this user. */
+	if ((first = stt_fs_check_own_dir(dir)))
+		return first;
 	d = opendir(dir);
 	if (!d)
 		return errno == ENOENT ? 0 : stt_err(-errno, "%s: %s", dir, strerror(errno));
 	while ((de = readdir(d))) {
 		struct stt_journal j = { .fd = -1 };
 		size_t n = strlen(de->d_name);
+		struct stat st;
 		char path[PATH_MAX];
 		int fd, r;
 
 		if (n < 8 || strcmp(de->d_name + n - 8, ".journal"))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		if (fd < 0) {
+			if (errno == ELOOP && !first)
+				first = stt_err(-ELOOP, "%s: a symbolic link; not replayed", path);
 			continue;
+		}
+		if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+			if (!first)
+				first = stt_err(-EPERM,
+						"%s: not a regular file of this user (uid %u); not "
+						"replayed",
+						path, (unsigned int)geteuid());
+			close(fd);
+			continue;
+		}
 		if (flock(fd, LOCK_EX | LOCK_NB)) { /* its run is alive */
 			close(fd);
 			continue;

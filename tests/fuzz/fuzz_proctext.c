@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The smaller kernel and tool texts: /proc/filesystems, /proc/misc, a queue/scheduler line,
- * a program's --version output, Docker's version.
+ * The smaller kernel and tool texts: /proc/filesystems, /proc/misc, /proc/locks, a
+ * queue/scheduler line, a program's --version output, Docker's version.
  */
 #include "fuzz.h"
 
@@ -15,6 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	(void)stt_sysfs_has_filesystem(text, "overlay");
 	(void)stt_sysfs_misc_minor(text, "device-mapper");
+	(void)stt_sysfs_lock_holder(text, 0xfe, 0, 10969103);
 	if (!stt_sysfs_parse_scheduler(text, out, sizeof(out)) && strlen(out) >= sizeof(out))
 		abort();
 	if (!stt_sysfs_parse_version(text, out, sizeof(out)) && strlen(out) >= sizeof(out))

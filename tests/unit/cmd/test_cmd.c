@@ -5,6 +5,7 @@
 #include "cmd.h"
 
 #include "advice/results.h"
+#include "sys/fsutil.h"
 
 #include <json-c/json.h>
 
@@ -12,7 +13,75 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+/*
+ * A run's scratch and journal directories in a hostile environment, through the commands:
+ * refused with exit 2 before anything is made (selftest; bench and tune share the code):
+ * a journal directory that is a symlink, a scratch directory that is one, a scratch directory
+ * another run holds; and cleanup of a journal directory that is a symlink.
+ */
+static void test_hostile_dirs(void)
+{
+	char base[] = "/tmp/stt-unit-hostile-XXXXXX", real[128], link[128], work[128], jdir[128];
+	char cmd[256], want[128], c;
+	int p[2], q[2], fd, st;
+	struct stat sb;
+	pid_t pid;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(base));
+	snprintf(real, sizeof(real), "%s/real", base);
+	snprintf(link, sizeof(link), "%s/link", base);
+	snprintf(work, sizeof(work), "%s/work", base);
+	snprintf(jdir, sizeof(jdir), "%s/journals", base);
+	CU_ASSERT_EQUAL_FATAL(mkdir(real, 0700), 0);
+	CU_ASSERT_EQUAL_FATAL(symlink(real, link), 0);
+
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "selftest", "--backend", "overlay", "--workdir", work,
+				 "--journal-dir", link, NULL),
+			2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_err, "a symbolic link"));
+	CU_ASSERT_EQUAL(lstat(work, &sb), -1); /* nothing made */
+
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "selftest", "--backend", "overlay", "--workdir", link,
+				 "--journal-dir", jdir, NULL),
+			2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_err, "a symbolic link"));
+	CU_ASSERT_EQUAL(rmdir(real), 0); /* still empty */
+	CU_ASSERT_EQUAL(mkdir(real, 0700), 0);
+
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "cleanup", "--journal-dir", link, NULL), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_err, "nothing replayed"));
+
+	/* another run holds the scratch directory */
+	CU_ASSERT_EQUAL_FATAL(mkdir(work, 0700), 0);
+	CU_ASSERT_EQUAL_FATAL(pipe(p) || pipe(q), 0);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (!pid) {
+		if (stt_fs_lock_dir(work, &fd) || write(q[1], "l", 1) != 1 || read(p[0], &c, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	CU_ASSERT_EQUAL(read(q[0], &c, 1), 1);
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "selftest", "--backend", "overlay", "--workdir", work,
+				 "--journal-dir", jdir, NULL),
+			2);
+	snprintf(want, sizeof(want), "in use by another stortune run (pid %d", (int)pid);
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_err, want));
+	CU_ASSERT_EQUAL(lstat(jdir, &sb), -1); /* no journal made either */
+	CU_ASSERT_EQUAL(write(p[1], "x", 1), 1);
+	waitpid(pid, &st, 0);
+	CU_ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+}
 
 /* The summary table of @doc, as bench and qualify print it, into @buf. */
 static void summary_text(struct json_object *doc, char *buf, size_t len)
@@ -208,5 +277,7 @@ int unit_register_cmd(void)
 	CU_add_test(s, "tune: bad input exits 2 naming it", test_tune_input);
 	CU_add_test(s, "write error on stdout exits 1", test_stdout_error);
 	CU_add_test(s, "summary table of a hostile results document", test_summary_hostile);
+	CU_add_test(s, "hostile scratch and journal directories refused (exit 2)",
+		    test_hostile_dirs);
 	return CU_get_error();
 }
