@@ -3,6 +3,7 @@
 #include "advice/results.h"
 
 #include "base/err.h"
+#include "sys/fsutil.h"
 #include "sys/host.h"
 #include "sys/sysfs.h"
 
@@ -88,32 +89,10 @@ int stt_results_write(struct json_object *doc, const char *path)
 	const char *text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
 								       JSON_C_TO_STRING_SPACED |
 								       JSON_C_TO_STRING_NOSLASHESCAPE);
-	char tmp[4096];
-	size_t len = strlen(text), off = 0;
-	int fd, r = 0;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return stt_err(-errno, "%s: cannot create: %s", tmp, strerror(errno));
-	while (off < len && !r) {
-		ssize_t n = write(fd, text + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			r = stt_err(-errno, "%s: cannot write: %s", tmp, strerror(errno));
-		else
-			off += (size_t)n;
-	}
-	if (!r && (write(fd, "\n", 1) != 1 || fsync(fd)))
-		r = stt_err(-errno, "%s: cannot write: %s", tmp, strerror(errno));
-	close(fd);
-	if (!r && rename(tmp, path))
-		r = stt_err(-errno, "%s: cannot write: %s", path, strerror(errno));
-	if (r)
-		unlink(tmp);
-	return r;
+	if (!text)
+		return stt_err(-ENOMEM, "%s: out of memory", path);
+	return stt_fs_write_atomic(path, text, strlen(text), 0644);
 }
 
 int stt_results_parse(const char *text, size_t len, const char *name, struct json_object **out)

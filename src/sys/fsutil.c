@@ -108,6 +108,62 @@ int stt_fs_lock_dir(const char *dir, int *fd)
 		       dir, pid);
 }
 
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int stt_fs_write_atomic(const char *path, const char *text, size_t len, unsigned int mode)
+{
+	char dir[PATH_MAX], tmp[PATH_MAX + 32];
+	const char *slash = strrchr(path, '/');
+	int fd, r;
+
+	if (slash)
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	else
+		snprintf(dir, sizeof(dir), ".");
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.stortune-XXXXXX", dir,
+			     slash ? slash + 1 : path) >= sizeof(tmp))
+		return stt_err(-ENAMETOOLONG, "%s: path too long", path);
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return stt_err(-errno, "%s: cannot create a file in %s: %s", path, dir,
+			       strerror(errno));
+	r = write_all(fd, text, len);
+	if (!r && (!len || text[len - 1] != '\n'))
+		r = write_all(fd, "\n", 1);
+	if (!r && fchmod(fd, mode))
+		r = -errno;
+	if (!r && fsync(fd))
+		r = -errno;
+	close(fd);
+	if (!r && rename(tmp, path))
+		r = -errno;
+	if (r) {
+		unlink(tmp);
+		return stt_err(r, "%s: cannot write: %s", path, strerror(-r));
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		r = fsync(fd) ? -errno : 0;
+		close(fd);
+	}
+	if (r)
+		return stt_err(r, "%s: cannot sync: %s", dir, strerror(-r));
+	return 0;
+}
+
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;

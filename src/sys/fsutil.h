@@ -4,6 +4,8 @@
 
 /* Small filesystem helpers shared by the modules. */
 
+#include <stddef.h>
+
 /* mkdir -p; the last component gets @mode, parents 0755. 0 or -errno. */
 __attribute__((warn_unused_result)) int stt_fs_mkdir_p(const char *dir, unsigned int mode);
 
@@ -24,6 +26,15 @@ __attribute__((warn_unused_result)) int stt_fs_own_dir(const char *dir, unsigned
  * ..." (the pid from /proc/locks) when another process holds it.
  */
 __attribute__((warn_unused_result)) int stt_fs_lock_dir(const char *dir, int *fd);
+
+/*
+ * Replaces (or makes) the file @path with @len bytes of @text and a newline when it does not
+ * end with one, atomically: a new file beside it (mkstemp: never an existing file or a
+ * symlink), mode exactly @mode, fsync'd, renamed over @path, and the directory fsync'd. A crash
+ * leaves the old file or the new one, never a part. 0 or -errno with a message.
+ */
+__attribute__((warn_unused_result)) int stt_fs_write_atomic(const char *path, const char *text,
+							   size_t len, unsigned int mode);
 
 /*
  * rm -r of @path, depth first, never following symlinks and never crossing into another

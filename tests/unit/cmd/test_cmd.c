@@ -83,6 +83,32 @@ static void test_hostile_dirs(void)
 	CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
+/* recommend -o DIR: its files with the modes it states (0755 for the script), whatever the umask. */
+static void test_recommend_modes(void)
+{
+	static const char *const files[] = { "daemon.json", "docker-thinpool.profile",
+					     "setup-direct-lvm.sh", "containerd-devmapper.toml",
+					     "RECOMMENDATION.md" };
+	char base[] = "/tmp/stt-unit-modes-XXXXXX", in[4096], path[256], cmd[128];
+	mode_t old;
+	struct stat st;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(base));
+	snprintf(in, sizeof(in), "%s/fuzz/results/tune-point-without-chunk.json", unit_data_dir());
+	old = umask(077);
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "recommend", in, "-o", base, "--docker-version",
+				 "24.0.7", NULL),
+			0);
+	umask(old);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", base, files[i]);
+		CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+		CU_ASSERT_EQUAL(st.st_mode & 07777, strstr(files[i], ".sh") ? 0755 : 0644);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
 /* The summary table of @doc, as bench and qualify print it, into @buf. */
 static void summary_text(struct json_object *doc, char *buf, size_t len)
 {
@@ -277,6 +303,7 @@ int unit_register_cmd(void)
 	CU_add_test(s, "tune: bad input exits 2 naming it", test_tune_input);
 	CU_add_test(s, "write error on stdout exits 1", test_stdout_error);
 	CU_add_test(s, "summary table of a hostile results document", test_summary_hostile);
+	CU_add_test(s, "recommend -o: files with their stated modes", test_recommend_modes);
 	CU_add_test(s, "hostile scratch and journal directories refused (exit 2)",
 		    test_hostile_dirs);
 	return CU_get_error();

@@ -128,6 +128,54 @@ static void test_lock(void)
 	close(fd);
 }
 
+/* The files a run writes: atomic, mode exactly as stated whatever the umask, no temporary left. */
+static void test_write_atomic(void)
+{
+	char dir[128], path[160], link[160], victim[160], buf[64], cmd[256];
+	struct stat st;
+	mode_t old = umask(077);
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "%s/out", base);
+	snprintf(path, sizeof(path), "%s/setup.sh", dir);
+	snprintf(link, sizeof(link), "%s/daemon.json", dir);
+	snprintf(victim, sizeof(victim), "%s/victim", base);
+	CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0755), 0);
+
+	CU_ASSERT_EQUAL(stt_fs_write_atomic(path, "#!/bin/sh\n", 10, 0755), 0);
+	CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 07777, 0755);
+	CU_ASSERT_EQUAL(st.st_size, 10);
+	/* replaced: the stated mode, not the old file's; a newline added */
+	CU_ASSERT_EQUAL(chmod(path, 0600), 0);
+	CU_ASSERT_EQUAL(stt_fs_write_atomic(path, "x", 1, 0644), 0);
+	CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 07777, 0644);
+	CU_ASSERT_EQUAL(st.st_size, 2);
+
+	/* a symlink in the file's place is replaced, its target left as it was */
+	f = fopen(victim, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("keep", f);
+	fclose(f);
+	CU_ASSERT_EQUAL_FATAL(symlink(victim, link), 0);
+	CU_ASSERT_EQUAL(stt_fs_write_atomic(link, "{}", 2, 0644), 0);
+	CU_ASSERT_EQUAL_FATAL(lstat(link, &st), 0);
+	CU_ASSERT_TRUE(S_ISREG(st.st_mode));
+	f = fopen(victim, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_PTR_NOT_NULL(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	CU_ASSERT_STRING_EQUAL(buf, "keep");
+
+	/* no temporary file left; a missing directory is an error naming the file */
+	snprintf(cmd, sizeof(cmd), "[ $(ls -A '%s' | wc -l) = 2 ]", dir);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+	CU_ASSERT_EQUAL(stt_fs_write_atomic("/nonexistent-stt/x", "x", 1, 0644), -ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(stt_err_msg(), "/nonexistent-stt/x"));
+	umask(old);
+}
+
 int unit_register_fsutil(void)
 {
 	CU_pSuite s = CU_add_suite("fsutil", setup, teardown);
@@ -136,5 +184,6 @@ int unit_register_fsutil(void)
 		return CU_get_error();
 	CU_add_test(s, "own directories: symlink, file, other owner refused", test_own_dir);
 	CU_add_test(s, "scratch lock: one run at a time", test_lock);
+	CU_add_test(s, "atomic writes with stated modes", test_write_atomic);
 	return CU_get_error();
 }
