@@ -337,6 +337,7 @@ void cmd_bench_release(struct cmd_bench *cb)
 		stt_profile_release(cb->profile);
 	free(cb->profile);
 	free(cb->host);
+	cmd_target_unlock(&cb->t);
 }
 
 static int cmd_bench(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc, char **argv)

@@ -156,6 +156,9 @@ int cmd_target_check(const struct cmd_entry *e, const struct cmd_target *t);
  * changed) after the message.
  */
 struct stt_journal;
+/* The checks and the lock of cmd_target_begin() alone (a no-op when @t holds the lock). */
+int cmd_target_lock(const struct cmd_entry *e, struct cmd_target *t);
+void cmd_target_unlock(struct cmd_target *t);
 int cmd_target_begin(const struct cmd_entry *e, struct cmd_target *t, struct stt_journal **j);
 
 /* The benchmark options and state shared by bench and qualify (cmd/bench.c). */

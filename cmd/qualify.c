@@ -223,9 +223,12 @@ static int cmd_qualify(const struct cmd_entry *self, struct cmd_ctx *ctx, int ar
 		return r;
 	}
 
+	/* the scratch directory is this run's from here: the raw figures are made in it too */
+	if ((r = cmd_target_lock(self, &cb.t)) != CMD_CONTINUE)
+		goto out;
 	cmd_note(ctx, "qualify: probing %s\n", cb.t.o.device ? cb.t.o.device : cb.t.o.workdir);
 	target = calloc(1, sizeof(*target));
-	if (!target || stt_fs_mkdir_p(cb.t.o.workdir, 0700) ||
+	if (!target ||
 	    stt_probe_path(cb.t.o.device ? cb.t.o.device : cb.t.o.workdir, target)) {
 		r = cmd_fail(self, CMD_EXIT_FAILURE, "probe: %s", stt_err_msg());
 		goto out;

@@ -119,28 +119,48 @@ int cmd_target_check(const struct cmd_entry *e, const struct cmd_target *t)
 	return CMD_CONTINUE;
 }
 
-int cmd_target_begin(const struct cmd_entry *e, struct cmd_target *t, struct stt_journal **j)
+static int refuse(const struct cmd_entry *e, int r)
 {
-	int r;
-
-	*j = NULL;
-	/* the journal directory first: a refusal there leaves the scratch directory unmade */
-	if ((r = stt_fs_check_own_dir(t->journal_dir)) || (r = stt_fs_own_dir(t->o.workdir, 0700)))
-		goto refuse;
-	if ((r = stt_fs_lock_dir(t->o.workdir, &t->lock_fd)))
-		goto refuse;
-	if ((r = stt_journal_open(t->journal_dir, j))) {
-		close(t->lock_fd);
-		t->lock_fd = -1;
-		goto refuse;
-	}
-	return CMD_CONTINUE;
-refuse:
 	return cmd_fail(e,
 			r == -ELOOP || r == -ENOTDIR || r == -EPERM || r == -EBUSY
 			    ? CMD_EXIT_USAGE
 			    : CMD_EXIT_FAILURE,
 			"%s", stt_err_msg());
+}
+
+int cmd_target_lock(const struct cmd_entry *e, struct cmd_target *t)
+{
+	int r;
+
+	if (t->lock_fd >= 0)
+		return CMD_CONTINUE;
+	/* the journal directory first: a refusal there leaves the scratch directory unmade */
+	if ((r = stt_fs_check_own_dir(t->journal_dir)) ||
+	    (r = stt_fs_own_dir(t->o.workdir, 0700)) ||
+	    (r = stt_fs_lock_dir(t->o.workdir, &t->lock_fd)))
+		return refuse(e, r);
+	return CMD_CONTINUE;
+}
+
+void cmd_target_unlock(struct cmd_target *t)
+{
+	if (t->lock_fd >= 0)
+		close(t->lock_fd);
+	t->lock_fd = -1;
+}
+
+int cmd_target_begin(const struct cmd_entry *e, struct cmd_target *t, struct stt_journal **j)
+{
+	int r;
+
+	*j = NULL;
+	if ((r = cmd_target_lock(e, t)) != CMD_CONTINUE)
+		return r;
+	if ((r = stt_journal_open(t->journal_dir, j))) {
+		cmd_target_unlock(t);
+		return refuse(e, r);
+	}
+	return CMD_CONTINUE;
 }
 
 void cmd_report_undo(enum stt_jkind kind, const char *a, const char *b, int result, void *arg)
@@ -166,7 +186,5 @@ void cmd_journal_finish(const struct cmd_entry *self, const struct cmd_ctx *ctx,
 			"(journal %s)\n",
 			self->name, stt_journal_path(j));
 	stt_journal_close(j);
-	if (t->lock_fd >= 0)
-		close(t->lock_fd);
-	t->lock_fd = -1;
+	cmd_target_unlock(t);
 }

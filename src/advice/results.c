@@ -116,8 +116,8 @@ int stt_results_parse(const char *text, size_t len, const char *name, struct jso
 	if (!json_object_is_type(doc, json_type_object) ||
 	    !json_object_object_get_ex(doc, "schema", &v) ||
 	    strcmp(json_object_get_string(v), STT_RESULTS_SCHEMA)) {
-		r = stt_err(-EINVAL, "%s: not a stortune results file (no \"schema\": \"%s\")", name,
-			    STT_RESULTS_SCHEMA);
+		r = stt_err(-EINVAL, "%s: not a stortune results file (no \"schema\": \"%s\")",
+			    name, STT_RESULTS_SCHEMA);
 		goto fail;
 	}
 	if (!json_object_object_get_ex(doc, "schema_version", &v) ||

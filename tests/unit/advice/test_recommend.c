@@ -817,8 +817,8 @@ static void test_setup_script_quoting(void)
 	int fd;
 
 	snprintf(dev, sizeof(dev),
-		 "/dev/disk/by-id/it's a \"disk\" $(touch %s) `touch %s` $HOME\necho INJECTED", marker,
-		 marker);
+		 "/dev/disk/by-id/it's a \"disk\" $(touch %s) `touch %s` $HOME\necho INJECTED",
+		 marker, marker);
 	unlink(marker);
 	fixture(&f, "24.0.7");
 	f.in.device = dev;
