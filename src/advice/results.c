@@ -115,6 +115,7 @@ int stt_results_parse(const char *text, size_t len, const char *name, struct jso
 		return stt_err(-EINVAL, "%s: not JSON (%s)", name, json_tokener_error_desc(jerr));
 	if (!json_object_is_type(doc, json_type_object) ||
 	    !json_object_object_get_ex(doc, "schema", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
 	    strcmp(json_object_get_string(v), STT_RESULTS_SCHEMA)) {
 		r = stt_err(-EINVAL, "%s: not a stortune results file (no \"schema\": \"%s\")",
 			    name, STT_RESULTS_SCHEMA);
