@@ -59,6 +59,13 @@ max_len_of() {
 	esac
 }
 
+# A dictionary of the format's tokens, where one helps.
+dict_of() {
+	case $1 in
+	results | daemonjson) echo "-dict=tests/fuzz/dict/json.dict" ;;
+	esac
+}
+
 failed=""
 for t in $targets; do
 	bin=$BIN/$t
@@ -76,7 +83,8 @@ for t in $targets; do
 		cp "$s" "$corpus/seed-$(echo "$s" | tr '/' '_')"
 	done
 	opts="-timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -detect_leaks=1
-		-max_len=$(max_len_of "$t") -print_final_stats=1 -artifact_prefix=$art/"
+		-max_len=$(max_len_of "$t") -print_final_stats=1 -artifact_prefix=$art/
+		$(dict_of "$t")"
 
 	# The regressions: each input once; any crash, leak or hang fails.
 	if [ "$mode" = smoke ] && [ -d tests/unit/data/fuzz/"$t" ]; then
