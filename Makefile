@@ -7,6 +7,7 @@
 #   make check-ansible   the fleet playbook against this machine (deploy/ansible/test.sh)
 #   make bench-ci   the CI regression benchmark against results/baselines/<machine kind>.json
 #   make bench-baseline   record that baseline
+#   make fuzz       every fuzz harness for FUZZ_SECONDS each (libFuzzer, clang, ASan, UBSan)
 #
 # DEVELOPER=1 adds -Werror; SANITIZE=address,undefined builds with sanitizers; V=1 shows commands.
 
@@ -67,6 +68,23 @@ UPLOT  := vendor/npm/node_modules/uplot
 LIB    := build/libstortune.a
 CMDLIB := build/libstortune-cmd.a
 
+# Fuzzing (tests/fuzz/, libFuzzer): src/ and cmd/ built again with clang and the sanitizers
+# into build/fuzz/, one binary per harness in build/fuzz/bin/. scripts/fuzz.sh runs them.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+FUZZ_CFLAGS  := -std=gnu11 -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer-no-link -Wall -Wextra \
+	-Wno-unknown-warning-option -Wno-unused-parameter -Wno-string-plus-int -Isrc -Icmd -Itests/fuzz \
+	$(PKG_CFLAGS) -MMD -MP -D_GNU_SOURCE -DSTT_VERSION='"$(VERSION)"' \
+	-DSTT_GIT_REV='"$(GIT_REV)"' -DSTT_DATADIR='"$(DATADIR)"' -pthread
+FUZZ_C       := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(FUZZ_C:tests/fuzz/fuzz_%.c=build/fuzz/bin/%)
+FUZZ_OBJ     := $(SRC_C:%.c=build/fuzz/%.o) $(CMD_C:%.c=build/fuzz/%.o) \
+	$(FUZZ_C:%.c=build/fuzz/%.o)
+FUZZ_LIB     := build/fuzz/libstortune.a
+FUZZ_CMDLIB  := build/fuzz/libstortune-cmd.a
+
 all: stortune
 
 build/%.o: %.c
@@ -81,6 +99,28 @@ $(CMDLIB): $(CMD_O)
 
 stortune: build/cmd/main.o $(CMDLIB) $(LIB)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+build/fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q_CC)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_LIB): $(SRC_C:%.c=build/fuzz/%.o)
+	$(Q_AR)rm -f $@ && $(AR) rcs $@ $^
+
+$(FUZZ_CMDLIB): $(CMD_C:%.c=build/fuzz/%.o)
+	$(Q_AR)rm -f $@ && $(AR) rcs $@ $^
+
+build/fuzz/bin/%: build/fuzz/tests/fuzz/fuzz_%.o $(FUZZ_CMDLIB) $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -pthread -o $@ $^ $(LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+.SECONDARY: $(FUZZ_C:%.c=build/fuzz/%.o)
+
+# Every harness for FUZZ_SECONDS (default 60) each, niced; corpora kept in build/fuzz/corpus.
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@nice -n 10 scripts/fuzz.sh $(FUZZ_SECONDS)
 
 build/unit-tests: $(UNIT_O) $(CMDLIB) $(LIB)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
@@ -101,6 +141,9 @@ check: deps
 	@scripts/check-layers.sh
 	@echo "== unit tests"
 	build/unit-tests
+	@echo "== fuzz smoke (tests/fuzz: the regressions, then a few seconds of each harness)"
+	@$(MAKE) --no-print-directory fuzz-build
+	@scripts/fuzz.sh smoke
 	@echo "== privileged tests"
 	@build/priv-tests; rc=$$?; \
 	if [ $$rc -eq 77 ]; then echo "privileged tests skipped (need root)"; \
@@ -161,6 +204,7 @@ format:
 	clang-format -i $(SRC_C) $(wildcard src/*/*.h cmd/*.c cmd/*.h tests/*/*.c tests/*/*/*.c tests/*/*.h)
 
 .PHONY: all deps run check check-vm check-vm-containerd check-engine check-ansible bench-ci\
-	bench-baseline install clean format
+	bench-baseline install clean format fuzz fuzz-build
 
 -include $(SRC_O:.o=.d) $(CMD_O:.o=.d) $(UNIT_O:.o=.d) $(PRIV_O:.o=.d) build/cmd/main.d
+-include $(FUZZ_OBJ:.o=.d)

@@ -199,10 +199,10 @@ int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_
 	arr = json_object_object_get(doc, "backends");
 
 	stt_journal_catch_signals();
-	if ((r = stt_journal_open(cb->t.journal_dir, &j))) {
+	if ((r = cmd_target_begin(self, &cb->t, &j)) != CMD_CONTINUE) {
 		json_object_put(doc);
 		free(args);
-		return cmd_fail(self, CMD_EXIT_FAILURE, "%s", stt_err_msg());
+		return r;
 	}
 	cb->t.o.journal = j;
 	clock_gettime(CLOCK_MONOTONIC, &pg.t0);
@@ -268,7 +268,7 @@ int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_
 		cmd_note(ctx, "%s: done (%u containers x %u repetitions)\n", (*ops)->name,
 			 cb->params.containers, cb->params.repetitions);
 	}
-	cmd_journal_finish(self, NULL, j);
+	cmd_journal_finish(self, NULL, &cb->t, j);
 	free(args);
 	*out = doc;
 	if (stt_journal_interrupted())
@@ -435,6 +435,7 @@ void cmd_bench_release(struct cmd_bench *cb)
 		stt_profile_release(cb->profile);
 	free(cb->profile);
 	free(cb->host);
+	cmd_target_unlock(&cb->t);
 }
 
 static int cmd_bench(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc, char **argv)

@@ -3,6 +3,7 @@
 #include "cmd.h"
 
 #include "base/err.h"
+#include "sys/fsutil.h"
 #include "sys/journal.h"
 
 #include <json-c/json.h>
@@ -57,6 +58,10 @@ static int cmd_cleanup(const struct cmd_entry *self, struct cmd_ctx *ctx, int ar
 	}
 	if (optind < argc)
 		return cmd_usage_error(self, "unexpected argument '%s'", argv[optind]);
+	/* a journal says what to remove: only from a directory of this user */
+	if (stt_fs_check_own_dir(dir))
+		return cmd_fail(self, CMD_EXIT_USAGE, "--journal-dir %s; nothing replayed",
+				stt_err_msg());
 	rep.arr = json_object_new_array();
 	r = stt_journal_replay_dir(dir, report, &rep, &nj, &no);
 	if (ctx->json) {
@@ -85,7 +90,9 @@ const struct cmd_entry cmd_cleanup_entry = {
 		"/run/stortune. A run that ends normally or by SIGINT/SIGTERM undoes its objects\n"
 		"itself; one killed outright (SIGKILL, power loss of the process) leaves its\n"
 		"journal. cleanup replays the journals of runs no longer alive, newest object\n"
-		"first, and says what it removed. Journals of live runs are left alone.\n"
+		"first, and says what it removed. Journals of live runs are left alone, and so\n"
+		"are a journal directory that is a symbolic link or another user's, and journal\n"
+		"files that are symbolic links or another user's (refused, exit 2; reported).\n"
 		"\noptions:\n"
 		"  --journal-dir DIR   where the journals are (default /run/stortune)\n",
 	.run = cmd_cleanup,

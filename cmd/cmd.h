@@ -144,11 +144,23 @@ enum {
 struct cmd_target {
 	struct stt_backend_opts o;
 	const char *journal_dir;
+	int lock_fd; /* the scratch directory's lock while a run holds it, else -1 */
 };
 
 void cmd_target_init(struct cmd_target *t);
 int cmd_target_opt(const struct cmd_entry *e, struct cmd_target *t, int c, const char *arg);
 int cmd_target_check(const struct cmd_entry *e, const struct cmd_target *t);
+/*
+ * Before a run makes anything: the scratch and journal directories must be directories of
+ * this user (not symlinks), the scratch directory's lock is taken (a second run on it is
+ * refused), and the journal is opened. CMD_CONTINUE, or the exit code (2: refused, nothing
+ * changed) after the message.
+ */
+struct stt_journal;
+/* The checks and the lock of cmd_target_begin() alone (a no-op when @t holds the lock). */
+int cmd_target_lock(const struct cmd_entry *e, struct cmd_target *t);
+void cmd_target_unlock(struct cmd_target *t);
+int cmd_target_begin(const struct cmd_entry *e, struct cmd_target *t, struct stt_journal **j);
 
 /* The benchmark options and state shared by bench and qualify (cmd/bench.c). */
 struct stt_profile;
@@ -238,10 +250,10 @@ struct json_object *cmd_bench_options_json(const struct cmd_bench *cb);
 /*
  * The end of a run's journal (cmd/target.c): undoes what is still recorded, each failure on
  * stderr (and each undone object too when @ctx is given and not quiet), says so when objects
- * remain (run 'stortune cleanup'), and closes it.
+ * remain (run 'stortune cleanup'), and closes it; then releases @t's scratch lock.
  */
 void cmd_journal_finish(const struct cmd_entry *self, const struct cmd_ctx *ctx,
-			struct stt_journal *j);
+			struct cmd_target *t, struct stt_journal *j);
 /* The report of stt_journal_undo_all() used by cmd_journal_finish(); @arg as its @ctx. */
 void cmd_report_undo(enum stt_jkind kind, const char *a, const char *b, int result, void *arg);
 

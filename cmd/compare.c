@@ -14,6 +14,7 @@
 #include "advice/results.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
@@ -503,20 +504,25 @@ static int write_files(const struct cmd_entry *self, const struct opts *o,
 
 	for (size_t i = 0; i < 2 && r == CMD_EXIT_OK; i++) {
 		FILE *f;
+		int fd;
 
 		if (!outs[i].path)
 			continue;
 		snprintf(outs[i].tmp, sizeof(outs[i].tmp), "%s.tmp-%d", outs[i].path,
 			 (int)getpid());
-		f = fopen(outs[i].tmp, "w");
+		/* never an existing file or a symlink someone put there: O_EXCL, O_NOFOLLOW */
+		fd = open(outs[i].tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		f = fd >= 0 ? fdopen(fd, "w") : NULL;
 		if (!f) {
+			if (fd >= 0)
+				close(fd);
 			r = cmd_fail(self, CMD_EXIT_USAGE, "%s: cannot write: %s", outs[i].path,
 				     strerror(errno));
 			break;
 		}
 		outs[i].made = true;
 		outs[i].write(o, c, env, nenv, f);
-		if (ferror(f) | fclose(f))
+		if (fflush(f) | fsync(fileno(f)) | ferror(f) | fclose(f))
 			r = cmd_fail(self, CMD_EXIT_USAGE, "%s: cannot write: %s", outs[i].path,
 				     strerror(errno ? errno : EIO));
 	}

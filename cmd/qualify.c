@@ -280,9 +280,12 @@ static int cmd_qualify(const struct cmd_entry *self, struct cmd_ctx *ctx, int ar
 		return r;
 	}
 
+	/* the scratch directory is this run's from here: the raw figures are made in it too */
+	if ((r = cmd_target_lock(self, &cb.t)) != CMD_CONTINUE)
+		goto out;
 	cmd_note(ctx, "qualify: probing %s\n", cb.t.o.device ? cb.t.o.device : cb.t.o.workdir);
 	target = calloc(1, sizeof(*target));
-	if (!target || stt_fs_mkdir_p(cb.t.o.workdir, 0700) ||
+	if (!target ||
 	    stt_probe_path(cb.t.o.device ? cb.t.o.device : cb.t.o.workdir, target)) {
 		r = cmd_fail(self, CMD_EXIT_FAILURE, "probe: %s", stt_err_msg());
 		goto out;
@@ -319,7 +322,8 @@ static int cmd_qualify(const struct cmd_entry *self, struct cmd_ctx *ctx, int ar
 			fprintf(stderr, "stortune qualify: --include %s\n", stt_err_msg());
 
 	if (outdir) {
-		char path[4096];
+		char path[4096], *text = NULL;
+		size_t len = 0;
 		FILE *f;
 		int e = stt_fs_mkdir_p(outdir, 0755);
 
@@ -330,14 +334,20 @@ static int cmd_qualify(const struct cmd_entry *self, struct cmd_ctx *ctx, int ar
 			r = CMD_EXIT_FAILURE;
 		}
 		snprintf(path, sizeof(path), "%s/summary.txt", outdir);
-		f = fopen(path, "w");
+		f = open_memstream(&text, &len);
 		if (f) {
 			cmd_print_summary(doc, f);
 			print_engine_check(doc, f);
 			print_raw(raw, f);
 			verdicts(doc, f);
-			fclose(f);
 		}
+		if (!f || fclose(f) || stt_fs_write_atomic(path, text, len, 0644)) {
+			fprintf(stderr, "stortune qualify: %s: %s\n", path,
+				f ? stt_err_msg() : "out of memory");
+			r = CMD_EXIT_FAILURE;
+		}
+		free(text);
+		text = NULL;
 		cmd_note(ctx, "qualify: wrote %s/results.json and %s/summary.txt\n", outdir,
 			 outdir);
 		/* the recommendation of these results, beside them */

@@ -260,8 +260,8 @@ int cmd_recommend_outputs(const struct cmd_entry *self, struct cmd_ctx *ctx,
 			goto out;
 		}
 		for (size_t i = 0; i < nf; i++) {
-			if (stt_daemonjson_write(files[i].path, files[i].text, NULL, 0) ||
-			    chmod(files[i].path, files[i].mode)) {
+			if (stt_fs_write_atomic(files[i].path, files[i].text,
+						strlen(files[i].text), files[i].mode)) {
 				rc = cmd_fail(self, CMD_EXIT_FAILURE, "%s", stt_err_msg());
 				goto out;
 			}

@@ -241,9 +241,9 @@ static int cmd_selftest(const struct cmd_entry *self, struct cmd_ctx *ctx, int a
 	json_object_object_add(root, "backends", arr);
 
 	stt_journal_catch_signals();
-	if ((r = stt_journal_open(t.journal_dir, &j))) {
+	if ((r = cmd_target_begin(self, &t, &j)) != CMD_CONTINUE) {
 		json_object_put(root);
-		return cmd_fail(self, CMD_EXIT_FAILURE, "%s", stt_err_msg());
+		return r;
 	}
 	t.o.journal = j;
 	for (const struct stt_backend_ops *const *ops = stt_backends; *ops; ops++) {
@@ -282,7 +282,7 @@ static int cmd_selftest(const struct cmd_entry *self, struct cmd_ctx *ctx, int a
 		cmd_note(ctx, "%s: ok: %u layers, %u containers\n", (*ops)->name, st.layers,
 			 st.containers);
 	}
-	cmd_journal_finish(self, ctx, j);
+	cmd_journal_finish(self, ctx, &t, j);
 	if (ctx->json)
 		cmd_print_json(root);
 	json_object_put(root);

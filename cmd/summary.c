@@ -42,7 +42,7 @@ void cmd_fmt_bytes(char *buf, size_t len, double b)
 
 void cmd_print_summary(struct json_object *doc, FILE *f)
 {
-	struct json_object *arr = stt_json_get(doc, "backends");
+	struct json_object *arr = stt_json_array(doc, "backends");
 	static const enum stt_bench_phase cols[] = { STT_PHASE_CREATE, STT_PHASE_START,
 						     STT_PHASE_READ,   STT_PHASE_WRITE,
 						     STT_PHASE_COW,    STT_PHASE_STOP,
@@ -56,7 +56,7 @@ void cmd_print_summary(struct json_object *doc, FILE *f)
 	fprintf(f, " %8s %9s %9s %8s\n", "storm/s", "rd-ampl", "cow-ampl", "pc/ctr");
 	for (size_t b = 0; arr && b < json_object_array_length(arr); b++) {
 		struct json_object *be = json_object_array_get_idx(arr, b), *modes;
-		const char *name = json_object_get_string(stt_json_get(be, "backend"));
+		const char *name = json_object_get_string(stt_json_get(be, "backend")) ?: "?";
 		const char *st = json_object_get_string(stt_json_get(be, "status"));
 		const char *env = json_object_get_string(stt_json_get(be, "environment"));
 		char label[64];
@@ -66,10 +66,14 @@ void cmd_print_summary(struct json_object *doc, FILE *f)
 			 env && strcmp(env, "native") ? ")" : "");
 		if (!st || strcmp(st, "ok")) {
 			fprintf(f, "%-20s %s: %s\n", label, st ? st : "?",
-				json_object_get_string(stt_json_get(be, "reason")));
+				json_object_get_string(stt_json_get(be, "reason")) ?: "no reason given");
 			continue;
 		}
-		modes = stt_json_get(be, "modes");
+		modes = stt_json_object(be, "modes");
+		if (!modes) {
+			fprintf(f, "%-20s no modes\n", label);
+			continue;
+		}
 		json_object_object_foreach(modes, mode, m)
 		{
 			char a[16], c[16], cell[40];
@@ -106,9 +110,9 @@ void cmd_print_summary(struct json_object *doc, FILE *f)
 			json_object_get_string(stt_json_get(be, "backend")), fw / 1e3, ow / 1e3,
 			ow > 0 ? fw / ow : 0);
 	}
-	w = stt_json_get(doc, "warnings");
+	w = stt_json_array(doc, "warnings");
 	for (size_t b = 0; arr && b < json_object_array_length(arr); b++) {
-		struct json_object *bw = stt_json_get(json_object_array_get_idx(arr, b), "warnings");
+		struct json_object *bw = stt_json_array(json_object_array_get_idx(arr, b), "warnings");
 
 		for (size_t i = 0; bw && i < json_object_array_length(bw); i++)
 			fprintf(f, "warning: %s\n",

@@ -9,17 +9,20 @@
 #include "base/err.h"
 #include "base/fmt.h"
 #include "sys/journal.h"
+#include "sys/fsutil.h"
 #include "sys/probe.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void cmd_target_init(struct cmd_target *t)
 {
 	stt_backend_opts_init(&t->o);
 	t->journal_dir = STT_JOURNAL_DIR;
+	t->lock_fd = -1;
 }
 
 static int size_opt(const struct cmd_entry *e, const char *opt, const char *arg, uint64_t *v)
@@ -116,6 +119,50 @@ int cmd_target_check(const struct cmd_entry *e, const struct cmd_target *t)
 	return CMD_CONTINUE;
 }
 
+static int refuse(const struct cmd_entry *e, int r)
+{
+	return cmd_fail(e,
+			r == -ELOOP || r == -ENOTDIR || r == -EPERM || r == -EBUSY
+			    ? CMD_EXIT_USAGE
+			    : CMD_EXIT_FAILURE,
+			"%s", stt_err_msg());
+}
+
+int cmd_target_lock(const struct cmd_entry *e, struct cmd_target *t)
+{
+	int r;
+
+	if (t->lock_fd >= 0)
+		return CMD_CONTINUE;
+	/* the journal directory first: a refusal there leaves the scratch directory unmade */
+	if ((r = stt_fs_check_own_dir(t->journal_dir)) ||
+	    (r = stt_fs_own_dir(t->o.workdir, 0700)) ||
+	    (r = stt_fs_lock_dir(t->o.workdir, &t->lock_fd)))
+		return refuse(e, r);
+	return CMD_CONTINUE;
+}
+
+void cmd_target_unlock(struct cmd_target *t)
+{
+	if (t->lock_fd >= 0)
+		close(t->lock_fd);
+	t->lock_fd = -1;
+}
+
+int cmd_target_begin(const struct cmd_entry *e, struct cmd_target *t, struct stt_journal **j)
+{
+	int r;
+
+	*j = NULL;
+	if ((r = cmd_target_lock(e, t)) != CMD_CONTINUE)
+		return r;
+	if ((r = stt_journal_open(t->journal_dir, j))) {
+		cmd_target_unlock(t);
+		return refuse(e, r);
+	}
+	return CMD_CONTINUE;
+}
+
 void cmd_report_undo(enum stt_jkind kind, const char *a, const char *b, int result, void *arg)
 {
 	const struct cmd_ctx *ctx = arg;
@@ -129,7 +176,7 @@ void cmd_report_undo(enum stt_jkind kind, const char *a, const char *b, int resu
 }
 
 void cmd_journal_finish(const struct cmd_entry *self, const struct cmd_ctx *ctx,
-			struct stt_journal *j)
+			struct cmd_target *t, struct stt_journal *j)
 {
 	if (stt_journal_pending(j))
 		stt_journal_undo_all(j, cmd_report_undo, (void *)ctx);
@@ -139,4 +186,5 @@ void cmd_journal_finish(const struct cmd_entry *self, const struct cmd_ctx *ctx,
 			"(journal %s)\n",
 			self->name, stt_journal_path(j));
 	stt_journal_close(j);
+	cmd_target_unlock(t);
 }

@@ -177,9 +177,9 @@ static int sweep(const struct cmd_entry *self, struct cmd_ctx *ctx, struct tune_
 	params.warm = false;
 
 	stt_journal_catch_signals();
-	if ((r = stt_journal_open(t->cb.t.journal_dir, &j))) {
+	if ((r = cmd_target_begin(self, &t->cb.t, &j)) != CMD_CONTINUE) {
 		free(args);
-		return cmd_fail(self, CMD_EXIT_FAILURE, "%s", stt_err_msg());
+		return r;
 	}
 	for (size_t k = 0; k < t->npoints && !stt_journal_interrupted(); k++) {
 		const struct stt_tune_point *p = &t->points[k];
@@ -232,7 +232,7 @@ static int sweep(const struct cmd_entry *self, struct cmd_ctx *ctx, struct tune_
 		if (stt_tune_add_failed(tune, &t->points[k], "not run: the sweep was interrupted"))
 			break;
 	}
-	cmd_journal_finish(self, NULL, j);
+	cmd_journal_finish(self, NULL, &t->cb.t, j);
 	free(args);
 	if (stt_journal_interrupted())
 		return cmd_fail(self, CMD_EXIT_FAILURE, "interrupted; everything made was undone");

@@ -8,7 +8,8 @@ xfslibs-dev libarchive-dev libcurl4-openssl-dev libssl-dev
 docker.io containerd runc
 util-linux fdisk e2fsprogs xfsprogs btrfs-progs lvm2 thin-provisioning-tools fio
 qemu-system-x86 busybox-static cpio kmod xz-utils file libxml2-utils jq valgrind
-nodejs chromium ansible openssh-server openssh-client"
+nodejs chromium ansible openssh-server openssh-client
+clang libclang-rt-14-dev"
 # Debian's nodejs has npm apart; NodeSource's nodejs bundles it (and conflicts with Debian's npm)
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 

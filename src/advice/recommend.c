@@ -459,7 +459,7 @@ static void overlay2_size(struct ctx *c, struct stt_rec_decision *d)
 	char a[32], b[32];
 
 	if (w * 4 > (double)size)
-		size = (uint64_t)ceil(w * 4 / GiB) << 30;
+		size = gib_ceil(w * 4);
 	snprintf(c->r->overlay2_size, sizeof(c->r->overlay2_size), "%s",
 		 stt_rec_size(size, a, sizeof(a)));
 	val(d, "overlay2.size=%s", c->r->overlay2_size);
@@ -667,7 +667,7 @@ static void basesize(struct ctx *c, struct stt_rec_decision *d)
 	double w =
 	    (known(b->fw_bytes) ? b->fw_bytes : 0) + (known(b->cow_bytes) ? b->cow_bytes : 0);
 	double need = c->image_bytes + w;
-	uint64_t v = (uint64_t)ceil(need * 1.5 / GiB) << 30;
+	uint64_t v = gib_ceil(need * 1.5);
 	char a[32], x[32], y[32];
 
 	if (v < DOCKER_BASESIZE)
@@ -726,7 +726,7 @@ static void min_free_space(struct ctx *c, struct stt_rec_decision *d)
 	double pct = ceil(100.0 * storm_bytes(c) / c->pool_bytes);
 	char a[32], b[32];
 
-	c->r->min_free_pct = pct > 10 ? (pct > 50 ? 50 : (unsigned int)pct) : 10;
+	c->r->min_free_pct = pct > 10 ? (pct > 50 ? 50 : to_uint(pct)) : 10;
 	val(d, "dm.min_free_space=%u%%", c->r->min_free_pct);
 	ev(d,
 	   "A container took %s of pool data (%s, %s); a storm of %.0f takes %s, %.2f%% of "
@@ -875,7 +875,7 @@ static void chunk_tune(struct ctx *c, struct stt_rec_decision *d)
 	const struct tune_point *p = &c->pts[c->pick];
 	char a[32], b[32], f[32], s[32], w[256];
 
-	c->r->chunk_bytes = (uint64_t)p->chunk;
+	c->r->chunk_bytes = to_u64(p->chunk);
 	val(d, "%s", stt_rec_size(c->r->chunk_bytes, a, sizeof(a)));
 	ev(d, "From %s, zeroing %s: start p50 / first-write p50 / pool data per container:",
 	   tune_where(c, w, sizeof(w)), p->zero ? "on" : "off");
@@ -884,10 +884,11 @@ static void chunk_tune(struct ctx *c, struct stt_rec_decision *d)
 
 		if (!t->ok)
 			ev(d, "%s zeroing %s failed (%s);",
-			   stt_rec_size((uint64_t)t->chunk, b, sizeof(b)), t->zero ? "on" : "off",
+			   known(t->chunk) ? stt_rec_size(to_u64(t->chunk), b, sizeof(b)) : "?",
+			   t->zero ? "on" : "off",
 			   t->reason ? t->reason : "no figures");
 		else if (t->zero == p->zero)
-			ev(d, "%s %s / %s / %s;", stt_rec_size((uint64_t)t->chunk, b, sizeof(b)),
+			ev(d, "%s %s / %s / %s;", stt_rec_size(to_u64(t->chunk), b, sizeof(b)),
 			   ms(t->start, f, 32), ms(t->fw, s, 32), mib(t->space, w, 32));
 	}
 	if (c->tune_score_max <= 1 + TUNE_MARGIN + 1e-9)
@@ -916,7 +917,7 @@ static void chunk_bench(struct ctx *c, struct stt_rec_decision *d)
 		ev(d,
 		   "%s ran with %s chunks (%s): cow-write wrote %s per container to the device, "
 		   "pool data %s per container.",
-		   be_names[c->dm - c->be], stt_rec_size((uint64_t)c->dm->block_bytes, a, 32),
+		   be_names[c->dm - c->be], stt_rec_size(to_u64(c->dm->block_bytes), a, 32),
 		   c->dm->env, mib(c->dm->cow_bytes, b, 32), mib(c->dm->data_per_ctr, x, 32));
 	not_measured(c, "a chunk-size and zeroing sweep (stortune tune): the pool's chunk size "
 			"and zeroing are Docker's");
@@ -977,7 +978,7 @@ static void metadata_size(struct ctx *c, struct stt_rec_decision *d)
 {
 	/* the metadata a full pool needs, twice over, as a share of the VG */
 	double need = 2 * 100.0 * c->dm->meta_per_data * 0.95;
-	unsigned int pct = need <= 1 ? 1 : (unsigned int)ceil(need);
+	unsigned int pct = !(need > 1) ? 1 : need > 10 ? 10 : to_uint(ceil(need));
 
 	if (pct > 10)
 		pct = 10;
@@ -988,10 +989,10 @@ static void metadata_size(struct ctx *c, struct stt_rec_decision *d)
 	   "Metadata grew %.3f%% of the data written (%s, %s chunks, %s); a full pool needs "
 	   "%.2f%% of the VG, twice that is %s 1%%VG%s.",
 	   100 * c->dm->meta_per_data, be_names[c->dm - c->be],
-	   stt_rec_size((uint64_t)c->dm->block_bytes, (char[32]){0}, 32), c->dm->env, need / 2,
+	   stt_rec_size(to_u64(c->dm->block_bytes), (char[32]){0}, 32), c->dm->env, need / 2,
 	   pct == 1 ? "within Docker's" : "above Docker's",
 	   pct == 1 ? "" : "; the data LV shrinks to leave room for the metadata and its spare");
-	if ((uint64_t)c->dm->block_bytes != c->r->chunk_bytes)
+	if (to_u64(c->dm->block_bytes) != c->r->chunk_bytes)
 		ev(d, "(Measured with another chunk size than recommended: smaller chunks need "
 		      "more metadata.)");
 }
@@ -1019,7 +1020,7 @@ static void autoextend_threshold(struct ctx *c, struct stt_rec_decision *d)
 	double t = 100 - 2 * share;
 	char a[32];
 
-	c->r->autoextend_threshold = t >= 80 ? 80 : t < 50 ? 50 : (unsigned int)floor(t);
+	c->r->autoextend_threshold = t >= 80 ? 80 : !(t >= 50) ? 50 : to_uint(floor(t));
 	val(d, "%u", c->r->autoextend_threshold);
 	ev(d, "A storm of %.0f containers takes %s, %.2f%% of %s;", c->dm->containers,
 	   mib(storm_bytes(c), a, 32), share, c->pool_from);
@@ -1041,7 +1042,7 @@ static void autoextend_percent(struct ctx *c, struct stt_rec_decision *d)
 {
 	double share = 100.0 * storm_bytes(c) / c->pool_bytes;
 
-	c->r->autoextend_percent = share <= 20 ? 20 : share > 100 ? 100 : (unsigned int)ceil(share);
+	c->r->autoextend_percent = !(share > 20) ? 20 : share > 100 ? 100 : to_uint(ceil(share));
 	val(d, "%u", c->r->autoextend_percent);
 	if (c->r->autoextend_percent == 20)
 		ev(d, "Docker's 20%% is more than a storm takes (%.2f%% of the pool).", share);

@@ -122,7 +122,7 @@ static void engine_check(struct ctx *c)
 static void find_backends(struct ctx *c)
 {
 	for (size_t i = 0; i < c->in->ndocs; i++) {
-		struct json_object *doc = c->in->docs[i], *arr = stt_json_get(doc, "backends");
+		struct json_object *doc = c->in->docs[i], *arr = stt_json_array(doc, "backends");
 
 		for (size_t k = 0; arr && k < json_object_array_length(arr); k++) {
 			struct json_object *e = json_object_array_get_idx(arr, k);
@@ -171,7 +171,7 @@ static void find_tune(struct ctx *c)
 	if (!c->tune)
 		return;
 	c->tune_backend = str(c->tune, "backend") ?: "?";
-	pts = stt_json_get(c->tune, "points");
+	pts = stt_json_array(c->tune, "points");
 	for (size_t i = 0; pts && i < json_object_array_length(pts) && c->npts < 64; i++) {
 		struct json_object *p = json_object_array_get_idx(pts, i);
 		struct tune_point *t = &c->pts[c->npts];

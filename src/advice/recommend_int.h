@@ -11,8 +11,10 @@
 #include "advice/recommend.h"
 
 #include <json-c/json.h>
+#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define GiB		(1024.0 * 1024 * 1024)
@@ -100,6 +102,34 @@ static inline const char *str(struct json_object *o, const char *path)
 static inline bool known(double v)
 {
 	return !isnan(v);
+}
+
+/*
+ * A figure of a results document as an integer: saturated at 0 and at the type's largest (a
+ * NaN is 0), since a document may hold any number and a cast out of range is undefined.
+ */
+static inline uint64_t to_u64(double v)
+{
+	if (!(v > 0))
+		return 0;
+	return v >= 0x1p64 ? UINT64_MAX : (uint64_t)v;
+}
+
+static inline unsigned int to_uint(double v)
+{
+	if (!(v > 0))
+		return 0;
+	return v >= (double)UINT_MAX ? UINT_MAX : (unsigned int)v;
+}
+
+/* @bytes rounded up to whole GiB, saturated at the largest whole GiB of a uint64_t. */
+static inline uint64_t gib_ceil(double bytes)
+{
+	double g = ceil(bytes / GiB);
+
+	if (!(g > 0))
+		return 0;
+	return g >= (double)(UINT64_MAX >> 30) ? (UINT64_MAX >> 30) << 30 : (uint64_t)g << 30;
 }
 
 /* "0.46 ms", "139 ms", "1.23 s" */

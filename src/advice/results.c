@@ -3,6 +3,7 @@
 #include "advice/results.h"
 
 #include "base/err.h"
+#include "sys/fsutil.h"
 #include "sys/host.h"
 #include "sys/sysfs.h"
 
@@ -107,70 +108,66 @@ int stt_results_write(struct json_object *doc, const char *path)
 	const char *text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
 								       JSON_C_TO_STRING_SPACED |
 								       JSON_C_TO_STRING_NOSLASHESCAPE);
-	char tmp[4096];
-	size_t len = strlen(text), off = 0;
-	int fd, r = 0;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return stt_err(-errno, "%s: cannot create: %s", tmp, strerror(errno));
-	while (off < len && !r) {
-		ssize_t n = write(fd, text + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			r = stt_err(-errno, "%s: cannot write: %s", tmp, strerror(errno));
-		else
-			off += (size_t)n;
-	}
-	if (!r && (write(fd, "\n", 1) != 1 || fsync(fd)))
-		r = stt_err(-errno, "%s: cannot write: %s", tmp, strerror(errno));
-	close(fd);
-	if (!r && rename(tmp, path))
-		r = stt_err(-errno, "%s: cannot write: %s", path, strerror(errno));
-	if (r)
-		unlink(tmp);
-	return r;
+	if (!text)
+		return stt_err(-ENOMEM, "%s: out of memory", path);
+	return stt_fs_write_atomic(path, text, strlen(text), 0644);
 }
 
-int stt_results_load(const char *path, struct json_object **out)
+int stt_results_parse(const char *text, size_t len, const char *name, struct json_object **out)
 {
 	struct json_object *doc, *v;
 	enum json_tokener_error jerr;
-	char *text = NULL;
+	char *copy;
 	int r;
 
-	r = stt_sysfs_slurp(path, &text);
-	if (r)
-		return stt_err(r, "%s: %s", path, r == -ENOENT ? "no such file" : strerror(-r));
-	doc = json_tokener_parse_verbose(text, &jerr);
-	free(text);
+	/* The text ends at its first NUL, as a file read whole and parsed as a string does. */
+	len = strnlen(text, len);
+	copy = malloc(len + 1);
+	if (!copy)
+		return stt_err(-ENOMEM, "%s: out of memory", name);
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	doc = json_tokener_parse_verbose(copy, &jerr);
+	free(copy);
 	if (!doc)
-		return stt_err(-EINVAL, "%s: not JSON (%s)", path, json_tokener_error_desc(jerr));
+		return stt_err(-EINVAL, "%s: not JSON (%s)", name, json_tokener_error_desc(jerr));
 	if (!json_object_is_type(doc, json_type_object) ||
 	    !json_object_object_get_ex(doc, "schema", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
 	    strcmp(json_object_get_string(v), STT_RESULTS_SCHEMA)) {
-		r = stt_err(-EINVAL, "%s: not a stortune results file (no \"schema\": \"%s\")", path,
-			    STT_RESULTS_SCHEMA);
+		r = stt_err(-EINVAL, "%s: not a stortune results file (no \"schema\": \"%s\")",
+			    name, STT_RESULTS_SCHEMA);
 		goto fail;
 	}
 	if (!json_object_object_get_ex(doc, "schema_version", &v) ||
 	    json_object_get_int(v) != STT_RESULTS_VERSION) {
-		r = stt_err(-EINVAL, "%s: schema version %s; this stortune reads version %d", path,
+		r = stt_err(-EINVAL, "%s: schema version %s; this stortune reads version %d", name,
 			    v ? json_object_get_string(v) : "missing", STT_RESULTS_VERSION);
 		goto fail;
 	}
 	if (!json_object_object_get_ex(doc, "backends", &v) ||
 	    !json_object_is_type(v, json_type_array)) {
-		r = stt_err(-EINVAL, "%s: \"backends\" missing or not an array", path);
+		r = stt_err(-EINVAL, "%s: \"backends\" missing or not an array", name);
 		goto fail;
 	}
 	*out = doc;
 	return 0;
 fail:
 	json_object_put(doc);
+	return r;
+}
+
+int stt_results_load(const char *path, struct json_object **out)
+{
+	char *text = NULL;
+	int r;
+
+	r = stt_sysfs_slurp(path, &text);
+	if (r)
+		return stt_err(r, "%s: %s", path, r == -ENOENT ? "no such file" : strerror(-r));
+	r = stt_results_parse(text, strlen(text), path, out);
+	free(text);
 	return r;
 }
 

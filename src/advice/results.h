@@ -18,6 +18,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #define STT_RESULTS_SCHEMA "stortune-results"
 #define STT_RESULTS_VERSION 1
@@ -40,6 +41,10 @@ __attribute__((warn_unused_result)) int stt_results_write(struct json_object *do
  */
 __attribute__((warn_unused_result)) int stt_results_load(const char *path,
 							struct json_object **out);
+/* The same checks of @len bytes of text (up to a NUL); @name names it in the messages. */
+__attribute__((warn_unused_result)) int stt_results_parse(const char *text, size_t len,
+							 const char *name,
+							 struct json_object **out);
 
 
 /* The "environment.label" of a results document ("native" when absent). */

@@ -126,10 +126,8 @@ static int directlvm_prepare(struct stt_backend *b)
 	p->rec_dir = p->rec_loop = p->rec_pv = p->rec_vg = p->rec_profile = STT_JOURNAL_NONE;
 	stt_backend_random_name(suffix, 8, "abcdefghijklmnopqrstuvwxyz0123456789");
 	snprintf(p->vg, sizeof(p->vg), "stt%s", suffix);
-	if ((r = stt_fs_mkdir_p(o->workdir, 0700))) {
-		r = stt_err(r, "%s: cannot create: %s", o->workdir, strerror(-r));
+	if ((r = stt_fs_own_dir(o->workdir, 0700)))
 		goto fail;
-	}
 	snprintf(p->rundir, sizeof(p->rundir), "%s/directlvm-%s", o->workdir, suffix);
 	if ((r = stt_journal_add(j, STT_J_DIR, p->rundir, NULL, &p->rec_dir)))
 		goto fail;

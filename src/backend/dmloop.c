@@ -70,10 +70,8 @@ static int dmloop_prepare(struct stt_backend *b)
 	b->priv = p;
 	p->rec_dir = p->rec_data = p->rec_meta = p->rec_pool = STT_JOURNAL_NONE;
 	stt_backend_random_name(suffix, 8, "abcdefghijklmnopqrstuvwxyz0123456789");
-	if ((r = stt_fs_mkdir_p(o->workdir, 0700))) {
-		r = stt_err(r, "%s: cannot create: %s", o->workdir, strerror(-r));
+	if ((r = stt_fs_own_dir(o->workdir, 0700)))
 		goto fail;
-	}
 	snprintf(p->rundir, sizeof(p->rundir), "%s/dmloop-%s", o->workdir, suffix);
 	if ((r = stt_journal_add(j, STT_J_DIR, p->rundir, NULL, &p->rec_dir)))
 		goto fail;

@@ -107,11 +107,9 @@ static int overlay_prepare(struct stt_backend *b)
 	p->rec_dir = p->rec_loop = p->rec_mount = STT_JOURNAL_NONE;
 	p->index_off = access("/sys/module/overlay/parameters/index", F_OK) == 0;
 
-	r = stt_fs_mkdir_p(o->workdir, 0700);
-	if (r) {
-		r = stt_err(r, "%s: cannot create: %s", o->workdir, strerror(-r));
+	r = stt_fs_own_dir(o->workdir, 0700);
+	if (r)
 		goto fail;
-	}
 	stt_backend_random_name(suffix, 8, "abcdefghijklmnopqrstuvwxyz0123456789");
 	snprintf(p->rundir, sizeof(p->rundir), "%s/overlay-%s", o->workdir, suffix);
 	snprintf(p->img, sizeof(p->img), "%s/backing.img", p->rundir);

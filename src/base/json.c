@@ -32,6 +32,20 @@ struct json_object *stt_json_get(struct json_object *o, const char *path)
 	return o;
 }
 
+struct json_object *stt_json_array(struct json_object *o, const char *path)
+{
+	struct json_object *v = stt_json_get(o, path);
+
+	return json_object_is_type(v, json_type_array) ? v : NULL;
+}
+
+struct json_object *stt_json_object(struct json_object *o, const char *path)
+{
+	struct json_object *v = stt_json_get(o, path);
+
+	return json_object_is_type(v, json_type_object) ? v : NULL;
+}
+
 struct json_object *stt_json_fio_double(double v)
 {
 	char buf[64];

@@ -18,6 +18,9 @@ int stt_json_add(struct json_object *o, const char *key, struct json_object *v);
 
 /* The member at @path ("modes.cold.storm") of nested objects, or NULL. */
 struct json_object *stt_json_get(struct json_object *o, const char *path);
+/* The same when it is an array (an object), else NULL: for documents read from outside. */
+struct json_object *stt_json_array(struct json_object *o, const char *path);
+struct json_object *stt_json_object(struct json_object *o, const char *path);
 
 /* A double serialised as fio prints it ("%f"). */
 struct json_object *stt_json_fio_double(double v);

@@ -380,9 +380,9 @@ int stt_journal_open(const char *dir, struct stt_journal **out)
 
 	if (!dir)
 		dir = STT_JOURNAL_DIR;
-	r = stt_fs_mkdir_p(dir, 0700);
+	r = stt_fs_own_dir(dir, 0700);
 	if (r)
-		return stt_err(r, "%s: cannot create: %s", dir, strerror(-r));
+		return r;
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
@@ -553,15 +553,13 @@ void stt_journal_close(struct stt_journal *j)
 
 /* Replay */
 
-static int load(const char *path, struct stt_journal *j)
+/* Reads the records of journal @text (modified) into @j; @path names it in messages. */
+static int load_text(char *text, const char *path, struct stt_journal *j)
 {
-	char *text = NULL, *line, *save = NULL;
+	char *line, *save = NULL;
 	bool first = true;
-	int r;
+	int r = 0;
 
-	r = stt_sysfs_slurp(path, &text);
-	if (r)
-		return r;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *f[4] = { NULL, NULL, NULL, NULL }, *s2 = NULL, *tok;
 		enum stt_jkind k;
@@ -602,7 +600,47 @@ static int load(const char *path, struct stt_journal *j)
 	if (first)
 		r = stt_err(-EINVAL, "%s: empty journal", path);
 out:
+	return r;
+}
+
+static int load(const char *path, struct stt_journal *j)
+{
+	char *text = NULL;
+	int r;
+
+	r = stt_sysfs_slurp(path, &text);
+	if (r)
+		return r;
+	r = load_text(text, path, j);
 	free(text);
+	return r;
+}
+
+int stt_journal_parse(const char *text, size_t len, const char *name, stt_journal_report_fn fn,
+		      void *arg, unsigned int *pending)
+{
+	struct stt_journal j = { .fd = -1 };
+	char *copy;
+	int r;
+
+	*pending = 0;
+	/* The text ends at its first NUL, as the file read by replay does. */
+	len = strnlen(text, len);
+	copy = malloc(len + 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	r = load_text(copy, name, &j);
+	free(copy);
+	for (size_t i = j.n; !r && i-- > 0;) {
+		if (j.recs[i].done)
+			continue;
+		(*pending)++;
+		if (fn)
+			fn(j.recs[i].kind, j.recs[i].a, j.recs[i].b, 0, arg);
+	}
+	free_recs(j.recs, j.n);
 	return r;
 }
 
@@ -616,21 +654,37 @@ int stt_journal_replay_dir(const char *dir, stt_journal_report_fn fn, void *arg,
 	*n_journals = *n_objects = 0;
 	if (!dir)
 		dir = STT_JOURNAL_DIR;
+	/* A journal says what to remove: only from a directory, and files, of this user. */
+	if ((first = stt_fs_check_own_dir(dir)))
+		return first;
 	d = opendir(dir);
 	if (!d)
 		return errno == ENOENT ? 0 : stt_err(-errno, "%s: %s", dir, strerror(errno));
 	while ((de = readdir(d))) {
 		struct stt_journal j = { .fd = -1 };
 		size_t n = strlen(de->d_name);
+		struct stat st;
 		char path[PATH_MAX];
 		int fd, r;
 
 		if (n < 8 || strcmp(de->d_name + n - 8, ".journal"))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		if (fd < 0) {
+			if (errno == ELOOP && !first)
+				first = stt_err(-ELOOP, "%s: a symbolic link; not replayed", path);
 			continue;
+		}
+		if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+			if (!first)
+				first = stt_err(-EPERM,
+						"%s: not a regular file of this user (uid %u); not "
+						"replayed",
+						path, (unsigned int)geteuid());
+			close(fd);
+			continue;
+		}
 		if (flock(fd, LOCK_EX | LOCK_NB)) { /* its run is alive */
 			close(fd);
 			continue;

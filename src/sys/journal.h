@@ -97,6 +97,16 @@ int stt_journal_replay_dir(const char *dir, stt_journal_report_fn fn, void *arg,
 			   unsigned int *n_journals, unsigned int *n_objects);
 
 /*
+ * What replaying journal @text (@len bytes, up to a NUL; @name names it in messages) would
+ * undo, without undoing anything: @fn (may be NULL) is called with result 0 for each record
+ * not done, newest first, and *@pending counts them. 0, -EINVAL (not a journal) or -ENOMEM.
+ */
+__attribute__((warn_unused_result)) int stt_journal_parse(const char *text, size_t len,
+							 const char *name,
+							 stt_journal_report_fn fn, void *arg,
+							 unsigned int *pending);
+
+/*
  * Interruption: after stt_journal_catch_signals(), SIGINT, SIGTERM and SIGHUP set a flag
  * instead of killing the process; long work polls stt_journal_interrupted() between steps
  * and unwinds with -EINTR, undoing through the journal.

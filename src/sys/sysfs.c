@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,6 +322,37 @@ int stt_sysfs_mounts_of(const char *text, unsigned int major, unsigned int minor
 	out[0] = '\0';
 	each_line(text, mounts_line, &f);
 	return f.count;
+}
+
+struct lock_find {
+	unsigned int major, minor;
+	uint64_t ino;
+	int pid;
+};
+
+static int lock_line(char *line, void *arg)
+{
+	struct lock_find *f = arg;
+	unsigned int ma, mi;
+	uint64_t ino;
+	int pid;
+
+	/* "1: FLOCK  ADVISORY  WRITE 24418 fe:00:10969103 0 EOF" */
+	if (strstr(line, "->") ||
+	    sscanf(line, "%*d: %*s %*s %*s %d %x:%x:%" SCNu64, &pid, &ma, &mi, &ino) != 4)
+		return 0;
+	if (ma != f->major || mi != f->minor || ino != f->ino || pid <= 0)
+		return 0;
+	f->pid = pid;
+	return 1;
+}
+
+int stt_sysfs_lock_holder(const char *text, unsigned int major, unsigned int minor, uint64_t ino)
+{
+	struct lock_find f = { major, minor, ino, -ENOENT };
+
+	each_line(text, lock_line, &f);
+	return f.pid;
 }
 
 struct swap_find {

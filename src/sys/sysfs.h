@@ -59,6 +59,12 @@ stt_sysfs_find_mount(const char *text, const char *path, unsigned int major, uns
 int stt_sysfs_mounts_of(const char *text, unsigned int major, unsigned int minor, char *out,
 			size_t len);
 
+/*
+ * "/proc/locks" text: the pid of the process holding a lock on inode @ino of the filesystem
+ * @major:@minor (waiters, "->" lines, not counted), or -ENOENT.
+ */
+int stt_sysfs_lock_holder(const char *text, unsigned int major, unsigned int minor, uint64_t ino);
+
 /* "/proc/swaps" text: whether the device @path is an active swap. */
 bool stt_sysfs_is_swap(const char *text, const char *path);
 

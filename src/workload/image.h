@@ -111,6 +111,14 @@ __attribute__((warn_unused_result)) int stt_image_generate(const struct stt_prof
  */
 __attribute__((warn_unused_result)) int stt_image_open_docker_save(const char *tar_path,
 								  struct stt_image **out);
+/*
+ * The same, of a tar of @len bytes at @buf (@name is its source in messages and the digest's
+ * place of the path). @buf must outlive the image: stt_image_fill() reads it again.
+ */
+__attribute__((warn_unused_result)) int stt_image_open_docker_save_mem(const void *buf,
+								      size_t len,
+								      const char *name,
+								      struct stt_image **out);
 
 /*
  * Chooses the startup working set from the image's final tree: with @p's [startup] counts, or

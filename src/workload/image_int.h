@@ -116,6 +116,8 @@ struct stt_image {
 	enum stt_image_kind kind;
 	stt_img_fill_fn fill;
 	char *source;
+	const void *mem; /* docker save read from memory: its bytes (the caller's), else NULL */
+	size_t mem_len;
 	uint64_t seed;
 	unsigned int n_layers;
 	struct layer *layers;

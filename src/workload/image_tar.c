@@ -149,13 +149,17 @@ static int archive_err(struct archive *a)
 	return archive_errno(a) > 0 ? -archive_errno(a) : -EIO;
 }
 
-/* The save tar, for reading; NULL with a message and *@r set. */
-static struct archive *open_outer(const char *path, int *r)
+/*
+ * The save tar, for reading: the file @path, or @len bytes at @mem when @mem is not NULL (then
+ * @path only names it). NULL with a message and *@r set.
+ */
+static struct archive *open_outer(const char *path, const void *mem, size_t len, int *r)
 {
 	struct archive *a;
 	struct stat st;
+	int ar;
 
-	if (stat(path, &st)) {
+	if (!mem && stat(path, &st)) {
 		*r = stt_err(-errno, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
@@ -166,7 +170,11 @@ static struct archive *open_outer(const char *path, int *r)
 	}
 	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
-	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
+	if (mem)
+		ar = archive_read_open_memory(a, mem, len);
+	else
+		ar = archive_read_open_filename(a, path, 1 << 16);
+	if (ar != ARCHIVE_OK) {
 		*r = stt_err(archive_err(a), "%s: %s", path, archive_error_string(a));
 		archive_read_free(a);
 		return NULL;
@@ -207,7 +215,8 @@ static void members_free(struct member *m, size_t n)
 }
 
 /* Pass 1: manifest.json and the members' names. */
-static int scan_save(const char *tar, char **manifest, struct member **members, size_t *n_members)
+static int scan_save(const char *tar, const void *mem, size_t len, char **manifest,
+		     struct member **members, size_t *n_members)
 {
 	struct archive_entry *ae;
 	struct member *m = NULL;
@@ -217,7 +226,7 @@ static int scan_save(const char *tar, char **manifest, struct member **members, 
 	int r = -EINVAL, ar;
 
 	*manifest = NULL;
-	a = open_outer(tar, &r);
+	a = open_outer(tar, mem, len, &r);
 	if (!a)
 		return r;
 	while ((ar = archive_read_next_header(a, &ae)) == ARCHIVE_OK) {
@@ -601,7 +610,7 @@ out:
 static int fill_docker(struct stt_layer_writer *w, struct stt_image *img, unsigned int li,
 		       char *buf);
 
-int stt_image_open_docker_save(const char *tar_path, struct stt_image **out)
+static int open_save(const char *tar_path, const void *mem, size_t len, struct stt_image **out)
 {
 	struct stt_image *img = NULL;
 	struct member *members = NULL;
@@ -612,13 +621,15 @@ int stt_image_open_docker_save(const char *tar_path, struct stt_image **out)
 	int r, ar;
 
 	*out = NULL;
-	if ((r = scan_save(tar_path, &manifest, &members, &n_members)) ||
+	if ((r = scan_save(tar_path, mem, len, &manifest, &members, &n_members)) ||
 	    (r = parse_manifest(tar_path, manifest, &layers, &n_layers)))
 		goto out;
 	if ((r = stt_img_image_new(STT_IMAGE_DOCKER_SAVE, fill_docker, tar_path, (unsigned int)n_layers, &img))) {
 		r = stt_err(r, "%s: out of memory", tar_path);
 		goto out;
 	}
+	img->mem = mem;
+	img->mem_len = len;
 	for (size_t i = 0; i < n_layers; i++)
 		if ((r = resolve_member(tar_path, layers[i], members, n_members,
 					&img->layers[i].member)))
@@ -630,7 +641,7 @@ int stt_image_open_docker_save(const char *tar_path, struct stt_image **out)
 		r = stt_err(-ENOMEM, "%s: out of memory", tar_path);
 		goto out;
 	}
-	o->a = open_outer(tar_path, &r);
+	o->a = open_outer(tar_path, mem, len, &r);
 	if (!o->a)
 		goto out;
 	while ((ar = archive_read_next_header(o->a, &ae)) == ARCHIVE_OK) {
@@ -699,6 +710,18 @@ out:
 	return r;
 }
 
+int stt_image_open_docker_save(const char *tar_path, struct stt_image **out)
+{
+	return open_save(tar_path, NULL, 0, out);
+}
+
+int stt_image_open_docker_save_mem(const void *buf, size_t len, const char *name,
+				   struct stt_image **out)
+{
+	if (!buf)
+		return stt_err(-EINVAL, "%s: no data", name);
+	return open_save(name, buf, len, out);
+}
 
 struct tar_source {
 	struct archive *a;
@@ -743,7 +766,7 @@ static int fill_docker(struct stt_layer_writer *w, struct stt_image *img, unsign
 	o = calloc(1, sizeof(*o));
 	if (!o)
 		return stt_err(-ENOMEM, "%s: out of memory", img->source);
-	o->a = open_outer(img->source, &r);
+	o->a = open_outer(img->source, img->mem, img->mem_len, &r);
 	if (!o->a)
 		goto out;
 	while ((ar = archive_read_next_header(o->a, &ae)) == ARCHIVE_OK) {

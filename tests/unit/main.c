@@ -16,6 +16,7 @@ static int (*const suites[])(void) = {
 	unit_register_probe,
 	unit_register_stats,
 	unit_register_journal,
+	unit_register_fsutil,
 	unit_register_thinpool,
 	unit_register_fmt,
 	unit_register_profile,

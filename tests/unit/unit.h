@@ -14,6 +14,7 @@ int unit_register_sysfs(void);
 int unit_register_probe(void);
 int unit_register_stats(void);
 int unit_register_journal(void);
+int unit_register_fsutil(void);
 int unit_register_thinpool(void);
 int unit_register_fmt(void);
 int unit_register_profile(void);

@@ -11,6 +11,7 @@
 #include "base/json.h"
 #include "advice/recommend.h"
 #include "advice/qualify.h"
+#include "advice/results.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -773,6 +774,77 @@ static int sh_syntax(const char *text)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* Runs @argv with stdout and stderr into @out; the exit status, or -1. */
+static int run_capture(char *const argv[], char *out, size_t len)
+{
+	int p[2], st;
+	size_t n = 0;
+	ssize_t k;
+	pid_t pid;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (!pid) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	while (n + 1 < len && (k = read(p[0], out + n, len - 1 - n)) > 0)
+		n += (size_t)k;
+	out[n] = '\0';
+	close(p[0]);
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/*
+ * A device path with spaces, quotes, '$', a backquote and a newline (from --device or a
+ * results file): the setup script holds it as one literal word. `bash -n` and `sh -n` accept
+ * the script; run, it dies at its block-device check naming the path exactly, and the command
+ * substitutions in the path have not run.
+ */
+static void test_setup_script_quoting(void)
+{
+	static const char marker[] = "/tmp/stt-unit-quoting-marker";
+	char dev[256], script[] = "/tmp/stt-unit-quoting-XXXXXX", out[4096], want[512];
+	char *bash_n[] = { (char *)"bash", (char *)"-n", script, NULL };
+	char *sh[] = { (char *)"sh", script, NULL };
+	struct fixture f;
+	char *t = NULL;
+	int fd;
+
+	snprintf(dev, sizeof(dev),
+		 "/dev/disk/by-id/it's a \"disk\" $(touch %s) `touch %s` $HOME\necho INJECTED",
+		 marker, marker);
+	unlink(marker);
+	fixture(&f, "24.0.7");
+	f.in.device = dev;
+	run(&f, NULL);
+	CU_ASSERT_EQUAL_FATAL(stt_emit_setup_script(f.r, &t), 0);
+	CU_ASSERT_TRUE(has(t, "$HOME?echo INJECTED)\n")); /* the comment does not end inside it */
+	fd = mkstemp(script);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(write(fd, t, strlen(t)), (ssize_t)strlen(t));
+	close(fd);
+	CU_ASSERT_EQUAL(run_capture(bash_n, out, sizeof(out)), 0);
+	CU_ASSERT_EQUAL(sh_syntax(t), 0);
+	if (geteuid() == 0) { /* else it stops earlier, at "must run as root" */
+		CU_ASSERT_EQUAL(run_capture(sh, out, sizeof(out)), 1);
+		snprintf(want, sizeof(want), "setup-direct-lvm: %s: not a block device", dev);
+		CU_ASSERT_TRUE(has(out, want));
+		CU_ASSERT_PTR_NULL(strstr(out, "\nINJECTED"));
+	}
+	CU_ASSERT_EQUAL(access(marker, F_OK), -1);
+	unlink(script);
+	unlink(marker);
+	free(t);
+	release(&f);
+}
+
 static void test_emitters(void)
 {
 	struct fixture f;
@@ -815,7 +887,7 @@ static void test_emitters(void)
 	CU_ASSERT_EQUAL_FATAL(stt_emit_setup_script(f.r, &t), 0);
 	CU_ASSERT_EQUAL(strncmp(t, "#!/bin/sh\n", 10), 0);
 	CU_ASSERT_TRUE(has(t, "set -eu\n"));
-	CU_ASSERT_TRUE(has(t, "DEVICE=${1:-/dev/nvme9n1}\n"));
+	CU_ASSERT_TRUE(has(t, "DEVICE=${1:-}\n[ -n \"$DEVICE\" ] || DEVICE='/dev/nvme9n1'\n"));
 	CU_ASSERT_TRUE(has(t, "CHUNK=128K\n")); /* the sweep's pick */
 	CU_ASSERT_TRUE(has(t, "ZERO=n\n"));
 	CU_ASSERT_TRUE(has(t, "VG=docker\nLV=thinpool\n"));
@@ -926,6 +998,54 @@ static void test_engine_disagree(void)
 	release(&f);
 }
 
+/* ---- Inputs the fuzzer found (tests/unit/data/fuzz/results/) ----------------------------- */
+
+static struct json_object *fuzz_doc(const char *name)
+{
+	struct json_object *doc = NULL;
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/fuzz/results/%s", unit_data_dir(), name);
+	CU_ASSERT_EQUAL(stt_results_load(path, &doc), 0);
+	return doc;
+}
+
+/* Recommends from @doc and emits every file: none may fail. */
+static struct stt_rec *recommend_all(struct json_object *doc)
+{
+	struct stt_rec_input in = { .docs = &doc, .ndocs = 1, .docker_origin = "test" };
+	struct json_object *j = NULL;
+	struct stt_rec *r = NULL;
+	char *text = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(stt_recommend(&in, &r), 0);
+	CU_ASSERT_EQUAL(stt_emit_daemon_json(r, r->driver, &j), 0);
+	json_object_put(j);
+	CU_ASSERT_EQUAL(stt_emit_setup_script(r, &text), 0);
+	free(text);
+	CU_ASSERT_EQUAL(stt_emit_markdown(r, NULL, 0, NULL, &text), 0);
+	free(text);
+	return r;
+}
+
+/* A tune point without a chunk size: was a NaN cast to an integer (undefined). */
+static void test_fuzz_tune_point(void)
+{
+	struct json_object *doc = fuzz_doc("tune-point-without-chunk.json");
+	const struct stt_rec_decision *d;
+	struct stt_rec *r;
+
+	if (!doc)
+		return;
+	r = recommend_all(doc);
+	d = stt_rec_get(r, "pool.chunk_size");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT(has(d->evidence, "? zeroing on failed (no figures)"));
+	CU_ASSERT(r->chunk_bytes >= 65536 && r->chunk_bytes % 65536 == 0);
+	stt_rec_free(r);
+	json_object_put(doc);
+}
+
 int unit_register_recommend(void)
 {
 	CU_pSuite s = CU_add_suite("recommend", NULL, NULL);
@@ -950,5 +1070,8 @@ int unit_register_recommend(void)
 	CU_add_test(s, "emitters", test_emitters);
 	CU_add_test(s, "engine check: a disagreement follows the real engine",
 		    test_engine_disagree);
+	CU_add_test(s, "setup script: a device path with spaces, quotes, $ and a newline",
+		    test_setup_script_quoting);
+	CU_add_test(s, "fuzz: a tune point without a chunk size", test_fuzz_tune_point);
 	return CU_get_error();
 }

@@ -2,6 +2,7 @@
 /* The results document round-trips, and bad files are refused with the reason. */
 #include "unit.h"
 
+#include "base/err.h"
 #include "measure/bench.h"
 #include "sys/devstat.h"
 #include "base/json.h"
@@ -79,6 +80,12 @@ static void test_refused(void)
 	CU_ASSERT_EQUAL(stt_results_load(path, &doc), -EINVAL);
 	put(path, "{\"schema\": \"stortune-results\", \"schema_version\": 1, \"backends\": 3}");
 	CU_ASSERT_EQUAL(stt_results_load(path, &doc), -EINVAL);
+	/* a null or non-string schema (was strcmp of NULL; tests/unit/data/fuzz/results/) */
+	put(path, "{\"schema\": null, \"schema_version\": 1, \"backends\": []}");
+	CU_ASSERT_EQUAL(stt_results_load(path, &doc), -EINVAL);
+	put(path, "{\"schema\": [\"stortune-results\"], \"schema_version\": 1, \"backends\": []}");
+	CU_ASSERT_EQUAL(stt_results_load(path, &doc), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(stt_err_msg(), "not a stortune results file"));
 	unlink(path);
 	CU_ASSERT_EQUAL(stt_results_load(path, &doc), -ENOENT);
 }

@@ -4,11 +4,160 @@
 
 #include "cmd.h"
 
+#include "advice/results.h"
+#include "sys/fsutil.h"
+
+#include <json-c/json.h>
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+/*
+ * A run's scratch and journal directories in a hostile environment, through the commands:
+ * refused with exit 2 before anything is made (selftest; bench and tune share the code):
+ * a journal directory that is a symlink, a scratch directory that is one, a scratch directory
+ * another run holds; and cleanup of a journal directory that is a symlink.
+ */
+static void test_hostile_dirs(void)
+{
+	char base[] = "/tmp/stt-unit-hostile-XXXXXX", real[128], link[128], work[128], jdir[128];
+	char cmd[256], want[128], c;
+	int p[2], q[2], fd, st;
+	struct stat sb;
+	pid_t pid;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(base));
+	snprintf(real, sizeof(real), "%s/real", base);
+	snprintf(link, sizeof(link), "%s/link", base);
+	snprintf(work, sizeof(work), "%s/work", base);
+	snprintf(jdir, sizeof(jdir), "%s/journals", base);
+	CU_ASSERT_EQUAL_FATAL(mkdir(real, 0700), 0);
+	CU_ASSERT_EQUAL_FATAL(symlink(real, link), 0);
+
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "selftest", "--backend", "overlay", "--workdir", work,
+				 "--journal-dir", link, NULL),
+			2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_err, "a symbolic link"));
+	CU_ASSERT_EQUAL(lstat(work, &sb), -1); /* nothing made */
+
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "selftest", "--backend", "overlay", "--workdir", link,
+				 "--journal-dir", jdir, NULL),
+			2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_err, "a symbolic link"));
+	CU_ASSERT_EQUAL(rmdir(real), 0); /* still empty */
+	CU_ASSERT_EQUAL(mkdir(real, 0700), 0);
+
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "cleanup", "--journal-dir", link, NULL), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_err, "nothing replayed"));
+
+	/* another run holds the scratch directory */
+	CU_ASSERT_EQUAL_FATAL(mkdir(work, 0700), 0);
+	CU_ASSERT_EQUAL_FATAL(pipe(p) || pipe(q), 0);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (!pid) {
+		if (stt_fs_lock_dir(work, &fd) || write(q[1], "l", 1) != 1 ||
+		    read(p[0], &c, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	CU_ASSERT_EQUAL(read(q[0], &c, 1), 1);
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "selftest", "--backend", "overlay", "--workdir", work,
+				 "--journal-dir", jdir, NULL),
+			2);
+	snprintf(want, sizeof(want), "in use by another stortune run (pid %d", (int)pid);
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_err, want));
+	CU_ASSERT_EQUAL(lstat(jdir, &sb), -1); /* no journal made either */
+	/* qualify takes it before its raw figures, which it makes in the scratch directory */
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "qualify", "--profile", "profiles/ci.ini", "--workdir",
+				 work, "--journal-dir", jdir, NULL),
+			2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(unit_err, want));
+	snprintf(cmd, sizeof(cmd), "[ -z \"$(ls -A '%s')\" ]", work);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+	CU_ASSERT_EQUAL(write(p[1], "x", 1), 1);
+	waitpid(pid, &st, 0);
+	CU_ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+/* recommend -o DIR: its files with their stated modes (0755 for the script), whatever the umask. */
+static void test_recommend_modes(void)
+{
+	static const char *const files[] = { "daemon.json", "docker-thinpool.profile",
+					     "setup-direct-lvm.sh", "containerd-devmapper.toml",
+					     "RECOMMENDATION.md" };
+	char base[] = "/tmp/stt-unit-modes-XXXXXX", in[4096], path[256], cmd[128];
+	mode_t old;
+	struct stat st;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(base));
+	snprintf(in, sizeof(in), "%s/fuzz/results/tune-point-without-chunk.json", unit_data_dir());
+	old = umask(077);
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "recommend", in, "-o", base, "--docker-version",
+				 "24.0.7", NULL),
+			0);
+	umask(old);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", base, files[i]);
+		CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+		CU_ASSERT_EQUAL(st.st_mode & 07777, strstr(files[i], ".sh") ? 0755 : 0644);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+/* The summary table of @doc, as bench and qualify print it, into @buf. */
+static void summary_text(struct json_object *doc, char *buf, size_t len)
+{
+	FILE *f = tmpfile();
+	size_t n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	cmd_print_summary(doc, f);
+	rewind(f);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+/*
+ * The summary of a results document from outside: a backend without "modes" (found by the
+ * fuzzer: a NULL object iterated), warnings that are not arrays.
+ */
+static void test_summary_hostile(void)
+{
+	static const char odd[] =
+	    "{\"schema\":\"stortune-results\",\"schema_version\":1,\"warnings\":\"w\","
+	    "\"backends\":[{\"backend\":\"overlay\",\"status\":\"ok\",\"modes\":[1],"
+	    "\"warnings\":{\"a\":1}},{\"status\":\"failed\"},7]}";
+	struct json_object *doc = NULL;
+	char path[4096], out[8192];
+
+	snprintf(path, sizeof(path), "%s/fuzz/results/backend-without-modes.json", unit_data_dir());
+	CU_ASSERT_EQUAL_FATAL(stt_results_load(path, &doc), 0);
+	summary_text(doc, out, sizeof(out));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "dm-loop (vm-tcg)     no modes"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "overlay (vm-tcg)     cold"));
+	json_object_put(doc);
+
+	CU_ASSERT_EQUAL_FATAL(stt_results_parse(odd, sizeof(odd) - 1, "odd", &doc), 0);
+	summary_text(doc, out, sizeof(out));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "overlay              no modes"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "?                    failed: no reason given"));
+	CU_ASSERT_PTR_NULL(strstr(out, "warning:"));
+	json_object_put(doc);
+}
 
 static void test_table(void)
 {
@@ -161,5 +310,9 @@ int unit_register_cmd(void)
 	CU_add_test(s, "usage errors exit 2", test_usage_errors);
 	CU_add_test(s, "tune: bad input exits 2 naming it", test_tune_input);
 	CU_add_test(s, "write error on stdout exits 1", test_stdout_error);
+	CU_add_test(s, "summary table of a hostile results document", test_summary_hostile);
+	CU_add_test(s, "recommend -o: files with their stated modes", test_recommend_modes);
+	CU_add_test(s, "hostile scratch and journal directories refused (exit 2)",
+		    test_hostile_dirs);
 	return CU_get_error();
 }

@@ -6,6 +6,7 @@
  */
 #include "unit.h"
 
+#include "base/err.h"
 #include "sys/journal.h"
 #include "sys/proc.h"
 
@@ -136,11 +137,11 @@ static void test_names(void)
 /* A child makes objects and dies without undoing; replay removes them; a live run's stays. */
 static void test_replay(void)
 {
-	char jdir[128], d[128], f[160];
+	char jdir[128], d[128], f[160], lf[160];
 	struct stt_journal *live;
 	unsigned int nj = 0, no = 0;
 	pid_t pid;
-	int st;
+	int st, fd;
 
 	snprintf(jdir, sizeof(jdir), "%s/j3", base);
 	snprintf(d, sizeof(d), "%s/dead-tree", base);
@@ -168,13 +169,18 @@ static void test_replay(void)
 
 	/* A live run's journal beside it, with a pending object. */
 	CU_ASSERT_EQUAL_FATAL(stt_journal_open(jdir, &live), 0);
-	CU_ASSERT_EQUAL(stt_journal_add(live, STT_J_FILE, "/tmp/stt-live-object", NULL, NULL), 0);
+	snprintf(lf, sizeof(lf), "%s/live-object", base);
+	fd = open(lf, O_CREAT | O_WRONLY, 0600);
+	CU_ASSERT(fd >= 0);
+	close(fd);
+	CU_ASSERT_EQUAL(stt_journal_add(live, STT_J_FILE, lf, NULL, NULL), 0);
 
 	CU_ASSERT_EQUAL(stt_journal_replay_dir(jdir, NULL, NULL, &nj, &no), 0);
 	CU_ASSERT_EQUAL(nj, 1);
 	CU_ASSERT_EQUAL(no, 1);
 	CU_ASSERT_FALSE(exists(d));
 	CU_ASSERT_EQUAL(count_journals(jdir), 1); /* the live one */
+	CU_ASSERT_TRUE(exists(lf));		  /* and its object */
 	CU_ASSERT_EQUAL(stt_journal_undo_all(live, NULL, NULL), 0);
 	stt_journal_close(live);
 	CU_ASSERT_EQUAL(count_journals(jdir), 0);
@@ -265,6 +271,108 @@ static void test_procs(void)
 	CU_ASSERT_EQUAL(system(path), 0);
 }
 
+/* The records of a journal text, in the order replay would undo them (no undo here). */
+static void seen_rec(enum stt_jkind kind, const char *a, const char *b, int result, void *arg)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+
+	snprintf(out + n, 1024 - n, "%s %s %s %d;", stt_journal_kind_name(kind), a, b, result);
+}
+
+static void test_parse(void)
+{
+	static const char text[] = "stortune-journal 1\t42\t1764950400\n"
+				   "0\tdir\t/x/run\t\n"
+				   "1\tloop\t/x/run/pool.img\t\n"
+				   "2\tthin\tpool\t7\n"
+				   "2\tdone\n"
+				   "3\tmount\t/x/run/a b\n"
+				   "4\tbogus\t/y\t\n"
+				   "5\tfile\t/x/torn";
+	char out[1024] = "";
+	unsigned int n = 9;
+
+	CU_ASSERT_EQUAL(stt_journal_parse(text, sizeof(text) - 1, "t", seen_rec, out, &n), 0);
+	CU_ASSERT_EQUAL(n, 4);
+	CU_ASSERT_STRING_EQUAL(out, "file /x/torn  0;mount /x/run/a b  0;loop /x/run/pool.img  0;"
+				    "dir /x/run  0;");
+	CU_ASSERT_EQUAL(stt_journal_parse("not a journal\n", 14, "t", NULL, NULL, &n), -EINVAL);
+	CU_ASSERT_EQUAL(stt_journal_parse("", 0, "t", NULL, NULL, &n), -EINVAL);
+	/* the text ends at a NUL, as a file read whole does */
+	CU_ASSERT_EQUAL(stt_journal_parse("stortune-journal 1\n0\tdir\t/a\t\n\0001\tdir\t/b\t\n",
+				      33, "t", NULL, NULL, &n),
+			0);
+	CU_ASSERT_EQUAL(n, 1);
+}
+
+/* Writes a dead run's journal (a record of @victim) at @path, owned by @uid. */
+static void plant(const char *path, const char *victim, uid_t uid)
+{
+	FILE *f = fopen(path, "w");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fprintf(f, "stortune-journal 1\t1\t1\n0\tfile\t%s\t\n", victim);
+	fclose(f);
+	CU_ASSERT_EQUAL(chown(path, uid, uid), 0);
+}
+
+/*
+ * Journals say what to remove, so replay trusts only this user's: a journal directory that is
+ * a symlink is refused (so is making a journal in it), and a journal that is a symlink or
+ * another user's file is not replayed (its object stays) but reported.
+ */
+static void test_hostile(void)
+{
+	char real[128], link[128], victim[128], j1[160], j2[160], target[160];
+	struct stt_journal *j = NULL;
+	unsigned int nj = 0, no = 0;
+	FILE *f;
+
+	snprintf(real, sizeof(real), "%s/hostile-real", base);
+	snprintf(link, sizeof(link), "%s/hostile-link", base);
+	snprintf(victim, sizeof(victim), "%s/victim", base);
+	CU_ASSERT_EQUAL_FATAL(mkdir(real, 0700), 0);
+	CU_ASSERT_EQUAL_FATAL(symlink(real, link), 0);
+	f = fopen(victim, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fclose(f);
+
+	CU_ASSERT_EQUAL(stt_journal_open(link, &j), -ELOOP);
+	CU_ASSERT_PTR_NOT_NULL(strstr(stt_err_msg(), "a symbolic link"));
+	CU_ASSERT_EQUAL(count_journals(real), 0);
+	snprintf(j1, sizeof(j1), "%s/run-1-1.journal", real);
+	plant(j1, victim, geteuid());
+	CU_ASSERT_EQUAL(stt_journal_replay_dir(link, NULL, NULL, &nj, &no), -ELOOP);
+	CU_ASSERT_TRUE(exists(victim));
+	unlink(j1);
+
+	/* a journal that is a symlink to one elsewhere */
+	snprintf(target, sizeof(target), "%s/elsewhere.journal", base);
+	plant(target, victim, geteuid());
+	CU_ASSERT_EQUAL_FATAL(symlink(target, j1), 0);
+	CU_ASSERT_EQUAL(stt_journal_replay_dir(real, NULL, NULL, &nj, &no), -ELOOP);
+	CU_ASSERT_EQUAL(nj, 0);
+	CU_ASSERT_TRUE(exists(victim));
+	unlink(j1);
+
+	/* another user's journal (root can make one) */
+	if (geteuid() == 0) {
+		snprintf(j2, sizeof(j2), "%s/run-2-2.journal", real);
+		plant(j2, victim, 65534);
+		CU_ASSERT_EQUAL(stt_journal_replay_dir(real, NULL, NULL, &nj, &no), -EPERM);
+		CU_ASSERT_PTR_NOT_NULL(strstr(stt_err_msg(), "not a regular file of this user"));
+		CU_ASSERT_EQUAL(nj, 0);
+		CU_ASSERT_TRUE(exists(victim));
+		unlink(j2);
+	}
+	/* and the same journal of this user is replayed */
+	plant(j1, victim, geteuid());
+	CU_ASSERT_EQUAL(stt_journal_replay_dir(real, NULL, NULL, &nj, &no), 0);
+	CU_ASSERT_EQUAL(nj, 1);
+	CU_ASSERT_FALSE(exists(victim));
+}
+
 int unit_register_journal(void)
 {
 	CU_pSuite s = CU_add_suite("journal", setup, teardown);
@@ -276,5 +384,7 @@ int unit_register_journal(void)
 	CU_add_test(s, "replay of a dead run, live run left alone", test_replay);
 	CU_add_test(s, "processes by pid file and by the directory they name; empty dirs",
 		    test_procs);
+	CU_add_test(s, "parse: what replay would undo", test_parse);
+	CU_add_test(s, "hostile: symlinked directory, symlinked or foreign journals", test_hostile);
 	return CU_get_error();
 }

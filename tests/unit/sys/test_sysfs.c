@@ -18,6 +18,20 @@ static char *sample(const char *name)
 	return text;
 }
 
+static void test_locks(void)
+{
+	char *t = sample("locks.sample");
+
+	CU_ASSERT_EQUAL(stt_sysfs_lock_holder(t, 0xfe, 0, 10969103), 24418);
+	CU_ASSERT_EQUAL(stt_sysfs_lock_holder(t, 0xfe, 0, 1237427), 23919);
+	CU_ASSERT_EQUAL(stt_sysfs_lock_holder(t, 0x103, 2, 1213975), 23630);
+	CU_ASSERT_EQUAL(stt_sysfs_lock_holder(t, 0xfe, 0, 10969104), -ENOENT); /* a waiter */
+	CU_ASSERT_EQUAL(stt_sysfs_lock_holder(t, 8, 1, 12), -ENOENT);	    /* no pid (OFD) */
+	CU_ASSERT_EQUAL(stt_sysfs_lock_holder(t, 0xfe, 1, 10969103), -ENOENT);
+	CU_ASSERT_EQUAL(stt_sysfs_lock_holder("", 0, 0, 0), -ENOENT);
+	free(t);
+}
+
 static void test_filesystems(void)
 {
 	char *t = sample("filesystems.host");
@@ -197,6 +211,7 @@ int unit_register_sysfs(void)
 	CU_add_test(s, "mount of a path", test_find_mount);
 	CU_add_test(s, "mounts of a device", test_mounts_of);
 	CU_add_test(s, "/proc/swaps", test_swaps);
+	CU_add_test(s, "/proc/locks", test_locks);
 	CU_add_test(s, "--version text", test_version);
 	CU_add_test(s, "reading small files", test_read);
 	return CU_get_error();
