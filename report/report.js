@@ -432,12 +432,14 @@
 
 	// ---- Comparison ----
 	function compare(c) {
-		const order = { regression: 0, improvement: 1, 'within threshold': 2, 'no change': 3 };
+		const order = { regression: 0, improvement: 1, 'within threshold': 2, 'no change': 3, inconclusive: 4, 'not gated': 5 };
 		const ms2 = c.metrics.slice().sort((a, b) => (order[a.verdict] ?? 9) - (order[b.verdict] ?? 9));
 		const pct = (v) => (fin(v) ? (v >= 0 ? '+' : '') + (v * 100).toFixed(1) + '%' : '-');
 		const kids = [el('p', {}, 'Baseline ' + c.baseline_file + ', candidate ' + c.candidate_file + ': ' + c.regressions +
-			' regression(s), ' + c.improvements + ' improvement(s). A regression needs a one-sided Mann-Whitney p below ' +
-			c.params.alpha + ' and the change\'s bound beyond the threshold (' + pct(c.params.threshold) + '); ' +
+			' regression(s), ' + c.improvements + ' improvement(s), ' + (c.inconclusive || 0) + ' inconclusive, ' + (c.not_gated || 0) +
+			' not gated. A regression needs a one-sided Mann-Whitney p below ' +
+			c.params.alpha + ' and the change\'s bound beyond the threshold (' + pct(c.params.threshold) + ', raised to ' +
+			(c.params.noise_factor ?? '-') + ' times the spread of one of the baseline\'s repetitions); ' +
 			'the interval is the one-sided bounds of the relative change at ' + c.params.confidence + '.')];
 		if (c.environment_differences && c.environment_differences.length)
 			kids.push(el('p', { class: 'warn' }, 'The runs come from different environments: ' + c.environment_differences.join('; ')));

@@ -228,7 +228,7 @@ function fig(d, name) { // a compare-style metric name -> the median in the resu
 				change: e.querySelector('td[data-k="change"]').getAttribute('data-v'),
 			})));
 			check('compare: one row per metric', rows.length === cmp.metrics.length, rows.length + ' vs ' + cmp.metrics.length);
-			const rank = { regression: 0, improvement: 1, 'within threshold': 2, 'no change': 3 };
+			const rank = { regression: 0, improvement: 1, 'within threshold': 2, 'no change': 3, inconclusive: 4, 'not gated': 5 };
 			for (let i = 1; i < rows.length; i++)
 				check('compare: regressions first', rank[rows[i - 1].verdict] <= rank[rows[i].verdict], rows[i - 1].verdict + ' before ' + rows[i].verdict);
 			for (const m of cmp.metrics) {
