@@ -107,6 +107,14 @@ check: deps
 	if [ $$rc -eq 77 ]; then echo "VM tests skipped (no qemu-system-x86_64)"; \
 	elif [ $$rc -ne 0 ]; then exit $$rc; fi
 
+# The fault sweep (not part of check, ~15 min): the faults suite with 20 SIGKILLs in each
+# phase of bench and of qualify, each followed by `stortune cleanup`; the table of faults
+# goes to build/faults-table.md.
+check-faults: stortune build/priv-tests
+	@rm -f build/faults-table.md
+	STT_PRIV_ONLY=faults STT_FAULT_KILLS=20 STT_FAULT_QUALIFY_KILLS=20 \
+		STT_FAULT_TABLE=build/faults-table.md build/priv-tests
+
 # The VM tier alone (it needs ./stortune and build/priv-tests).
 check-vm: stortune build/priv-tests
 	@tests/vm/run.sh
@@ -131,6 +139,6 @@ clean:
 format:
 	clang-format -i $(SRC_C) $(wildcard src/*/*.h cmd/*.c cmd/*.h tests/*/*.c tests/*/*/*.c tests/*/*.h)
 
-.PHONY: all deps run check check-vm bench-ci bench-baseline install clean format
+.PHONY: all deps run check check-faults check-vm bench-ci bench-baseline install clean format
 
 -include $(SRC_O:.o=.d) $(CMD_O:.o=.d) $(UNIT_O:.o=.d) $(PRIV_O:.o=.d) build/cmd/main.d

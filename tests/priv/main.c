@@ -113,6 +113,7 @@ static const struct {
 	{ "image", priv_register_image },
 	{ "docker", priv_register_docker },
 	{ "engine", priv_register_engine },
+	{ "faults", priv_register_faults },
 };
 
 /* Caught rather than ignored, so that the commands the tests run get the default back. */

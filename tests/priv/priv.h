@@ -17,6 +17,7 @@ int priv_register_bench(void);
 int priv_register_image(void);
 int priv_register_docker(void);
 int priv_register_engine(void);
+int priv_register_faults(void);
 
 /* The scratch directory of this run (under /var/tmp), made by the runner. */
 const char *priv_dir(void);
