@@ -668,6 +668,46 @@ static int workdir_space(const struct stt_backend_opts *o, const char *when, int
 		       prev);
 }
 
+/*
+ * Thin pools: when the pool is out of data or metadata space, read-only or failed, an error
+ * naming that, where (@when) and how full it is (with @e's message, if any); else @e.
+ * A full pool queues or fails the writes under the filesystems on its thin devices, which
+ * then report only an I/O error: the cause is named here.
+ */
+static int pool_fault(struct stt_backend *b, const char *when, int e)
+{
+	struct stt_pool_status st;
+	const char *what = NULL;
+	char prev[768];
+
+	if (!b || !b->ops->pool_status)
+		return e;
+	snprintf(prev, sizeof(prev), "%s", e ? stt_err_msg() : "");
+	if (stt_backend_pool_status(b, &st)) {
+		if (!e)
+			return 0;
+		/* a pool whose status cannot be read has failed: say so with the first error */
+		return stt_err(e, "%s; thin pool status: %s (%s)", prev, stt_err_msg(), when);
+	}
+	if (st.out_of_data_space || st.data_used_blocks >= st.data_total_blocks)
+		what = "out of data space";
+	else if (st.meta_used_blocks >= st.meta_total_blocks)
+		what = "out of metadata space";
+	else if (st.read_only)
+		what = "read-only (its metadata ran out or failed)";
+	else if (st.needs_check)
+		what = "marked needs_check";
+	if (!what)
+		return e;
+	return stt_err(-ENOSPC,
+		       "thin pool %s %s: data %llu/%llu blocks, metadata %llu/%llu blocks used%s%s "
+		       "(use a larger --data-size/--meta-size or fewer containers)",
+		       what, when, (unsigned long long)st.data_used_blocks,
+		       (unsigned long long)st.data_total_blocks,
+		       (unsigned long long)st.meta_used_blocks,
+		       (unsigned long long)st.meta_total_blocks, *prev ? "; " : "", prev);
+}
+
 /* One repetition in one mode: all phases, barrier between them. */
 static int run_mode(struct run *r, enum stt_bench_mode mode, unsigned int rep,
 		    struct mode_rec *m, stt_bench_progress_fn progress, void *parg,
@@ -701,16 +741,17 @@ static int run_mode(struct run *r, enum stt_bench_mode mode, unsigned int rep,
 			return e;
 		snprintf(label, sizeof(label), "%s %s", stt_bench_mode_name(mode), phase_names[p]);
 		if ((e = run_phase(r, rep, progress, parg, label))) {
-			snprintf(label, sizeof(label), "in %s %s", stt_bench_mode_name(mode),
-				 phase_names[p]);
-			return workdir_space(&r->b->opts, label, e);
+			snprintf(label, sizeof(label), "in %s %s (after %llu of %u containers)",
+				 stt_bench_mode_name(mode), phase_names[p],
+				 (unsigned long long)r->rep_hist.n, r->p->containers);
+			return workdir_space(&r->b->opts, label, pool_fault(r->b, label, e));
 		}
 		/* Written data reaches the device within its phase. */
 		if (p == STT_PHASE_WRITE || p == STT_PHASE_COW) {
 			sync();
-			snprintf(label, sizeof(label), "in %s %s", stt_bench_mode_name(mode),
-				 phase_names[p]);
-			if ((e = workdir_space(&r->b->opts, label, 0)))
+			snprintf(label, sizeof(label), "in %s %s (%u containers written)",
+				 stt_bench_mode_name(mode), phase_names[p], r->p->containers);
+			if ((e = workdir_space(&r->b->opts, label, pool_fault(r->b, label, 0))))
 				return e;
 		}
 		if ((e = stt_devstat_read(r->dev, &b)))
@@ -812,12 +853,12 @@ int stt_bench_run(const char *name, const struct stt_backend_opts *o,
 			e = stt_err(e, "import: layer %u of %u: %s", i + 1, wl->layers, why);
 			snprintf(why, sizeof(why), "in import (layer %u of %u)", i + 1,
 				 wl->layers);
-			e = workdir_space(o, why, e);
+			e = workdir_space(o, why, pool_fault(r.b, why, e));
 			goto out;
 		}
 	}
 	sync();
-	if ((e = workdir_space(o, "in import", 0)))
+	if ((e = workdir_space(o, "in import", pool_fault(r.b, "in import", 0))))
 		goto out;
 	if ((e = stt_devstat_read(r.dev, &b)))
 		goto out;

@@ -5,6 +5,9 @@
 #               first-write: the pool runs out of data space.
 #   pool-meta   dm-loop with a 2 MiB metadata file and 4000 containers: the pool's metadata
 #               runs out while the containers are created (two snapshots each).
+#   ioerr       direct-lvm on a dm-linear over the NVMe disk, swapped to dm-error at a random
+#               point of each phase (build/priv-tests, the faults suite with
+#               STT_FAULT_DM_ONLY=1; STT_FAULT_IOERR=0 leaves it out).
 #
 # Each: bench must exit 1 within a bound (STT_FAULT_BOUND, 150 s) with a message naming the
 # fault and the phase, the results document valid and "incomplete": true, and no dm device,
@@ -61,11 +64,11 @@ fault() {
 	local name=$1 want1=$2 want2=$3 w=/var/tmp/fault-$1 j=/var/tmp/fault-$1-journal t0 rc secs said left=0
 	shift 4
 	echo "== fault $name: stortune bench $*"
-	t0=$(date +%s.%N)
+	t0=$(cut -d' ' -f1 /proc/uptime)
 	timeout -s KILL "$BOUND" stortune bench --workdir "$w" --journal-dir "$j" --env-label vm-tcg \
 		-o "$R/$name.json" "$@" >/dev/null 2>"$R/$name.log"
 	rc=$?
-	secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+	secs=$(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.1f", b - a }')
 	cat "$R/$name.log"
 	said=$(grep -a -m1 '^stortune bench: ' "$R/$name.log" | sed 's/^stortune bench: //; s/|/ /g')
 	if [ "$rc" -eq 137 ]; then
@@ -107,6 +110,22 @@ fault pool-data "out of data space" "first-write" -- --backend dm-loop --profile
 profile /var/tmp/pool-meta.ini 1m 4k 4000
 fault pool-meta "metadata" "create" -- --backend dm-loop --profile /var/tmp/pool-meta.ini \
 	--data-size 4G --meta-size 2M --base-size 64M
+
+# I/O errors under direct-lvm: the disk (a dm-linear over $STT_DISK) swapped to dm-error in
+# each phase of bench, from tests/priv (the faults suite, its dm part).
+if [ -x /usr/local/bin/priv-tests ] && [ "${STT_FAULT_IOERR:-1}" = 1 ]; then
+	echo "== fault ioerr: priv-tests faults suite, direct-lvm on a dm-linear over $STT_DISK"
+	(cd / && STORTUNE=/usr/local/bin/stortune STT_PRIV_ONLY=faults STT_FAULT_DM_ONLY=1 \
+		STT_PRIV_DEVICE=$STT_DISK STT_FAULT_TABLE=$TABLE /usr/local/bin/priv-tests) \
+		>"$R/ioerr.log" 2>&1
+	rc=$?
+	cat "$R/ioerr.log"
+	if [ $rc -eq 0 ] && grep -aq 'direct-lvm: the disk turns into dm-error.*passed' "$R/ioerr.log"; then
+		pass ioerr.directlvm "every phase: exit 1, bounded, nothing left after cleanup"
+	else
+		fail ioerr.directlvm "priv-tests exit $rc (ioerr.log)"
+	fi
+fi
 
 cat "$TABLE"
 echo "faults: $FAILED failed"

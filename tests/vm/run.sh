@@ -203,18 +203,19 @@ else
 fi
 
 # --- faults of the thin pool, for real (tests/vm/faults.sh): a pool out of data space in the
-# containers' first writes, one out of metadata space while they are created. Each must end
-# in a bounded time, exit 1 naming the fault, leave an incomplete document and nothing else.
+# containers' first writes, one out of metadata space while they are created, and I/O errors
+# under direct-lvm in each phase. Each must end in a bounded time, exit 1 naming the fault,
+# leave an incomplete document and nothing else.
 FOUT=${STT_VM_FAULTS_OUT:-$ROOT/build/vm/out/faults}
 if [ -x "$ROOT/stortune" ] && command -v jq >/dev/null 2>&1; then
 	echo "== vm: booting the guest with faults.sh (full thin pools; timeout ${FAULTS_TIMEOUT:=600}s)"
 	TMPDIR=$TMPD "$GUEST" run "$HERE/faults.sh" --out "$FOUT" --timeout "$FAULTS_TIMEOUT" --quiet \
-		--add "$(command -v jq)"
+		--mem 3072 --add "$(command -v jq)" --file "$ROOT/build/priv-tests:/usr/local/bin/priv-tests"
 	RC=$?
 	if [ $RC -eq 0 ]; then ok "guest ran faults.sh and exited 0"; else bad "guest faults.sh (exit $RC; $FOUT/faults-checks.txt)"; fi
 	steps_of "guest faults:" "$FOUT/faults-checks.txt" pool-data.bounded pool-data.exit \
 		pool-data.message pool-data.document pool-data.leftovers pool-meta.bounded \
-		pool-meta.exit pool-meta.message pool-meta.document pool-meta.leftovers
+		pool-meta.exit pool-meta.message pool-meta.document pool-meta.leftovers ioerr.directlvm
 	check "no disk images left behind (faults)" test -z "$(ls -A "$TMPD")"
 else
 	bad "guest faults: ./stortune not built or no jq on this host (make deps installs jq)"

@@ -21,6 +21,7 @@
 #include "priv.h"
 
 #include "advice/results.h"
+#include "backend/backend.h"
 #include "sys/dm.h"
 
 #include <errno.h>
@@ -371,7 +372,8 @@ static bool pump(int fd, char *buf, size_t cap, size_t *len, int ms)
 /*
  * Starts @cmd on a pty (so that it shows its progress), waits until it is in phase @want,
  * waits a random 0..@max_ms more (the phase's own bound >> @aim when it has one), and kills
- * it with SIGKILL. *@hit: the phase it was in at the kill (-1: it ended first). Returns the exit status (128 + signal when killed).
+ * it with SIGKILL. *@hit: the phase it was in at the kill (-1: it ended first). Returns the exit
+ * status (128 + signal when killed).
  */
 static int kill_in(const char *cmd, const struct phase *ph, size_t n, int want, int max_ms, int aim,
 		   int *hit)
@@ -531,6 +533,184 @@ static void test_kill_qualify(void)
 	unlink(prof);
 }
 
+/* ---- I/O errors under direct-lvm (the VM tier): the disk turns into dm-error mid-phase ---- */
+
+#define FAULT_DISK "faultdisk" /* a dm-linear over $STT_PRIV_DEVICE, swapped to error */
+
+static const struct phase lvm_phases[] = {
+    {"prepare", "direct-lvm: prepare", 0},
+    {"import", "import layer", 0},
+    {"create", "cold create", 0},
+    {"start", "cold start", 0},
+    {"first-read", "cold first-read", 0},
+    {"first-write", "cold first-write", 0},
+    {"stop", "cold stop", 0},
+    {"remove", "cold remove", 0},
+};
+
+/*
+ * As kill_in(), but at the point it runs @action (a shell command) instead of killing, then
+ * waits for the run to end, at most @bound_s seconds (then SIGKILL: a hang). *@secs: from
+ * the fault to the exit; @errbuf gets the tail of what it printed.
+ */
+static int fault_in(const char *cmd, const struct phase *ph, size_t n, int want, int max_ms,
+		    const char *action, int bound_s, int *hit, double *secs, bool *hung,
+		    char *errbuf, size_t errlen)
+{
+	static char buf[1 << 16];
+	size_t len = 0;
+	bool alive = true;
+	int fd, st = 0, delay;
+	double t0 = 0;
+	pid_t pid;
+
+	*hit = -1;
+	*secs = 0;
+	*hung = false;
+	buf[0] = '\0';
+	pid = forkpty(&fd, NULL, NULL, NULL);
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	while (alive && current(buf, ph, n) != want)
+		alive = pump(fd, buf, sizeof(buf), &len, 100);
+	if (alive) {
+		delay = max_ms ? (int)(rand_r(&seed) % (unsigned int)(max_ms + 1)) : 0;
+		alive = pump(fd, buf, sizeof(buf), &len, delay);
+		*hit = current(buf, ph, n);
+		t0 = now_s();
+		if (priv_sh("%s", action))
+			fprintf(stderr, "fault: %s: failed\n", action);
+	}
+	for (;;) {
+		bool more = pump(fd, buf, sizeof(buf), &len, 200);
+
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			break;
+		if (t0 && now_s() - t0 > bound_s && !*hung) {
+			*hung = true;
+			kill(pid, SIGKILL);
+		}
+		if (!more && waitpid(pid, &st, 0) == pid)
+			break;
+	}
+	*secs = t0 ? now_s() - t0 : 0;
+	close(fd);
+	snprintf(errbuf, errlen, "%s", len > errlen - 1 ? buf + len - (errlen - 1) : buf);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static bool vg_left(void)
+{
+	return priv_sh("vgs --noheadings -o vg_name 2>/dev/null | grep -q '^ *stt'") == 0;
+}
+
+static void test_ioerr_directlvm(void)
+{
+	const char *dev = getenv("STT_PRIV_DEVICE");
+	char work[PATH_MAX], jdir[PATH_MAX], out[PATH_MAX], prof[PATH_MAX], cmd[4096];
+	char linear[512], error[512], tail[4096], fault[160];
+	unsigned long long sectors = 0;
+	char *sz = NULL;
+
+	seed = (unsigned int)time(NULL) + 2;
+	printf("\n    (seed %u)", seed);
+	CU_ASSERT_EQUAL_FATAL(priv_capture(&sz, "blockdev --getsz '%s'", dev), 0);
+	sectors = strtoull(sz, NULL, 10);
+	free(sz);
+	CU_ASSERT_FATAL(sectors > 0);
+	snprintf(work, sizeof(work), "%s/ioerr", base);
+	snprintf(jdir, sizeof(jdir), "%s/ioerr-journal", base);
+	snprintf(out, sizeof(out), "%s/ioerr.json", base);
+	snprintf(prof, sizeof(prof), "%s/ioerr.ini", base);
+	CU_ASSERT_EQUAL_FATAL(write_profile(prof, "2m", "256k", "64k", 6), 0);
+	snprintf(linear, sizeof(linear),
+		 "dmsetup load " FAULT_DISK " --table '0 %llu linear %s 0' && "
+		 "dmsetup resume " FAULT_DISK,
+		 sectors, dev);
+	snprintf(error, sizeof(error),
+		 "dmsetup load " FAULT_DISK " --table '0 %llu error' && dmsetup resume " FAULT_DISK,
+		 sectors);
+	snprintf(cmd, sizeof(cmd),
+		 "exec %s bench --backend direct-lvm --device /dev/mapper/" FAULT_DISK
+		 " --destroy-data /dev/mapper/" FAULT_DISK " --profile '%s' --workdir '%s' "
+		 "--journal-dir '%s' --base-size 256M --env-label vm-tcg -o '%s'",
+		 priv_stortune(), prof, work, jdir, out);
+	for (size_t p = 0; p < sizeof(lvm_phases) / sizeof(lvm_phases[0]); p++) {
+		char *cl = NULL, *line;
+		double secs;
+		bool hung;
+		int st, hit, left, cst;
+
+		CU_ASSERT_EQUAL_FATAL(priv_sh("dmsetup create " FAULT_DISK
+					      " --table '0 %llu linear %s 0'",
+					      sectors, dev),
+				      0);
+		unlink(out);
+		st = fault_in(cmd, lvm_phases, sizeof(lvm_phases) / sizeof(lvm_phases[0]), (int)p,
+			      200, error, 180, &hit, &secs, &hung, tail, sizeof(tail));
+		/* the disk comes back; what the run could not undo, cleanup does */
+		CU_ASSERT_EQUAL(priv_sh("%s", linear), 0);
+		cst =
+		    priv_capture(&cl, "%s cleanup --journal-dir '%s' 2>&1", priv_stortune(), jdir);
+		snprintf(fault, sizeof(fault),
+			 "direct-lvm: disk I/O errors (dm-error), aimed at %s", lvm_phases[p].name);
+		left = objects_left(work, jdir, fault) + vg_left() +
+		       (priv_sh("[ -z \"$(blkid -p -o value -s TYPE /dev/mapper/" FAULT_DISK
+				")\" ]") != 0);
+		line = strstr(tail, "stortune bench: direct-lvm: ");
+		if (line)
+			line[strcspn(line, "\r\n")] = '\0';
+		row(fault, hit >= 0 ? lvm_phases[hit].name : "(ended first)",
+		    line ? line + strlen("stortune bench: ") : tail, st, secs, left);
+		if (cst || !line)
+			fprintf(stderr, "%s: exit %d, cleanup exit %d: %s\n%s\n", fault, st, cst,
+				cl ? cl : "", tail);
+		free(cl);
+		CU_ASSERT_FALSE(hung);
+		CU_ASSERT_EQUAL(st, 1);
+		CU_ASSERT_PTR_NOT_NULL(line);
+		CU_ASSERT_EQUAL(cst, 0);
+		CU_ASSERT_EQUAL(left, 0);
+		check_incomplete(out, "direct-lvm");
+		priv_sh("dmsetup remove " FAULT_DISK);
+		priv_sh("rm -rf '%s' '%s' '%s'", work, jdir, out);
+	}
+	unlink(prof);
+}
+
+/* tune (thin pools only: the VM tier): its phases are bench's, per point of the sweep. */
+static const struct phase tune_phases[] = {
+    {"prepare", "off: prepare", 0},
+    {"import", "import layer", 0},
+    {"provisioning", "provisioning: first write", 0},
+    {"create", "cold create", 0},
+    {"first-write", "cold first-write", 0},
+    {"remove", "cold remove", 0},
+    {"teardown", "off: teardown", 0},
+};
+
+static void test_kill_tune(void)
+{
+	char prof[PATH_MAX], fmt[PATH_MAX + 512];
+
+	seed = (unsigned int)time(NULL) + 3;
+	printf("\n    (seed %u)", seed);
+	snprintf(prof, sizeof(prof), "%s/killt.ini", base);
+	CU_ASSERT_EQUAL_FATAL(write_profile(prof, "2m", "256k", "64k", 6), 0);
+	snprintf(fmt, sizeof(fmt),
+		 "exec %%s tune --backend dm-loop --chunk-sizes 64K --zeroing off --profile '%s' "
+		 "--workdir '%%s' --journal-dir '%%s' --base-size 256M --data-size 2G "
+		 "--meta-size 64M -o '%%s'",
+		 prof);
+	kill_sweep("tune", fmt, tune_phases, sizeof(tune_phases) / sizeof(tune_phases[0]),
+		   env_count("STT_FAULT_TUNE_KILLS", 1), 200);
+	unlink(prof);
+}
+
 static int suite_init(void)
 {
 	snprintf(base, sizeof(base), "%s/faults", priv_dir());
@@ -546,8 +726,26 @@ static int suite_clean(void)
 int priv_register_faults(void)
 {
 	CU_pSuite s = CU_add_suite("faults", suite_init, suite_clean);
+	const struct stt_backend_ops *lvm = stt_backend_lookup("direct-lvm");
+	struct stt_backend_opts o;
+	char reason[256];
 
 	if (!s)
+		return CU_get_error();
+	stt_backend_opts_init(&o);
+	/* The dm faults: in the VM tier, on its disk (STT_PRIV_DEVICE). */
+	if (getenv("STT_PRIV_DEVICE") && !lvm->available(&o, reason, sizeof(reason)))
+		CU_add_test(s,
+			    "direct-lvm: the disk turns into dm-error in each phase: exit 1, "
+			    "bounded, nothing left after cleanup",
+			    test_ioerr_directlvm);
+	if (!stt_backend_lookup("dm-loop")->available(&o, reason, sizeof(reason)))
+		CU_add_test(s,
+			    "tune (dm-loop): SIGKILL at random points of its phases, then "
+			    "cleanup: nothing left",
+			    test_kill_tune);
+	/* STT_FAULT_DM_ONLY=1: only those (the guest runs the rest natively already). */
+	if (getenv("STT_FAULT_DM_ONLY"))
 		return CU_get_error();
 	CU_add_test(s,
 		    "workdir full during import of a docker save tar: exit 1, ENOSPC named, "
