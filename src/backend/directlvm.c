@@ -115,7 +115,7 @@ static int directlvm_prepare(struct stt_backend *b)
 {
 	const struct stt_backend_opts *o = &b->opts;
 	struct stt_journal *j = o->journal;
-	char suffix[12], chunk[32];
+	char suffix[12], chunk[32], why[1024];
 	struct directlvm *p;
 	int r;
 
@@ -194,8 +194,10 @@ static int directlvm_prepare(struct stt_backend *b)
 	p->tp_ready = true;
 	return 0;
 fail:
+	/* the undo runs dm and LVM operations, which set messages of their own: keep the cause */
+	snprintf(why, sizeof(why), "%s", stt_err_msg());
 	(void)directlvm_teardown(b);
-	return r;
+	return stt_err(r, "%s", why);
 }
 
 static int directlvm_teardown(struct stt_backend *b)

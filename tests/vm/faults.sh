@@ -96,7 +96,7 @@ fault() {
 		grep -F " $w/" /proc/self/mountinfo
 		find "$w" -mindepth 1 2>/dev/null
 		find "$j" -mindepth 1 2>/dev/null
-		pgrep -af '[s]tortune bench'
+		grep -l "[/]var/tmp/fault-$name" /proc/[0-9]*/cmdline 2>/dev/null
 	} >"$R/$name.leftovers.txt"
 	left=$(wc -l <"$R/$name.leftovers.txt")
 	if [ "$left" -eq 0 ]; then pass "$name.leftovers" "nothing left"; else fail "$name.leftovers" "$(head -n 3 "$R/$name.leftovers.txt" | tr '\n' ' ')"; fi
@@ -107,7 +107,7 @@ fault() {
 profile /var/tmp/pool-data.ini 4m 2m 16
 fault pool-data "out of data space" "first-write" -- --backend dm-loop --profile /var/tmp/pool-data.ini \
 	--data-size 96M --meta-size 16M --base-size 256M
-profile /var/tmp/pool-meta.ini 1m 4k 4000
+profile /var/tmp/pool-meta.ini 4m 4k 4000
 fault pool-meta "metadata" "create" -- --backend dm-loop --profile /var/tmp/pool-meta.ini \
 	--data-size 4G --meta-size 2M --base-size 64M
 

@@ -101,10 +101,10 @@ static int objects_left(const char *work, const char *jdir, const char *what)
 		fprintf(stderr, "%s: journal left in %s\n", what, jdir);
 		n++;
 	}
-	/* "[/]" so that the shell running pgrep does not match itself. */
-	if (priv_sh("pgrep -f '[%c]%s' >/dev/null", work[0], work + 1) == 0) {
+	/* Processes naming @work; "[/]" so that grep and its shell do not match themselves. */
+	if (priv_sh("grep -q '[%c]%s' /proc/[0-9]*/cmdline 2>/dev/null", work[0], work + 1) == 0) {
 		fprintf(stderr, "%s: processes of the run left:\n", what);
-		priv_sh("pgrep -af '[%c]%s' >&2", work[0], work + 1);
+		priv_sh("grep -l '[%c]%s' /proc/[0-9]*/cmdline >&2 2>/dev/null", work[0], work + 1);
 		n++;
 	}
 	return n;
