@@ -1,7 +1,7 @@
 #!/bin/bash
 # Guest script of the VM tier: faults of the thin pool made for real (issue 16, part 2).
 #
-#   pool-data   dm-loop with a 96 MiB data file; 16 containers write 8 MiB each in
+#   pool-data   dm-loop with a 96 MiB data file; 4 containers write 17 MiB each in
 #               first-write: the pool runs out of data space.
 #   pool-meta   dm-loop with a 2 MiB metadata file and 4000 containers: the pool's metadata
 #               runs out while the containers are created (two snapshots each).
@@ -9,7 +9,7 @@
 #               point of each phase (build/priv-tests, the faults suite with
 #               STT_FAULT_DM_ONLY=1; STT_FAULT_IOERR=0 leaves it out).
 #
-# Each: bench must exit 1 within a bound (STT_FAULT_BOUND, 150 s) with a message naming the
+# Each: bench must exit 1 within a bound (STT_FAULT_BOUND, 300 s) with a message naming the
 # fault and the phase, the results document valid and "incomplete": true, and no dm device,
 # loop device, journal, scratch file or stortune process left.
 # Results in $STT_RESULTS: faults-checks.txt ("PASS|FAIL <check> <detail>"), faults-table.md
@@ -17,7 +17,7 @@
 set -uo pipefail
 
 R=${STT_RESULTS:-/results}
-BOUND=${STT_FAULT_BOUND:-150}
+BOUND=${STT_FAULT_BOUND:-300}
 CHECKS=$R/faults-checks.txt
 TABLE=$R/faults-table.md
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -104,7 +104,7 @@ fault() {
 	rm -rf "$w" "$j"
 }
 
-profile /var/tmp/pool-data.ini 4m 2m 16
+profile /var/tmp/pool-data.ini 4m 4m 4
 fault pool-data "out of data space" "first-write" -- --backend dm-loop --profile /var/tmp/pool-data.ini \
 	--data-size 96M --meta-size 16M --base-size 512M
 profile /var/tmp/pool-meta.ini 4m 4k 4000

@@ -15,8 +15,13 @@
  * (fault, phase, what stortune said, exit, seconds, objects left), and appends it to
  * $STT_FAULT_TABLE when set.
  *
- * Kills per phase: STT_FAULT_KILLS (bench, default 2) and STT_FAULT_QUALIFY_KILLS (qualify,
- * default 1); `make check-faults` runs the sweep of 20.
+ * Kills per phase: STT_FAULT_KILLS (bench, default 1), STT_FAULT_QUALIFY_KILLS (qualify,
+ * default 1), STT_FAULT_TUNE_KILLS (tune, VM tier, default 1); `make check-faults` runs the
+ * sweep of 20. STT_FAULT_TESTS=word,... runs only the tests whose title holds a word.
+ *
+ * In the VM tier (STT_PRIV_DEVICE set, device-mapper present) also: direct-lvm on a
+ * dm-linear over the disk, swapped to dm-error at a random point of each phase of bench, and
+ * SIGKILL in each phase of tune; STT_FAULT_DM_ONLY=1 runs only those.
  */
 #include "priv.h"
 
@@ -748,6 +753,23 @@ static int suite_clean(void)
 	return 0;
 }
 
+/* STT_FAULT_TESTS=word,...: only the tests whose title holds one of the words. */
+static void add(CU_pSuite s, const char *title, CU_TestFunc fn)
+{
+	const char *only = getenv("STT_FAULT_TESTS");
+	char buf[256], *tok, *save = NULL;
+	bool want = !only;
+
+	if (only) {
+		snprintf(buf, sizeof(buf), "%s", only);
+		for (tok = strtok_r(buf, ",", &save); tok && !want;
+		     tok = strtok_r(NULL, ",", &save))
+			want = strstr(title, tok) != NULL;
+	}
+	if (want)
+		CU_add_test(s, title, fn);
+}
+
 int priv_register_faults(void)
 {
 	CU_pSuite s = CU_add_suite("faults", suite_init, suite_clean);
@@ -760,31 +782,29 @@ int priv_register_faults(void)
 	stt_backend_opts_init(&o);
 	/* The dm faults: in the VM tier, on its disk (STT_PRIV_DEVICE). */
 	if (getenv("STT_PRIV_DEVICE") && !lvm->available(&o, reason, sizeof(reason)))
-		CU_add_test(s,
-			    "direct-lvm: the disk turns into dm-error in each phase: exit 1, "
-			    "bounded, nothing left after cleanup",
-			    test_ioerr_directlvm);
+		add(s,
+		    "direct-lvm: the disk turns into dm-error in each phase: exit 1, "
+		    "bounded, nothing left after cleanup",
+		    test_ioerr_directlvm);
 	if (!stt_backend_lookup("dm-loop")->available(&o, reason, sizeof(reason)))
-		CU_add_test(s,
-			    "tune (dm-loop): SIGKILL at random points of its phases, then "
-			    "cleanup: nothing left",
-			    test_kill_tune);
+		add(s,
+		    "tune (dm-loop): SIGKILL at random points of its phases, then "
+		    "cleanup: nothing left",
+		    test_kill_tune);
 	/* STT_FAULT_DM_ONLY=1: only those (the guest runs the rest natively already). */
 	if (getenv("STT_FAULT_DM_ONLY"))
 		return CU_get_error();
-	CU_add_test(s,
-		    "workdir full during import of a docker save tar: exit 1, ENOSPC named, "
-		    "document incomplete, nothing left",
-		    test_full_import_tar);
-	CU_add_test(s, "workdir full while the generated layers are created",
-		    test_full_import_layers);
-	CU_add_test(s, "workdir full in the containers' first writes", test_full_first_write);
-	CU_add_test(s, "the backend's scratch filesystem full in the create phase",
-		    test_full_scratch_create);
-	CU_add_test(s, "bench: SIGKILL at random points of each phase, then cleanup: nothing left",
-		    test_kill_bench);
-	CU_add_test(s,
-		    "qualify: SIGKILL at random points of its phases, then cleanup: nothing left",
-		    test_kill_qualify);
+	add(s,
+	    "workdir full during import of a docker save tar: exit 1, ENOSPC named, "
+	    "document incomplete, nothing left",
+	    test_full_import_tar);
+	add(s, "workdir full while the generated layers are created", test_full_import_layers);
+	add(s, "workdir full in the containers' first writes", test_full_first_write);
+	add(s, "the backend's scratch filesystem full in the create phase",
+	    test_full_scratch_create);
+	add(s, "bench: SIGKILL at random points of each phase, then cleanup: nothing left",
+	    test_kill_bench);
+	add(s, "qualify: SIGKILL at random points of its phases, then cleanup: nothing left",
+	    test_kill_qualify);
 	return CU_get_error();
 }
