@@ -4,6 +4,7 @@
 #include "base/err.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lvm2cmd.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -79,15 +80,47 @@ int stt_lvm_vgremove(const char *vg)
 	return r;
 }
 
+/*
+ * 0 when the first 4 KiB of @dev can be read from the device itself (O_DIRECT); else
+ * -errno. LVM reports a device it cannot read as no PV at all, so "not a PV" is believed
+ * only of a device that reads.
+ */
+static int readable(const char *dev)
+{
+	void *buf = NULL;
+	int fd, r = 0;
+
+	fd = open(dev, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (posix_memalign(&buf, 4096, 4096)) {
+		close(fd);
+		return -ENOMEM;
+	}
+	if (pread(fd, buf, 4096, 0) != 4096)
+		r = errno ? -errno : -EIO;
+	free(buf);
+	close(fd);
+	return r;
+}
+
 int stt_lvm_pvremove(const char *dev)
 {
 	char cmd[256];
+	int r;
 
 	if (access(dev, F_OK))
 		return 0;
 	snprintf(cmd, sizeof(cmd), "pvs --noheadings %s", dev);
-	if (stt_lvm_run(cmd))
-		return 0; /* not a PV */
+	if (stt_lvm_run(cmd)) {
+		/* not a PV -- or a device that fails its reads, whose label is still there */
+		errno = 0;
+		if ((r = readable(dev)))
+			return stt_err(r, "%s: cannot read it to remove the PV label: %s (run "
+					  "stortune cleanup when it reads again)",
+				       dev, strerror(-r));
+		return 0;
+	}
 	snprintf(cmd, sizeof(cmd), "pvremove -ff -y %s", dev);
 	return stt_lvm_run(cmd);
 }

@@ -634,14 +634,19 @@ static void test_ioerr_directlvm(void)
 	CU_ASSERT_EQUAL_FATAL(priv_capture(&sz, "blockdev --getsz '%s'", dev), 0);
 	sectors = strtoull(sz, NULL, 10);
 	free(sz);
-	CU_ASSERT_FATAL(sectors > 0);
+	/*
+	 * From 1 MiB into the disk: LVM would see the PV label on both the disk and a whole-disk
+	 * linear over it, and refuse the duplicates.
+	 */
+	CU_ASSERT_FATAL(sectors > 4096);
+	sectors -= 2048;
 	snprintf(work, sizeof(work), "%s/ioerr", base);
 	snprintf(jdir, sizeof(jdir), "%s/ioerr-journal", base);
 	snprintf(out, sizeof(out), "%s/ioerr.json", base);
 	snprintf(prof, sizeof(prof), "%s/ioerr.ini", base);
 	CU_ASSERT_EQUAL_FATAL(write_profile(prof, "2m", "256k", "64k", 6), 0);
 	snprintf(linear, sizeof(linear),
-		 "dmsetup load " FAULT_DISK " --table '0 %llu linear %s 0' && "
+		 "dmsetup load " FAULT_DISK " --table '0 %llu linear %s 2048' && "
 		 "dmsetup resume " FAULT_DISK,
 		 sectors, dev);
 	snprintf(error, sizeof(error),
@@ -659,7 +664,7 @@ static void test_ioerr_directlvm(void)
 		int st, hit, left, cst;
 
 		CU_ASSERT_EQUAL_FATAL(priv_sh("dmsetup create " FAULT_DISK
-					      " --table '0 %llu linear %s 0'",
+					      " --table '0 %llu linear %s 2048'",
 					      sectors, dev),
 				      0);
 		unlink(out);
