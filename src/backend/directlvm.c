@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define DIRECTLVM_CHUNK_BYTES (512u << 10) /* Docker's lvconvert -c 512K */
@@ -231,9 +232,26 @@ static int directlvm_pool_status(struct stt_backend *b, struct stt_pool_status *
 
 static int directlvm_device_name(struct stt_backend *b, char *name, size_t len)
 {
-	char real[PATH_MAX];
-	const char *dev = ((struct directlvm *)b->priv)->disk;
+	char real[PATH_MAX], sys[64], link[PATH_MAX];
+	const char *dev = ((struct directlvm *)b->priv)->disk, *base;
+	struct stat st;
+	ssize_t n;
 
+	/*
+	 * The kernel's name, as /sys/class/block knows it: from the device number, since a
+	 * /dev/mapper/NAME made without udev is a node of its own, not a link to dm-N.
+	 */
+	if (!stat(dev, &st) && S_ISBLK(st.st_mode)) {
+		snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", major(st.st_rdev),
+			 minor(st.st_rdev));
+		n = readlink(sys, link, sizeof(link) - 1);
+		if (n > 0) {
+			link[n] = '\0';
+			base = strrchr(link, '/');
+			snprintf(name, len, "%s", base ? base + 1 : link);
+			return 0;
+		}
+	}
 	if (realpath(dev, real))
 		dev = real;
 	snprintf(name, len, "%s", strncmp(dev, "/dev/", 5) ? dev : dev + 5);

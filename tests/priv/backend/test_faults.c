@@ -698,6 +698,8 @@ static void test_ioerr_directlvm(void)
 				cl ? cl : "", tail);
 		free(cl);
 		CU_ASSERT_FALSE(hung);
+		/* the fault was made while the run was in a phase */
+		CU_ASSERT(hit >= 0);
 		CU_ASSERT_EQUAL(st, 1);
 		CU_ASSERT_PTR_NOT_NULL(line);
 		CU_ASSERT_EQUAL(cst, 0);
