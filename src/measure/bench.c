@@ -686,8 +686,8 @@ static int pool_fault(struct stt_backend *b, const char *when, int e)
 	if (stt_backend_pool_status(b, &st)) {
 		if (!e)
 			return 0;
-		/* a pool whose status cannot be read has failed: say so with the first error */
-		return stt_err(e, "%s; thin pool status: %s (%s)", prev, stt_err_msg(), when);
+		/* a pool whose status cannot be read has failed: the first error says why */
+		return stt_err(e, "%s (%s; the thin pool's status cannot be read)", prev, when);
 	}
 	if (st.out_of_data_space || st.data_used_blocks >= st.data_total_blocks)
 		what = "out of data space";

@@ -348,6 +348,20 @@ static int locked_dm_thin_delete(const char *pool, unsigned int id)
 	/* The kernel answers ENODATA for an id the pool does not hold: nothing to undo. */
 	if (r == -ENODATA)
 		return 0;
+	/*
+	 * A pool that failed (an I/O error on its metadata or data) or went read-only refuses
+	 * every message until it is reloaded; its ids go with the pool, whose own record (the
+	 * pool device, the VG) comes later in the undo. Not an error then.
+	 */
+	if (r == -EOPNOTSUPP) {
+		char status[512], why[1024];
+
+		snprintf(why, sizeof(why), "%s", stt_err_msg());
+		if (!locked_dm_status(pool, status, sizeof(status)) &&
+		    (strstr(status, "Fail") || strstr(status, " ro ")))
+			return 0;
+		stt_err(r, "%s", why);
+	}
 	return r;
 }
 

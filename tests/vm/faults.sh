@@ -104,12 +104,14 @@ fault() {
 	rm -rf "$w" "$j"
 }
 
+if [ "${STT_FAULT_POOL:-1}" = 1 ]; then
 profile /var/tmp/pool-data.ini 4m 4m 4
 fault pool-data "out of data space" "first-write" -- --backend dm-loop --profile /var/tmp/pool-data.ini \
 	--data-size 96M --meta-size 16M --base-size 512M
 profile /var/tmp/pool-meta.ini 4m 4k 4000
 fault pool-meta "metadata" "create" -- --backend dm-loop --profile /var/tmp/pool-meta.ini \
 	--data-size 4G --meta-size 2M --base-size 512M
+fi
 
 # I/O errors under direct-lvm: the disk (a dm-linear over $STT_DISK) swapped to dm-error in
 # each phase of bench, from tests/priv (the faults suite, its dm part).
