@@ -21,9 +21,12 @@ static void log_fn(int level, const char *file, int line, int dm_errno, const ch
 	(void)file;
 	(void)line;
 	(void)dm_errno;
-	/* Levels as syslog: 3 and below are errors. */
-	if (level <= 3 && msg && *msg)
-		snprintf(last_error, sizeof(last_error), "%s", msg);
+	size_t used = strlen(last_error);
+
+	/* Levels as syslog: 3 and below are errors; every one of a command, in order. */
+	if (level <= 3 && msg && *msg && used < sizeof(last_error) - 1)
+		snprintf(last_error + used, sizeof(last_error) - used, "%s%s", used ? "; " : "",
+			 msg);
 }
 
 static int run_locked(const char *cmdline, bool quiet_missing)
@@ -72,11 +75,15 @@ int stt_lvm_vgremove(const char *vg)
 	char cmd[256];
 	int r;
 
-	snprintf(cmd, sizeof(cmd), "vgs --noheadings %s", vg);
-	if (stt_lvm_run(cmd))
-		return 0; /* no such VG */
+	/*
+	 * vgremove itself, and "not found" believed from it alone: `vgs VG` also fails for a
+	 * VG it cannot read (a PV failing its reads, a failed thin pool in it), and such a
+	 * VG must stay in the journal for cleanup.
+	 */
 	snprintf(cmd, sizeof(cmd), "vgremove -f %s", vg);
 	r = stt_lvm_run(cmd);
+	if (r && strstr(stt_err_msg(), "not found"))
+		return 0; /* no such VG */
 	return r;
 }
 
