@@ -122,8 +122,9 @@ if [ -x /usr/local/bin/priv-tests ] && [ "${STT_FAULT_IOERR:-1}" = 1 ]; then
 		>"$R/ioerr.log" 2>&1
 	rc=$?
 	cat "$R/ioerr.log"
-	if [ $rc -eq 0 ] && grep -aq 'direct-lvm: the disk turns into dm-error.*passed' "$R/ioerr.log"; then
-		pass ioerr.directlvm "every phase: exit 1, bounded, nothing left after cleanup"
+	if [ $rc -eq 0 ] && grep -aq 'Test: direct-lvm: the disk turns into dm-error' "$R/ioerr.log" &&
+		grep -aq 'Test: tune (dm-loop): SIGKILL' "$R/ioerr.log"; then
+		pass ioerr.directlvm "I/O errors in every phase: exit 1, bounded, nothing left after cleanup; tune killed in every phase + cleanup: nothing left"
 	else
 		fail ioerr.directlvm "priv-tests exit $rc (ioerr.log)"
 	fi
