@@ -21,12 +21,9 @@ static void log_fn(int level, const char *file, int line, int dm_errno, const ch
 	(void)file;
 	(void)line;
 	(void)dm_errno;
-	size_t used = strlen(last_error);
-
-	/* Levels as syslog: 3 and below are errors; every one of a command, in order. */
-	if (level <= 3 && msg && *msg && used < sizeof(last_error) - 1)
-		snprintf(last_error + used, sizeof(last_error) - used, "%s%s", used ? "; " : "",
-			 msg);
+	/* Levels as syslog: 3 and below are errors. */
+	if (level <= 3 && msg && *msg)
+		snprintf(last_error, sizeof(last_error), "%s", msg);
 }
 
 static int run_locked(const char *cmdline, bool quiet_missing)
