@@ -232,8 +232,13 @@ int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_
 			json_object_object_add(res, "reason", json_object_new_string(reason));
 			json_object_array_add(arr, res);
 			cmd_note(ctx, "%s: skipped: %s\n", (*ops)->name, reason);
-			if (strcmp(cb->backends, "all"))
+			if (strcmp(cb->backends, "all")) {
+				char why[320];
+
 				failed++;
+				snprintf(why, sizeof(why), "%s: skipped: %s", (*ops)->name, reason);
+				stt_results_mark_incomplete(doc, why);
+			}
 			continue;
 		}
 		ran++;
@@ -241,9 +246,13 @@ int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_
 		if (pg.on)
 			fputs("\r\033[K", stderr);
 		if (r) {
+			char why[600];
+
 			failed++;
 			fprintf(stderr, "stortune %s: %s: %s\n", self->name, (*ops)->name,
 				stt_err_msg());
+			snprintf(why, sizeof(why), "%s: %s", (*ops)->name, stt_err_msg());
+			stt_results_mark_incomplete(doc, why);
 			res = json_object_new_object();
 			json_object_object_add(res, "backend", json_object_new_string((*ops)->name));
 			json_object_object_add(res, "status", json_object_new_string("failed"));
@@ -271,6 +280,14 @@ int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_
 	cmd_journal_finish(self, NULL, &cb->t, j);
 	free(args);
 	*out = doc;
+	if (stt_journal_interrupted()) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "interrupted by signal %d", stt_journal_signal());
+		stt_results_mark_incomplete(doc, why);
+	}
+	if (!ran && !failed)
+		stt_results_mark_incomplete(doc, "no backend available");
 	if (stt_journal_interrupted())
 		return cmd_fail(self, CMD_EXIT_FAILURE, "interrupted; everything made was undone");
 	if (!ran && !failed)

@@ -85,6 +85,8 @@ static struct json_object *raw_device(struct cmd_ctx *ctx, const struct cmd_targ
 		{ "1m-read-qd4", STT_ENGINE_READ, 1 << 20, 4 },
 	};
 	struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
+	struct stt_journal *j = NULL;
+	unsigned int rec = STT_JOURNAL_NONE;
 	char path[4096];
 
 	if (t->o.device)
@@ -94,15 +96,25 @@ static struct json_object *raw_device(struct cmd_ctx *ctx, const struct cmd_targ
 	json_object_object_add(o, "target", json_object_new_string(path));
 	json_object_object_add(o, "jobs", arr);
 	if (!t->o.device) {
-		/* A sparse file: the engine lays it out (writes its holes) before the reads. */
-		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		/*
+		 * A sparse file: the engine lays it out (writes its holes) before the reads.
+		 * Journalled first, so that a run killed here leaves it to `cleanup`.
+		 */
+		int fd = -1;
 
+		if (stt_journal_open(t->journal_dir, &j) ||
+		    stt_journal_add(j, STT_J_FILE, path, NULL, &rec)) {
+			json_object_object_add(o, "error", json_object_new_string(stt_err_msg()));
+			goto out;
+		}
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (fd < 0 || ftruncate(fd, 1ll << 30))
 			json_object_object_add(o, "error", json_object_new_string(strerror(errno)));
 		if (fd >= 0)
 			close(fd);
 	}
-	for (size_t i = 0; i < sizeof(jobs) / sizeof(jobs[0]); i++) {
+	for (size_t i = 0; i < sizeof(jobs) / sizeof(jobs[0]) && !stt_journal_interrupted();
+	     i++) {
 		struct stt_engine_result res;
 		struct stt_engine_job job;
 		struct json_object *jr = NULL, *e = json_object_new_object();
@@ -126,8 +138,13 @@ static struct json_object *raw_device(struct cmd_ctx *ctx, const struct cmd_targ
 		}
 		json_object_array_add(arr, e);
 	}
-	if (!t->o.device)
-		unlink(path);
+out:
+	if (j) {
+		if (stt_journal_undo_one(j, rec))
+			json_object_object_add(o, "cleanup_error",
+					       json_object_new_string(stt_err_msg()));
+		stt_journal_close(j);
+	}
 	return o;
 }
 
@@ -291,6 +308,7 @@ static int cmd_qualify(const struct cmd_entry *self, struct cmd_ctx *ctx, int ar
 		goto out;
 	}
 
+	stt_journal_catch_signals();
 	raw = raw_device(ctx, &cb.t, 3000);
 	if (cb.engine == CMD_ENGINE_BOTH)
 		cmd_note(ctx, "qualify: the emulation first, then the real engine\n");

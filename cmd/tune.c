@@ -234,6 +234,17 @@ static int sweep(const struct cmd_entry *self, struct cmd_ctx *ctx, struct tune_
 	}
 	cmd_journal_finish(self, NULL, &t->cb.t, j);
 	free(args);
+	if (stt_journal_interrupted()) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "interrupted by signal %d", stt_journal_signal());
+		stt_results_mark_incomplete(doc, why);
+	} else if (failed) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "%zu of %zu points failed", failed, t->npoints);
+		stt_results_mark_incomplete(doc, why);
+	}
 	if (stt_journal_interrupted())
 		return cmd_fail(self, CMD_EXIT_FAILURE, "interrupted; everything made was undone");
 	if (failed)
@@ -356,6 +367,7 @@ static int cmd_tune(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc,
 		json_object_object_add(res, "reason", json_object_new_string(reason));
 		json_object_array_add(json_object_object_get(doc, "backends"), res);
 		r = cmd_fail(self, CMD_EXIT_FAILURE, "%s: unavailable: %s", t.ops->name, reason);
+		stt_results_mark_incomplete(doc, "the backend is unavailable (see \"backends\")");
 	} else {
 		cmd_note(ctx, "tune %s: %zu points (%zu chunk sizes x %zu zeroing), %u containers "
 			      "x %u repetition(s) each\n",

@@ -99,6 +99,7 @@ int stt_results_new(const struct stt_host *host, const char *env_label, struct j
 	json_object_object_add(doc, "environment", env);
 	json_object_object_add(doc, "backends", json_object_new_array());
 	json_object_object_add(doc, "warnings", json_object_new_array());
+	json_object_object_add(doc, "incomplete", json_object_new_boolean(false));
 	*out = doc;
 	return 0;
 }
@@ -157,6 +158,14 @@ fail:
 	json_object_put(doc);
 	return r;
 }
+void stt_results_mark_incomplete(struct json_object *doc, const char *reason)
+{
+	if (stt_results_incomplete(doc))
+		return;
+	json_object_object_add(doc, "incomplete", json_object_new_boolean(true));
+	json_object_object_add(doc, "incomplete_reason",
+			       json_object_new_string(reason && *reason ? reason : "unknown"));
+}
 
 int stt_results_load(const char *path, struct json_object **out)
 {
@@ -171,6 +180,12 @@ int stt_results_load(const char *path, struct json_object **out)
 	return r;
 }
 
+bool stt_results_incomplete(struct json_object *doc)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(doc, "incomplete", &v) && json_object_get_boolean(v);
+}
 
 const char *stt_results_env_label(struct json_object *doc)
 {

@@ -12,7 +12,8 @@
  *                      "memory_bytes", "host": <probe host>, "target": <probe target> },
  *     "profile": <profile>, "options": { ... }, "command": "...",
  *     "backends": [ <bench result> | { "backend", "status": "skipped"|"failed", "reason" } ],
- *     "raw_device": { ... }, "warnings": [ ... ] }
+ *     "raw_device": { ... }, "warnings": [ ... ],
+ *     "incomplete": false | true, "incomplete_reason": "..." (when true) }
  *
  * See README "The results file" for every field.
  */
@@ -46,6 +47,16 @@ __attribute__((warn_unused_result)) int stt_results_parse(const char *text, size
 							 const char *name,
 							 struct json_object **out);
 
+
+/*
+ * Marks @doc incomplete: "incomplete": true and "incomplete_reason": @reason (the first
+ * reason stays when called again). A run that failed, was interrupted or hit a fault writes
+ * what it has, so marked; a complete document has "incomplete": false.
+ */
+void stt_results_mark_incomplete(struct json_object *doc, const char *reason);
+
+/* True when @doc says "incomplete": true. */
+bool stt_results_incomplete(struct json_object *doc);
 
 /* The "environment.label" of a results document ("native" when absent). */
 const char *stt_results_env_label(struct json_object *doc);

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define DIRECTLVM_CHUNK_BYTES (512u << 10) /* Docker's lvconvert -c 512K */
@@ -115,7 +116,7 @@ static int directlvm_prepare(struct stt_backend *b)
 {
 	const struct stt_backend_opts *o = &b->opts;
 	struct stt_journal *j = o->journal;
-	char suffix[12], chunk[32];
+	char suffix[12], chunk[32], why[1024];
 	struct directlvm *p;
 	int r;
 
@@ -192,8 +193,10 @@ static int directlvm_prepare(struct stt_backend *b)
 	p->tp_ready = true;
 	return 0;
 fail:
+	/* the undo runs dm and LVM operations, which set messages of their own: keep the cause */
+	snprintf(why, sizeof(why), "%s", stt_err_msg());
 	(void)directlvm_teardown(b);
-	return r;
+	return stt_err(r, "%s", why);
 }
 
 static int directlvm_teardown(struct stt_backend *b)
@@ -227,9 +230,26 @@ static int directlvm_pool_status(struct stt_backend *b, struct stt_pool_status *
 
 static int directlvm_device_name(struct stt_backend *b, char *name, size_t len)
 {
-	char real[PATH_MAX];
-	const char *dev = ((struct directlvm *)b->priv)->disk;
+	char real[PATH_MAX], sys[64], link[PATH_MAX];
+	const char *dev = ((struct directlvm *)b->priv)->disk, *base;
+	struct stat st;
+	ssize_t n;
 
+	/*
+	 * The kernel's name, as /sys/class/block knows it: from the device number, since a
+	 * /dev/mapper/NAME made without udev is a node of its own, not a link to dm-N.
+	 */
+	if (!stat(dev, &st) && S_ISBLK(st.st_mode)) {
+		snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", major(st.st_rdev),
+			 minor(st.st_rdev));
+		n = readlink(sys, link, sizeof(link) - 1);
+		if (n > 0) {
+			link[n] = '\0';
+			base = strrchr(link, '/');
+			snprintf(name, len, "%s", base ? base + 1 : link);
+			return 0;
+		}
+	}
 	if (realpath(dev, real))
 		dev = real;
 	snprintf(name, len, "%s", strncmp(dev, "/dev/", 5) ? dev : dev + 5);

@@ -59,7 +59,7 @@ static int dmloop_prepare(struct stt_backend *b)
 {
 	const struct stt_backend_opts *o = &b->opts;
 	struct stt_journal *j = o->journal;
-	char suffix[12], params[256], dir[PATH_MAX + 20];
+	char suffix[12], params[256], dir[PATH_MAX + 20], why[1024];
 	uint32_t chunk = chunk_of(o);
 	struct dmloop *p;
 	int r;
@@ -106,8 +106,10 @@ static int dmloop_prepare(struct stt_backend *b)
 	p->tp_ready = true;
 	return 0;
 fail:
+	/* the undo runs dm operations, which set messages of their own: keep the cause */
+	snprintf(why, sizeof(why), "%s", stt_err_msg());
 	(void)dmloop_teardown(b);
-	return r;
+	return stt_err(r, "%s", why);
 }
 
 static int dmloop_teardown(struct stt_backend *b)

@@ -430,7 +430,7 @@ static void dev_abort(struct stt_thinpool *tp, struct tp_dev *d)
 int stt_thinpool_layer_create(struct stt_thinpool *tp, const char *id, struct stt_layer *parent,
 			      stt_layer_fill_fn fill, void *arg, struct stt_layer **out)
 {
-	char dir[PATH_MAX + 100], rootfs[PATH_MAX + 110];
+	char dir[PATH_MAX + 100], rootfs[PATH_MAX + 110], why[1024];
 	struct stt_layer_writer w;
 	struct stt_layer *l;
 	struct tp_dev *d;
@@ -473,10 +473,12 @@ int stt_thinpool_layer_create(struct stt_thinpool *tp, const char *id, struct st
 	*out = l;
 	return 0;
 fail:
+	/* the undo runs dm operations, which set messages of their own: keep the cause */
+	snprintf(why, sizeof(why), "%s", stt_err_msg());
 	dev_abort(tp, d);
 	free(d);
 	free(l);
-	return r;
+	return stt_err(r, "%s", why);
 }
 
 int stt_thinpool_layer_remove(struct stt_thinpool *tp, struct stt_layer *l)

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -277,8 +278,10 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&r->lock);
 		if (e && !r->err) {
 			r->err = e;
-			snprintf(r->errmsg, sizeof(r->errmsg), "%s: %s container %u: %s", r->name,
-				 phase_names[r->phase], i, stt_err_msg());
+			snprintf(r->errmsg, sizeof(r->errmsg),
+				 "%s: %s container %u (after %llu of %u containers): %s", r->name,
+				 phase_names[r->phase], i, (unsigned long long)r->rep_hist.n,
+				 r->p->containers, stt_err_msg());
 		} else if (!e) {
 			stt_hist_add(&r->rep_hist, dt);
 		}
@@ -635,6 +638,81 @@ static int provisioning(struct stt_backend *b, struct json_object *res)
 	return r;
 }
 
+/*
+ * Below this much free space the workdir's filesystem counts as full: the sparse files of
+ * the backend (overlay's backing.img, dm-loop's data and metadata) grow as they are written,
+ * and a write the loop device cannot place fails under the filesystem or pool on top, which
+ * then reports an I/O error, a shut-down filesystem or "structure needs cleaning" -- not the
+ * cause. The cause is named here.
+ */
+#define FULL_BELOW_BYTES (8ull << 20)
+
+/*
+ * After a sync or a failure: when the target lives in sparse files under the workdir and
+ * that filesystem is full, -ENOSPC with a message naming it (and @e's message, if any);
+ * else @e unchanged.
+ */
+static int workdir_space(const struct stt_backend_opts *o, const char *when, int e)
+{
+	char prev[768];
+	struct statvfs sv;
+	uint64_t free_bytes;
+
+	if (o->device || !o->workdir || statvfs(o->workdir, &sv))
+		return e;
+	free_bytes = (uint64_t)sv.f_bfree * sv.f_frsize;
+	if (free_bytes >= FULL_BELOW_BYTES)
+		return e;
+	snprintf(prev, sizeof(prev), "%s", e ? stt_err_msg() : "");
+	return stt_err(-ENOSPC,
+		       "%s: no space left on device (ENOSPC) %s: the workdir's filesystem has "
+		       "%llu KiB free, so the backend's sparse files under it cannot grow%s%s "
+		       "(give --workdir a filesystem with room for the image and the containers' "
+		       "writes)",
+		       o->workdir, when, (unsigned long long)(free_bytes >> 10), *prev ? "; " : "",
+		       prev);
+}
+
+/*
+ * Thin pools: when the pool is out of data or metadata space, read-only or failed, an error
+ * naming that, where (@when) and how full it is (with @e's message, if any); else @e.
+ * A full pool queues or fails the writes under the filesystems on its thin devices, which
+ * then report only an I/O error: the cause is named here.
+ */
+static int pool_fault(struct stt_backend *b, const char *when, int e)
+{
+	struct stt_pool_status st;
+	const char *what = NULL;
+	char prev[768];
+
+	if (!b || !b->ops->pool_status)
+		return e;
+	snprintf(prev, sizeof(prev), "%s", e ? stt_err_msg() : "");
+	if (stt_backend_pool_status(b, &st)) {
+		if (!e)
+			return 0;
+		/* a pool whose status cannot be read has failed: the first error says why */
+		return stt_err(e, "%s (%s; the thin pool's status cannot be read)", prev, when);
+	}
+	if (st.out_of_data_space || st.data_used_blocks >= st.data_total_blocks)
+		what = "out of data space";
+	else if (st.meta_used_blocks >= st.meta_total_blocks)
+		what = "out of metadata space";
+	else if (st.read_only)
+		what = "read-only (its metadata ran out or failed)";
+	else if (st.needs_check)
+		what = "marked needs_check";
+	if (!what)
+		return e;
+	return stt_err(-ENOSPC,
+		       "thin pool %s %s: data %llu/%llu blocks, metadata %llu/%llu blocks used%s%s "
+		       "(use a larger --data-size/--meta-size or fewer containers)",
+		       what, when, (unsigned long long)st.data_used_blocks,
+		       (unsigned long long)st.data_total_blocks,
+		       (unsigned long long)st.meta_used_blocks,
+		       (unsigned long long)st.meta_total_blocks, *prev ? "; " : "", prev);
+}
+
 /* One repetition in one mode: all phases, barrier between them. */
 static int run_mode(struct run *r, enum stt_bench_mode mode, unsigned int rep,
 		    struct mode_rec *m, stt_bench_progress_fn progress, void *parg,
@@ -669,11 +747,23 @@ static int run_mode(struct run *r, enum stt_bench_mode mode, unsigned int rep,
 		if (*r->dev && (e = stt_devstat_read(r->dev, &a)))
 			return e;
 		snprintf(label, sizeof(label), "%s %s", stt_bench_mode_name(mode), phase_names[p]);
-		if ((e = run_phase(r, rep, progress, parg, label)))
-			return e;
+		if ((e = run_phase(r, rep, progress, parg, label))) {
+			snprintf(label, sizeof(label), "in %s %s (after %llu of %u containers)",
+				 stt_bench_mode_name(mode), phase_names[p],
+				 (unsigned long long)r->rep_hist.n, r->p->containers);
+			return r->b ? workdir_space(&r->b->opts, label, pool_fault(r->b, label, e))
+				    : e;
+		}
 		/* Written data reaches the device within its phase. */
-		if (p == STT_PHASE_WRITE || p == STT_PHASE_COW)
+		if (p == STT_PHASE_WRITE || p == STT_PHASE_COW) {
 			sync();
+			if (r->b) {
+				snprintf(label, sizeof(label), "in %s %s (%u containers written)",
+					 stt_bench_mode_name(mode), phase_names[p], r->p->containers);
+				if ((e = workdir_space(&r->b->opts, label, pool_fault(r->b, label, 0))))
+					return e;
+			}
+		}
 		if (*r->dev && (e = stt_devstat_read(r->dev, &b)))
 			return e;
 		if (p == STT_PHASE_READ && (e = stt_devstat_page_cache(&pc1)))
@@ -747,8 +837,10 @@ int stt_bench_run(const char *name, const struct stt_backend_opts *o,
 	if (progress)
 		progress(name, "prepare", 0, 0, 0, parg);
 	if (!(p->engine && p->engine->docker_host)) {
-		if ((e = stt_backend_open(name, o, &r.b)))
+		if ((e = stt_backend_open(name, o, &r.b))) {
+			e = workdir_space(o, "in prepare", e);
 			goto out;
+		}
 		if (r.b->ops->device_name)
 			r.b->ops->device_name(r.b, r.dev, sizeof(r.dev));
 	}
@@ -781,10 +873,20 @@ int stt_bench_run(const char *name, const struct stt_backend_opts *o,
 			goto out;
 		}
 		if ((e = stt_backend_layer_create(r.b, i ? layers[i - 1] : NULL, wl->fill,
-						  wl->layer_args[i], &layers[i])))
+						  wl->layer_args[i], &layers[i]))) {
+			char why[768];
+
+			snprintf(why, sizeof(why), "%s", stt_err_msg());
+			e = stt_err(e, "import: layer %u of %u: %s", i + 1, wl->layers, why);
+			snprintf(why, sizeof(why), "in import (layer %u of %u)", i + 1,
+				 wl->layers);
+			e = workdir_space(o, why, pool_fault(r.b, why, e));
 			goto out;
+		}
 	}
 	sync();
+	if ((e = workdir_space(o, "in import", pool_fault(r.b, "in import", 0))))
+		goto out;
 	if (*r.dev && (e = stt_devstat_read(r.dev, &b)))
 		goto out;
 	stt_devstat_delta(&a, &b, &d);

@@ -22,7 +22,14 @@
  */
 static pthread_mutex_t dm_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 
-/* libdevmapper's messages become the thread's error message instead of going to stderr. */
+/*
+ * libdevmapper's messages go to this thread's buffer instead of stderr; run_task() puts the
+ * last one into the error message of a failed task. Kept apart from the error message itself,
+ * so that a dm operation that succeeds (an undo on the error path, a status read) leaves the
+ * cause of an earlier failure alone.
+ */
+static __thread char dm_msg[512];
+
 __attribute__((format(printf, 5, 6))) static void dm_log(int level, const char *file, int line,
 							 int dm_errno_or_class, const char *f, ...)
 {
@@ -37,7 +44,7 @@ __attribute__((format(printf, 5, 6))) static void dm_log(int level, const char *
 	va_start(ap, f);
 	vsnprintf(msg, sizeof(msg), f, ap);
 	va_end(ap);
-	stt_err_set("device-mapper: %s", msg);
+	snprintf(dm_msg, sizeof(dm_msg), "device-mapper: %s", msg);
 }
 
 static void dm_quiet(void)
@@ -117,10 +124,10 @@ static void locked_dm_probe(struct stt_dm_info *info)
 		}
 	}
 	dm_quiet();
+	dm_msg[0] = '\0';
 	if (!dm_driver_version(v, sizeof(v))) {
 		snprintf(info->reason, sizeof(info->reason), "%s",
-			 *stt_err_msg() ? stt_err_msg()
-					: "device-mapper: cannot read the driver version");
+			 *dm_msg ? dm_msg : "device-mapper: cannot read the driver version");
 		return;
 	}
 	info->present = true;
@@ -152,13 +159,13 @@ static int run_task(struct dm_task *dmt, const char *name, const char *what)
 {
 	int r = 0;
 
-	stt_err_clear();
+	dm_msg[0] = '\0';
 	if (!dm_task_run(dmt)) {
 		int e = dm_task_get_errno(dmt);
 
 		r = e > 0 ? -e : -EIO;
-		if (*stt_err_msg())
-			stt_err_set("%s: %s: %s (%s)", name, what, strerror(-r), stt_err_msg());
+		if (*dm_msg)
+			stt_err_set("%s: %s: %s (%s)", name, what, strerror(-r), dm_msg);
 		else
 			stt_err_set("%s: %s: %s", name, what, strerror(-r));
 	}
@@ -313,7 +320,7 @@ static int locked_dm_status(const char *name, char *params, size_t len)
 	dmt = task_new(DM_DEVICE_STATUS, name);
 	if (!dmt)
 		return stt_err(-ENOMEM, "%s: status: out of memory", name);
-	stt_err_clear();
+	dm_msg[0] = '\0';
 	if (!dm_task_run(dmt)) {
 		int e = dm_task_get_errno(dmt);
 
@@ -341,6 +348,20 @@ static int locked_dm_thin_delete(const char *pool, unsigned int id)
 	/* The kernel answers ENODATA for an id the pool does not hold: nothing to undo. */
 	if (r == -ENODATA)
 		return 0;
+	/*
+	 * A pool that failed (an I/O error on its metadata or data) or went read-only refuses
+	 * every message until it is reloaded; its ids go with the pool, whose own record (the
+	 * pool device, the VG) comes later in the undo. Not an error then.
+	 */
+	if (r == -EOPNOTSUPP) {
+		char status[512], why[1024];
+
+		snprintf(why, sizeof(why), "%s", stt_err_msg());
+		if (!locked_dm_status(pool, status, sizeof(status)) &&
+		    (strstr(status, "Fail") || strstr(status, " ro ")))
+			return 0;
+		stt_err(r, "%s", why);
+	}
 	return r;
 }
 

@@ -4,6 +4,7 @@
 #include "base/err.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lvm2cmd.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -71,23 +72,59 @@ int stt_lvm_vgremove(const char *vg)
 	char cmd[256];
 	int r;
 
-	snprintf(cmd, sizeof(cmd), "vgs --noheadings %s", vg);
-	if (stt_lvm_run(cmd))
-		return 0; /* no such VG */
+	/*
+	 * vgremove itself, and "not found" believed from it alone: `vgs VG` also fails for a
+	 * VG it cannot read (a PV failing its reads, a failed thin pool in it), and such a
+	 * VG must stay in the journal for cleanup.
+	 */
 	snprintf(cmd, sizeof(cmd), "vgremove -f %s", vg);
 	r = stt_lvm_run(cmd);
+	if (r && strstr(stt_err_msg(), "not found"))
+		return 0; /* no such VG */
+	return r;
+}
+
+/*
+ * 0 when the first 4 KiB of @dev can be read from the device itself (O_DIRECT); else
+ * -errno. LVM reports a device it cannot read as no PV at all, so "not a PV" is believed
+ * only of a device that reads.
+ */
+static int readable(const char *dev)
+{
+	void *buf = NULL;
+	int fd, r = 0;
+
+	fd = open(dev, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (posix_memalign(&buf, 4096, 4096)) {
+		close(fd);
+		return -ENOMEM;
+	}
+	if (pread(fd, buf, 4096, 0) != 4096)
+		r = errno ? -errno : -EIO;
+	free(buf);
+	close(fd);
 	return r;
 }
 
 int stt_lvm_pvremove(const char *dev)
 {
 	char cmd[256];
+	int r;
 
 	if (access(dev, F_OK))
 		return 0;
 	snprintf(cmd, sizeof(cmd), "pvs --noheadings %s", dev);
-	if (stt_lvm_run(cmd))
-		return 0; /* not a PV */
+	if (stt_lvm_run(cmd)) {
+		/* not a PV -- or a device that fails its reads, whose label is still there */
+		errno = 0;
+		if ((r = readable(dev)))
+			return stt_err(r, "%s: cannot read it to remove the PV label: %s (run "
+					  "stortune cleanup when it reads again)",
+				       dev, strerror(-r));
+		return 0;
+	}
 	snprintf(cmd, sizeof(cmd), "pvremove -ff -y %s", dev);
 	return stt_lvm_run(cmd);
 }

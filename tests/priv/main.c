@@ -116,6 +116,7 @@ static const struct {
 	{ "report", priv_register_report },
 	{ "containerd", priv_register_containerd },
 	{ "apikill", priv_register_apikill },
+	{ "faults", priv_register_faults },
 };
 
 /* Caught rather than ignored, so that the commands the tests run get the default back. */

@@ -20,6 +20,7 @@ int priv_register_engine(void);
 int priv_register_report(void);
 int priv_register_containerd(void);
 int priv_register_apikill(void);
+int priv_register_faults(void);
 
 /* The scratch directory of this run (under /var/tmp), made by the runner. */
 const char *priv_dir(void);

@@ -144,6 +144,32 @@ static void test_summary(void)
 	json_object_put(s);
 }
 
+/* A run that failed or was interrupted says so; the first reason stays; the file reads back. */
+static void test_incomplete(void)
+{
+	char path[] = "/tmp/stt-unit-results-XXXXXX";
+	struct json_object *doc, *back, *v;
+	int fd = mkstemp(path);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	CU_ASSERT_EQUAL_FATAL(stt_results_new(NULL, "native", &doc), 0);
+	CU_ASSERT_FALSE(stt_results_incomplete(doc));
+	CU_ASSERT_TRUE(json_object_object_get_ex(doc, "incomplete", &v));
+	stt_results_mark_incomplete(doc, "overlay: no space left on device (ENOSPC) in import");
+	stt_results_mark_incomplete(doc, "interrupted by signal 15");
+	CU_ASSERT_TRUE(stt_results_incomplete(doc));
+	CU_ASSERT_EQUAL_FATAL(stt_results_write(doc, path), 0);
+	CU_ASSERT_EQUAL_FATAL(stt_results_load(path, &back), 0);
+	CU_ASSERT_TRUE(stt_results_incomplete(back));
+	CU_ASSERT_TRUE(json_object_object_get_ex(back, "incomplete_reason", &v));
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(v),
+			       "overlay: no space left on device (ENOSPC) in import");
+	json_object_put(back);
+	json_object_put(doc);
+	unlink(path);
+}
+
 int unit_register_results(void)
 {
 	CU_pSuite s = CU_add_suite("results", NULL, NULL);
@@ -154,5 +180,6 @@ int unit_register_results(void)
 	CU_add_test(s, "bad files refused", test_refused);
 	CU_add_test(s, "device counters and page cache", test_devstat);
 	CU_add_test(s, "summaries flag noise", test_summary);
+	CU_add_test(s, "a failed run's document is marked incomplete", test_incomplete);
 	return CU_get_error();
 }
