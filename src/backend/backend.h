@@ -191,6 +191,12 @@ void stt_backend_random_id(char out[STT_LAYER_ID_LEN + 1]);
 /* @n random characters of @alphabet, NUL-terminated (out holds n + 1; n <= 64). */
 void stt_backend_random_name(char *out, size_t n, const char *alphabet);
 
+/*
+ * What overlay2 and containerd's overlayfs snapshotter need here (root, overlayfs, loop
+ * devices, mkfs of --fs): 0, or -errno with the reason in @reason. In overlay.c.
+ */
+int stt_backend_overlay_available(const struct stt_backend_opts *o, char *reason, size_t len);
+
 /* Helpers for the backends' prepare: each journals what it makes first. */
 /* A sparse file of @bytes (must not exist). */
 __attribute__((warn_unused_result)) int stt_backend_sparse_file(const char *path, uint64_t bytes);

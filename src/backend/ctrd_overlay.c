@@ -80,46 +80,6 @@ static unsigned long snap_id(const struct stt_layer *l)
 	return ((const struct ov_snap *)l->priv)->id;
 }
 
-static bool overlay_in_kernel(void)
-{
-	char *fs = NULL;
-	bool r;
-
-	if (stt_sysfs_slurp("/proc/filesystems", &fs))
-		return false;
-	r = stt_sysfs_has_filesystem(fs, "overlay");
-	free(fs);
-	return r || access("/sys/module/overlay", F_OK) == 0;
-}
-
-static int ctrd_ov_available(const struct stt_backend_opts *o, char *reason, size_t len)
-{
-	char mkfs[32];
-
-	if (geteuid() != 0) {
-		snprintf(reason, len, "needs root (mounts and loop devices)");
-		return -EPERM;
-	}
-	if (!overlay_in_kernel()) {
-		snprintf(reason, len, "kernel has no overlayfs (modprobe overlay)");
-		return -ENODEV;
-	}
-	if (!stt_loop_available()) {
-		snprintf(reason, len, "kernel has no loop devices (no /dev/loop-control)");
-		return -ENODEV;
-	}
-	if (strcmp(o->fs, "xfs") && strcmp(o->fs, "ext4")) {
-		snprintf(reason, len, "--fs %s: must be xfs or ext4", o->fs);
-		return -EINVAL;
-	}
-	snprintf(mkfs, sizeof(mkfs), "mkfs.%s", o->fs);
-	if (!stt_exec_found(mkfs)) {
-		snprintf(reason, len, "%s not installed", mkfs);
-		return -ENOENT;
-	}
-	return 0;
-}
-
 static int mkdirs(const char *base, const char *sub, unsigned int mode)
 {
 	char p[PATH_MAX + 64];
@@ -150,11 +110,9 @@ static int ctrd_ov_prepare(struct stt_backend *b)
 	p->index_off = access("/sys/module/overlay/parameters/index", F_OK) == 0;
 	atomic_init(&p->next_id, 1);
 
-	r = stt_fs_mkdir_p(o->workdir, 0700);
-	if (r) {
-		r = stt_err(r, "%s: cannot create: %s", o->workdir, strerror(-r));
+	r = stt_fs_own_dir(o->workdir, 0700);
+	if (r)
 		goto fail;
-	}
 	stt_backend_random_name(suffix, 8, "abcdefghijklmnopqrstuvwxyz0123456789");
 	snprintf(p->rundir, sizeof(p->rundir), "%s/ctrd-ovl-%s", o->workdir, suffix);
 	snprintf(p->img, sizeof(p->img), "%s/backing.img", p->rundir);
@@ -505,7 +463,7 @@ const struct stt_backend_ops stt_backend_ctrd_overlay = {
     .name = "containerd-overlayfs",
     .summary = "containerd's overlayfs snapshotter: snapshots/<id>/{fs,work}, bolt "
 	       "metadata, overlay or bind mounts",
-    .available = ctrd_ov_available,
+    .available = stt_backend_overlay_available,
     .prepare = ctrd_ov_prepare,
     .layer_create = ctrd_ov_layer_create,
     .layer_remove = ctrd_ov_layer_remove,

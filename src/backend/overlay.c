@@ -62,7 +62,7 @@ static bool overlay_in_kernel(void)
 	return r || access("/sys/module/overlay", F_OK) == 0;
 }
 
-static int overlay_available(const struct stt_backend_opts *o, char *reason, size_t len)
+int stt_backend_overlay_available(const struct stt_backend_opts *o, char *reason, size_t len)
 {
 	char mkfs[32];
 
@@ -415,7 +415,7 @@ const struct stt_backend_ops stt_backend_overlay = {
 	.version = STT_BACKEND_OPS_VERSION,
 	.name = "overlay",
 	.summary = "overlay2: layer directories and an overlay mount per container",
-	.available = overlay_available,
+	.available = stt_backend_overlay_available,
 	.prepare = overlay_prepare,
 	.layer_create = create_layer,
 	.layer_remove = overlay_layer_remove,
