@@ -20,7 +20,7 @@ cd "$(dirname "$0")/../.."
 PAIRS=${1:-20}
 # PAIRS=0 skips (a); LEVELS="" skips (b)
 TRIALS=${2:-10}
-LEVELS=${LEVELS:-"300 120"}
+LEVELS=${LEVELS-"300 120"}
 STT=${STT:-./stortune}
 OUT=${OUT:-build/perf/compare_rates}
 WORK=/var/tmp/stt-compare-rates
