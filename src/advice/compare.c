@@ -98,43 +98,6 @@ static int check_params(const struct stt_cmp_params *p)
 	return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The @q quantile of the sorted @v (linear interpolation between order statistics). */
-static double quantile_sorted(const double *v, size_t n, double q)
-{
-	double pos = q * (double)(n - 1);
-	size_t i = (size_t)pos;
-
-	return i + 1 < n ? v[i] + (pos - (double)i) * (v[i + 1] - v[i]) : v[n - 1];
-}
-
-/*
- * The spread of one repetition of @s, relative: (q90 - q10) / (2 x 1.2816), which is the
- * standard deviation for normal data, of the log values (@logs) or of the values over
- * |@ref|. Unlike the MAD it sees a metric that is bimodal across repetitions (an amplification
- * that a journal commit lands in now and then). -ENOMEM or 0.
- */
-static int spread(const struct stt_cmp_sample *s, bool logs, double ref, double *out)
-{
-	double *v = malloc(s->n * sizeof(*v)), w;
-
-	if (!v)
-		return -ENOMEM;
-	for (size_t i = 0; i < s->n; i++)
-		v[i] = logs ? log(s->values[i]) : s->values[i];
-	qsort(v, s->n, sizeof(*v), cmp_double);
-	w = (quantile_sorted(v, s->n, 0.9) - quantile_sorted(v, s->n, 0.1)) / (2.0 * 1.2816);
-	free(v);
-	*out = logs ? w : w == 0.0 ? 0.0 : relative(w, ref);
-	return 0;
-}
-
 static int test_samples(const struct stt_cmp_params *p, const struct stt_cmp_sample *base,
 			const struct stt_cmp_sample *cand, struct stt_cmp_result *out, double *p_up,
 			double *p_down)
@@ -220,7 +183,8 @@ int stt_compare_samples(const struct stt_cmp_params *p, enum stt_cmp_better bett
 	if ((r = test_samples(p, base, cand, out, &p_up, &p_down)))
 		return r;
 	/* the baseline's noise: a slowdown that also spreads the candidate stays gateable */
-	if ((r = spread(base, out->log_scale, base->median, &out->noise)))
+	if ((r = stt_stats_spread(base->values, base->n, out->log_scale, base->median,
+				  &out->noise)))
 		return r;
 	if (p->noise_factor * out->noise > out->threshold_eff)
 		out->threshold_eff = p->noise_factor * out->noise;

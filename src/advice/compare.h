@@ -33,6 +33,8 @@
  * No I/O: documents come in as json-c objects, comparisons go out as structs and JSON.
  */
 
+#include "base/stats.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -42,7 +44,7 @@ struct json_object;
 #define STT_COMPARE_VERSION 1
 #define STT_COMPARE_MIN_N   5
 /* Default noise factor: the threshold is at least this many repetition spreads. */
-#define STT_COMPARE_NOISE_FACTOR 3.0
+#define STT_COMPARE_NOISE_FACTOR STT_STATS_NOISE_FACTOR
 /* A metric whose noise-raised threshold reaches this (100%) is not gated. */
 #define STT_COMPARE_MAX_GATED 1.0
 /* Samples beyond a percentile that each repetition needs for the percentile to be gated. */

@@ -214,6 +214,38 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The @q quantile of the sorted @v (linear interpolation between order statistics). */
+static double quantile_sorted(const double *v, size_t n, double q)
+{
+	double pos = q * (double)(n - 1);
+	size_t i = (size_t)pos;
+
+	return i + 1 < n ? v[i] + (pos - (double)i) * (v[i + 1] - v[i]) : v[n - 1];
+}
+
+int stt_stats_spread(const double *x, size_t n, bool logs, double ref, double *out)
+{
+	double *v, w;
+
+	if (!n)
+		return -EINVAL;
+	v = malloc(n * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(x[i]) || (logs && !(x[i] > 0.0))) {
+			free(v);
+			return -EINVAL;
+		}
+		v[i] = logs ? log(x[i]) : x[i];
+	}
+	qsort(v, n, sizeof(*v), cmp_double);
+	w = (quantile_sorted(v, n, 0.9) - quantile_sorted(v, n, 0.1)) / (2.0 * 1.2816);
+	free(v);
+	*out = logs || w == 0.0 ? w : ref != 0.0 ? w / fabs(ref) : INFINITY;
+	return 0;
+}
+
 /* Median of the sorted @v[0..n-1], n > 0. */
 static double sorted_median(const double *v, size_t n)
 {

@@ -90,6 +90,24 @@ struct stt_summary {
 __attribute__((warn_unused_result)) int stt_stats_summarize(const double *x, size_t n,
 							    struct stt_summary *s, bool *outlier);
 
+/*
+ * The spread of one repetition, relative: (q90 - q10) / (2 x 1.2816) -- the standard deviation
+ * for normal data -- of the log values (@logs; every value must be positive), else of the
+ * values over |@ref| (0 when they are all equal, INFINITY when @ref is 0 and they are not).
+ * Quantiles interpolate between order statistics. Unlike the MAD it sees a figure that is
+ * bimodal across repetitions. 0, -EINVAL (@n is 0, a value not finite or, with @logs, not
+ * positive) or -ENOMEM.
+ */
+__attribute__((warn_unused_result)) int stt_stats_spread(const double *x, size_t n, bool logs,
+							 double ref, double *out);
+
+/*
+ * Two runs of one build a minute apart move by about one such spread; a figure whose spread
+ * times this factor reaches 1 (+-33% a repetition) cannot tell a change from that drift. The
+ * factor compare raises its thresholds by, and what makes bench call a figure noisy.
+ */
+#define STT_STATS_NOISE_FACTOR 3.0
+
 /* ---- Two samples: did the location move? ---- */
 
 /* The standard normal distribution function and its inverse (0 < @p < 1). */

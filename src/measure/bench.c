@@ -379,9 +379,21 @@ struct json_object *stt_bench_summary_json(const double *x, size_t n, const char
 	json_object_object_add(o, "mean", json_object_new_double(s.mean));
 	json_object_object_add(o, "stddev", json_object_new_double(s.stddev));
 	json_object_object_add(o, "outliers", json_object_new_int64((int64_t)s.n_outliers));
-	json_object_object_add(o, "noisy",
-			       json_object_new_boolean(fabs(s.median) > 0 &&
-						       (s.ci_hi - s.ci_lo) > 0.1 * fabs(s.median)));
+	{
+		/* noisy: too spread to gate, by compare's own rule (stt_stats_spread) */
+		double spread = NAN;
+		bool logs = true;
+
+		for (size_t i = 0; i < n; i++)
+			logs &= x[i] > 0.0;
+		if (stt_stats_spread(x, n, logs, s.median, &spread))
+			spread = NAN;
+		json_object_object_add(o, "spread",
+				       isfinite(spread) ? json_object_new_double(spread) : NULL);
+		json_object_object_add(
+		    o, "noisy",
+		    json_object_new_boolean(!(spread * STT_STATS_NOISE_FACTOR < 1.0)));
+	}
 	/* The repetitions themselves, in run order: what compare tests. */
 	vals = json_object_new_array_ext((int)n);
 	for (size_t i = 0; vals && i < n; i++)
@@ -534,8 +546,9 @@ static struct json_object *mode_json(const struct run *r, const struct mode_rec 
 		char msg[768];
 
 		snprintf(msg, sizeof(msg),
-			 "%s %s: too noisy to trust (95%% interval wider than 10%% of the median, "
-			 "n=%u): %s; use more repetitions",
+			 "%s %s: too noisy to gate (one repetition spreads by a third of the "
+			 "median or more, n=%u; compare will not decide them): %s; more "
+			 "containers a repetition narrow it",
 			 r->name, mode, n, noisy);
 		json_object_array_add(warnings, json_object_new_string(msg));
 	}

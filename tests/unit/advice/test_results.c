@@ -7,8 +7,10 @@
 #include "sys/devstat.h"
 #include "base/json.h"
 #include "advice/results.h"
+#include "base/stats.h"
 
 #include <errno.h>
+#include <math.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,7 +128,10 @@ static void test_devstat(void)
 
 static void test_summary(void)
 {
-	double quiet[6] = { 100, 101, 99, 100, 102, 100 }, loud[6] = { 50, 150, 100, 80, 120, 95 };
+	/* noisy is compare's "not gated": 3 x the spread of one repetition reaches 1 */
+	double quiet[6] = { 100, 101, 99, 100, 102, 100 }, loud[6] = { 30, 200, 100, 60, 150, 95 };
+	double fair[6] = { 50, 150, 100, 80, 120, 95 }; /* spreads +-29%: gateable */
+	double spread;
 	struct json_object *s, *vals;
 
 	s = stt_bench_summary_json(quiet, 6, "ns");
@@ -141,6 +146,17 @@ static void test_summary(void)
 	json_object_put(s);
 	s = stt_bench_summary_json(loud, 6, "ns");
 	CU_ASSERT_TRUE(json_object_get_boolean(json_object_object_get(s, "noisy")));
+	CU_ASSERT_EQUAL(stt_stats_spread(loud, 6, true, 97.5, &spread), 0);
+	CU_ASSERT_DOUBLE_EQUAL(json_object_get_double(json_object_object_get(s, "spread")), spread,
+			       1e-12);
+	CU_ASSERT(spread * STT_STATS_NOISE_FACTOR >= 1.0);
+	json_object_put(s);
+	s = stt_bench_summary_json(fair, 6, "ns");
+	CU_ASSERT_FALSE(json_object_get_boolean(json_object_object_get(s, "noisy")));
+	CU_ASSERT_DOUBLE_EQUAL(json_object_get_double(json_object_object_get(s, "spread")),
+			       (log(120) + 0.5 * (log(150) - log(120)) - log(50) -
+				0.5 * (log(80) - log(50))) / 2.5632,
+			       1e-12);
 	json_object_put(s);
 }
 
