@@ -2,13 +2,13 @@
 #include "advice/daemonjson.h"
 
 #include "base/err.h"
+#include "sys/fsutil.h"
 #include "sys/sysfs.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,33 +330,6 @@ nomem:
 	return -ENOMEM;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd))
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 /* Copies @path to a new "@path.bak-<time>" (never overwriting one), fsync'd. */
 static int backup_copy(const char *path, const struct stat *st, char *name, size_t len)
 {
@@ -395,7 +368,7 @@ static int backup_copy(const char *path, const struct stat *st, char *name, size
 		}
 		if (!n)
 			break;
-		if ((r = write_all(out, buf, (size_t)n)))
+		if ((r = stt_fs_write_all(out, buf, (size_t)n)))
 			break;
 	}
 	if (!r && fsync(out))
@@ -411,20 +384,13 @@ static int backup_copy(const char *path, const struct stat *st, char *name, size
 
 int stt_daemonjson_write(const char *path, const char *text, char *backup, size_t backup_len)
 {
-	char dir[PATH_MAX], tmp[PATH_MAX + 32];
-	const char *slash = strrchr(path, '/'), *die;
 	mode_t mode = 0644;
 	struct stat st;
 	bool exists;
-	size_t len = strlen(text);
-	int fd, r;
+	int r;
 
 	if (backup && backup_len)
 		backup[0] = '\0';
-	if (slash)
-		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
-	else
-		snprintf(dir, sizeof(dir), ".");
 	exists = !stat(path, &st);
 	if (!exists && errno != ENOENT)
 		return stt_err(-errno, "%s: %s", path, strerror(errno));
@@ -434,35 +400,6 @@ int stt_daemonjson_write(const char *path, const char *text, char *backup, size_
 		mode = st.st_mode & 07777;
 	if (exists && backup && (r = backup_copy(path, &st, backup, backup_len)))
 		return r;
-
-	snprintf(tmp, sizeof(tmp), "%s/.%s.stortune-XXXXXX", dir, slash ? slash + 1 : path);
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return stt_err(-errno, "%s: cannot create a file in %s: %s", path, dir,
-			       strerror(errno));
-	r = write_all(fd, text, len);
-	if (!r && (!len || text[len - 1] != '\n'))
-		r = write_all(fd, "\n", 1);
-	if (!r && fchmod(fd, mode))
-		r = -errno;
-	if (!r && exists && fchown(fd, st.st_uid, st.st_gid) && errno != EPERM)
-		r = -errno;
-	if (!r && fsync(fd))
-		r = -errno;
-	close(fd);
-	if (r) {
-		unlink(tmp);
-		return stt_err(r, "%s: cannot write %s: %s", path, tmp, strerror(-r));
-	}
-	die = getenv("STT_TEST_DIE_BEFORE_RENAME");
-	if (die && !strcmp(die, "1"))
-		raise(SIGKILL); /* the test of a write interrupted here */
-	if (rename(tmp, path)) {
-		r = -errno;
-		unlink(tmp);
-		return stt_err(r, "%s: cannot replace: %s", path, strerror(-r));
-	}
-	if ((r = fsync_dir(dir)))
-		return stt_err(r, "%s: cannot sync: %s", dir, strerror(-r));
-	return 0;
+	/* the operator's mode and owner kept */
+	return stt_fs_replace(path, text, strlen(text), mode, exists ? &st : NULL);
 }

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,8 +109,10 @@ int stt_fs_lock_dir(const char *dir, int *fd)
 		       dir, pid);
 }
 
-static int write_all(int fd, const char *p, size_t len)
+int stt_fs_write_all(int fd, const void *buf, size_t len)
 {
+	const char *p = buf;
+
 	while (len) {
 		ssize_t n = write(fd, p, len);
 
@@ -125,8 +128,14 @@ static int write_all(int fd, const char *p, size_t len)
 
 int stt_fs_write_atomic(const char *path, const char *text, size_t len, unsigned int mode)
 {
+	return stt_fs_replace(path, text, len, mode, NULL);
+}
+
+int stt_fs_replace(const char *path, const char *text, size_t len, unsigned int mode,
+		   const struct stat *owner)
+{
 	char dir[PATH_MAX], tmp[PATH_MAX + 32];
-	const char *slash = strrchr(path, '/');
+	const char *slash = strrchr(path, '/'), *die;
 	int fd, r;
 
 	if (slash)
@@ -140,14 +149,19 @@ int stt_fs_write_atomic(const char *path, const char *text, size_t len, unsigned
 	if (fd < 0)
 		return stt_err(-errno, "%s: cannot create a file in %s: %s", path, dir,
 			       strerror(errno));
-	r = write_all(fd, text, len);
+	r = stt_fs_write_all(fd, text, len);
 	if (!r && (!len || text[len - 1] != '\n'))
-		r = write_all(fd, "\n", 1);
+		r = stt_fs_write_all(fd, "\n", 1);
 	if (!r && fchmod(fd, mode))
+		r = -errno;
+	if (!r && owner && fchown(fd, owner->st_uid, owner->st_gid) && errno != EPERM)
 		r = -errno;
 	if (!r && fsync(fd))
 		r = -errno;
 	close(fd);
+	die = getenv("STT_TEST_DIE_BEFORE_RENAME");
+	if (!r && die && !strcmp(die, "1"))
+		raise(SIGKILL); /* the test of a write interrupted here */
 	if (!r && rename(tmp, path))
 		r = -errno;
 	if (r) {

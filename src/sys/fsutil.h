@@ -37,6 +37,20 @@ __attribute__((warn_unused_result)) int stt_fs_write_atomic(const char *path, co
 							   size_t len, unsigned int mode);
 
 /*
+ * The same, the new file also given @owner's uid and gid when @owner is not NULL (a file
+ * replaced for its owner, as daemon.json; EPERM from fchown is not an error).
+ * STT_TEST_DIE_BEFORE_RENAME=1 kills the process between the write and the rename: the test
+ * of a write interrupted there.
+ */
+struct stat;
+__attribute__((warn_unused_result)) int stt_fs_replace(const char *path, const char *text,
+						      size_t len, unsigned int mode,
+						      const struct stat *owner);
+
+/* write(2) of all @len bytes of @p, again on EINTR and short writes. 0 or -errno. */
+__attribute__((warn_unused_result)) int stt_fs_write_all(int fd, const void *p, size_t len);
+
+/*
  * rm -r of @path, depth first, never following symlinks and never crossing into another
  * mount (what is mounted below is left and makes the removal fail with -EBUSY).
  * 0 when @path does not exist.
