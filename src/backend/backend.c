@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -380,4 +381,57 @@ int stt_backend_fill_init(struct stt_layer_writer *w, void *arg)
 		if ((r = stt_layer_write(w, files[i], "", 0, 0755)))
 			return r;
 	return stt_layer_symlink(w, "/proc/mounts", "etc/mtab");
+}
+
+int stt_backend_scratch_open(const struct stt_backend_opts *o, const char *prefix,
+			     struct stt_scratch_fs *s)
+{
+	static const char *const xfs_ftype[] = { "-n", "ftype=1", NULL };
+	const char *const *ftype = !strcmp(o->fs, "xfs") ? xfs_ftype : NULL;
+	struct stt_journal *j = o->journal;
+	char suffix[12];
+	int r;
+
+	s->rec_dir = s->rec_loop = s->rec_mount = STT_JOURNAL_NONE;
+	if ((r = stt_fs_own_dir(o->workdir, 0700)))
+		return r;
+	stt_backend_random_name(suffix, 8, "abcdefghijklmnopqrstuvwxyz0123456789");
+	snprintf(s->rundir, sizeof(s->rundir), "%s/%s-%s", o->workdir, prefix, suffix);
+	snprintf(s->img, sizeof(s->img), "%s/backing.img", s->rundir);
+	snprintf(s->mnt, sizeof(s->mnt), "%s/mnt", s->rundir);
+
+	if ((r = stt_journal_add(j, STT_J_DIR, s->rundir, NULL, &s->rec_dir)))
+		goto fail;
+	if (mkdir(s->rundir, 0700) || mkdir(s->mnt, 0700)) {
+		r = stt_err(-errno, "%s: cannot create: %s", s->rundir, strerror(errno));
+		goto fail;
+	}
+	if ((r = stt_backend_sparse_file(s->img, o->scratch_bytes)) ||
+	    (r = stt_backend_mkfs(o->fs, s->img, ftype)) ||
+	    (r = stt_backend_attach_loop(j, s->img, o->loop_direct_io, s->loopdev,
+					 sizeof(s->loopdev), &s->rec_loop)))
+		goto fail;
+	if ((r = stt_journal_add(j, STT_J_MOUNT, s->mnt, NULL, &s->rec_mount)))
+		goto fail;
+	if (mount(s->loopdev, s->mnt, o->fs, 0, "")) {
+		r = stt_err(-errno, "%s: cannot mount %s on %s: %s", o->fs, s->loopdev, s->mnt,
+			    strerror(errno));
+		goto fail;
+	}
+	return 0;
+fail:
+	(void)stt_backend_scratch_close(o, s);
+	return r;
+}
+
+int stt_backend_scratch_close(const struct stt_backend_opts *o, struct stt_scratch_fs *s)
+{
+	unsigned int *const recs[] = { &s->rec_dir, &s->rec_loop, &s->rec_mount };
+	int r = 0;
+
+	/* newest first; stop at the first failure so nothing is pulled from under another */
+	for (size_t i = sizeof(recs) / sizeof(recs[0]); !r && i-- > 0;)
+		if (!(r = stt_journal_undo_one(o->journal, *recs[i])))
+			*recs[i] = STT_JOURNAL_NONE;
+	return r;
 }

@@ -211,4 +211,25 @@ void stt_backend_undo(struct stt_journal *j, const unsigned int *recs, size_t n)
 __attribute__((warn_unused_result)) int stt_backend_mkfs(const char *fs, const char *target,
 							const char *const *extra);
 
+/*
+ * The scratch filesystem of overlay2 and of containerd's overlayfs snapshotter: the directory
+ * <workdir>/@prefix-<random> (the workdir one of this user's own, made when missing) holding
+ * backing.img, a sparse file of --scratch-size with mkfs --fs on it (xfs with ftype=1, which
+ * overlay needs), attached to a loop device and mounted on rundir/mnt; each object journalled
+ * before it exists. On failure what was made is undone. Closed by stt_backend_scratch_close:
+ * the mount, the loop device and the directory, newest first, stopping at the first failure.
+ */
+struct stt_scratch_fs {
+	char rundir[PATH_MAX]; /* <workdir>/<prefix>-<random> */
+	char img[PATH_MAX];    /* rundir/backing.img */
+	char mnt[PATH_MAX];    /* rundir/mnt: the backing filesystem */
+	char loopdev[64];
+	unsigned int rec_dir, rec_loop, rec_mount;
+};
+
+__attribute__((warn_unused_result)) int
+stt_backend_scratch_open(const struct stt_backend_opts *o, const char *prefix,
+			 struct stt_scratch_fs *s);
+int stt_backend_scratch_close(const struct stt_backend_opts *o, struct stt_scratch_fs *s);
+
 #endif

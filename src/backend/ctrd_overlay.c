@@ -53,13 +53,9 @@
 #define TASK_ROOT "state/io.containerd.runtime.v2.task/default"
 
 struct ctrd_ov {
-	char rundir[PATH_MAX]; /* <workdir>/ctrd-ovl-<random> */
-	char img[PATH_MAX];    /* rundir/backing.img */
-	char mnt[PATH_MAX];    /* rundir/mnt: containerd's root (and state) */
-	char root[PATH_MAX];   /* mnt/io.containerd.snapshotter.v1.overlayfs */
-	char snaps[PATH_MAX];  /* root/snapshots */
-	char loopdev[64];
-	unsigned int rec_dir, rec_loop, rec_mount;
+	struct stt_scratch_fs fs; /* <workdir>/ctrd-ovl-<random>; fs.mnt: containerd's root */
+	char root[PATH_MAX];	  /* mnt/io.containerd.snapshotter.v1.overlayfs */
+	char snaps[PATH_MAX];	  /* root/snapshots */
 	bool index_off;
 	struct stt_boltsim snapdb, metadb;
 	atomic_ulong next_id;
@@ -94,11 +90,7 @@ static int ctrd_ov_teardown(struct stt_backend *b);
 
 static int ctrd_ov_prepare(struct stt_backend *b)
 {
-	const struct stt_backend_opts *o = &b->opts;
-	struct stt_journal *j = o->journal;
-	static const char *const xfs_ftype[] = {"-n", "ftype=1", NULL};
-	const char *const *ftype = !strcmp(o->fs, "xfs") ? xfs_ftype : NULL;
-	char suffix[12], path[PATH_MAX + 64];
+	char path[PATH_MAX + 64];
 	struct ctrd_ov *p;
 	int r;
 
@@ -106,46 +98,21 @@ static int ctrd_ov_prepare(struct stt_backend *b)
 	if (!p)
 		return -ENOMEM;
 	b->priv = p;
-	p->rec_dir = p->rec_loop = p->rec_mount = STT_JOURNAL_NONE;
+	p->fs.rec_dir = p->fs.rec_loop = p->fs.rec_mount = STT_JOURNAL_NONE;
 	p->index_off = access("/sys/module/overlay/parameters/index", F_OK) == 0;
 	atomic_init(&p->next_id, 1);
-
-	r = stt_fs_own_dir(o->workdir, 0700);
-	if (r)
+	if ((r = stt_backend_scratch_open(&b->opts, "ctrd-ovl", &p->fs)))
 		goto fail;
-	stt_backend_random_name(suffix, 8, "abcdefghijklmnopqrstuvwxyz0123456789");
-	snprintf(p->rundir, sizeof(p->rundir), "%s/ctrd-ovl-%s", o->workdir, suffix);
-	snprintf(p->img, sizeof(p->img), "%s/backing.img", p->rundir);
-	snprintf(p->mnt, sizeof(p->mnt), "%s/mnt", p->rundir);
-	snprintf(p->root, sizeof(p->root), "%s/" SNAP_ROOT, p->mnt);
+	snprintf(p->root, sizeof(p->root), "%s/" SNAP_ROOT, p->fs.mnt);
 	snprintf(p->snaps, sizeof(p->snaps), "%s/snapshots", p->root);
-
-	if ((r = stt_journal_add(j, STT_J_DIR, p->rundir, NULL, &p->rec_dir)))
-		goto fail;
-	if (mkdir(p->rundir, 0700) || mkdir(p->mnt, 0700)) {
-		r = stt_err(-errno, "%s: cannot create: %s", p->rundir, strerror(errno));
-		goto fail;
-	}
-	if ((r = stt_backend_sparse_file(p->img, o->scratch_bytes)) ||
-	    (r = stt_backend_mkfs(o->fs, p->img, ftype)) ||
-	    (r = stt_backend_attach_loop(j, p->img, o->loop_direct_io, p->loopdev,
-					 sizeof(p->loopdev), &p->rec_loop)))
-		goto fail;
-	if ((r = stt_journal_add(j, STT_J_MOUNT, p->mnt, NULL, &p->rec_mount)))
-		goto fail;
-	if (mount(p->loopdev, p->mnt, o->fs, 0, "")) {
-		r = stt_err(-errno, "%s: cannot mount %s on %s: %s", o->fs, p->loopdev, p->mnt,
-			    strerror(errno));
-		goto fail;
-	}
 	/* NewSnapshotter: root 0700, metadata.db, snapshots/ 0700; the metadata plugin's. */
-	if ((r = mkdirs(p->root, "snapshots", 0700)) || (r = mkdirs(p->mnt, META_ROOT, 0711)) ||
-	    (r = mkdirs(p->mnt, TASK_ROOT, 0711)))
+	if ((r = mkdirs(p->root, "snapshots", 0700)) || (r = mkdirs(p->fs.mnt, META_ROOT, 0711)) ||
+	    (r = mkdirs(p->fs.mnt, TASK_ROOT, 0711)))
 		goto fail;
 	snprintf(path, sizeof(path), "%s/metadata.db", p->root);
 	if ((r = stt_boltsim_open(&p->snapdb, path)))
 		goto fail;
-	snprintf(path, sizeof(path), "%s/" META_ROOT "/meta.db", p->mnt);
+	snprintf(path, sizeof(path), "%s/" META_ROOT "/meta.db", p->fs.mnt);
 	if ((r = stt_boltsim_open(&p->metadb, path)))
 		goto fail;
 	return 0;
@@ -164,11 +131,7 @@ static int ctrd_ov_teardown(struct stt_backend *b)
 	stt_boltsim_close(&p->snapdb);
 	stt_boltsim_close(&p->metadb);
 	/* Mounts of containers not stopped are the caller's; these are ours, newest first. */
-	r = stt_journal_undo_one(b->opts.journal, p->rec_mount);
-	if (!r)
-		r = stt_journal_undo_one(b->opts.journal, p->rec_loop);
-	if (!r)
-		r = stt_journal_undo_one(b->opts.journal, p->rec_dir);
+	r = stt_backend_scratch_close(&b->opts, &p->fs);
 	free(p);
 	b->priv = NULL;
 	return r;
@@ -387,7 +350,7 @@ static int ctrd_ov_container_start(struct stt_backend *b, struct stt_container *
 
 	if (c->started)
 		return 0;
-	snprintf(bundle, sizeof(bundle), "%s/" TASK_ROOT "/%.64s", p->mnt, c->id);
+	snprintf(bundle, sizeof(bundle), "%s/" TASK_ROOT "/%.64s", p->fs.mnt, c->id);
 	if ((size_t)snprintf(c->rootfs, sizeof(c->rootfs), "%s/rootfs", bundle) >=
 	    sizeof(c->rootfs))
 		return stt_err(-ENAMETOOLONG, "%s: path too long", bundle);
@@ -452,7 +415,7 @@ static int ctrd_ov_container_stop(struct stt_backend *b, struct stt_container *c
 
 static int ctrd_ov_device_name(struct stt_backend *b, char *name, size_t len)
 {
-	const char *dev = cov(b)->loopdev;
+	const char *dev = cov(b)->fs.loopdev;
 
 	snprintf(name, len, "%s", strncmp(dev, "/dev/", 5) ? dev : dev + 5);
 	return 0;

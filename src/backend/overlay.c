@@ -31,12 +31,8 @@
 #include <unistd.h>
 
 struct overlay {
-	char rundir[PATH_MAX]; /* <workdir>/overlay-<random> */
-	char img[PATH_MAX];    /* rundir/backing.img */
-	char mnt[PATH_MAX];    /* rundir/mnt: the backing filesystem */
-	char root[PATH_MAX];   /* mnt/overlay2: Docker's /var/lib/docker/overlay2 */
-	char loopdev[64];
-	unsigned int rec_dir, rec_loop, rec_mount;
+	struct stt_scratch_fs fs; /* <workdir>/overlay-<random>, its filesystem on fs.mnt */
+	char root[PATH_MAX];	  /* mnt/overlay2: Docker's /var/lib/docker/overlay2 */
 	bool index_off; /* the kernel knows overlay's index= option: Docker sets index=off */
 };
 
@@ -92,59 +88,26 @@ int stt_backend_overlay_available(const struct stt_backend_opts *o, char *reason
 
 static int overlay_prepare(struct stt_backend *b)
 {
-	const struct stt_backend_opts *o = &b->opts;
-	struct stt_journal *j = o->journal;
-	char suffix[12], l[PATH_MAX + 4];
-	static const char *const xfs_ftype[] = { "-n", "ftype=1", NULL };
-	const char *const *ftype = !strcmp(o->fs, "xfs") ? xfs_ftype : NULL;
 	struct overlay *p;
+	char l[PATH_MAX + 4];
 	int r;
 
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	b->priv = p;
-	p->rec_dir = p->rec_loop = p->rec_mount = STT_JOURNAL_NONE;
 	p->index_off = access("/sys/module/overlay/parameters/index", F_OK) == 0;
-
-	r = stt_fs_own_dir(o->workdir, 0700);
-	if (r)
+	if ((r = stt_backend_scratch_open(&b->opts, "overlay", &p->fs)))
 		goto fail;
-	stt_backend_random_name(suffix, 8, "abcdefghijklmnopqrstuvwxyz0123456789");
-	snprintf(p->rundir, sizeof(p->rundir), "%s/overlay-%s", o->workdir, suffix);
-	snprintf(p->img, sizeof(p->img), "%s/backing.img", p->rundir);
-	snprintf(p->mnt, sizeof(p->mnt), "%s/mnt", p->rundir);
-	snprintf(p->root, sizeof(p->root), "%s/overlay2", p->mnt);
-
-	if ((r = stt_journal_add(j, STT_J_DIR, p->rundir, NULL, &p->rec_dir)))
-		goto fail;
-	if (mkdir(p->rundir, 0700) || mkdir(p->mnt, 0700)) {
-		r = stt_err(-errno, "%s: cannot create: %s", p->rundir, strerror(errno));
-		goto fail;
-	}
-	if ((r = stt_backend_sparse_file(p->img, o->scratch_bytes)) ||
-	    (r = stt_backend_mkfs(o->fs, p->img, ftype)) ||
-	    (r = stt_backend_attach_loop(j, p->img, o->loop_direct_io, p->loopdev,
-					 sizeof(p->loopdev), &p->rec_loop)))
-		goto fail;
-	if ((r = stt_journal_add(j, STT_J_MOUNT, p->mnt, NULL, &p->rec_mount)))
-		goto fail;
-	if (mount(p->loopdev, p->mnt, o->fs, 0, "")) {
-		r = stt_err(-errno, "%s: cannot mount %s on %s: %s", o->fs, p->loopdev, p->mnt,
-			    strerror(errno));
-		goto fail;
-	}
+	snprintf(p->root, sizeof(p->root), "%s/overlay2", p->fs.mnt);
 	snprintf(l, sizeof(l), "%s/l", p->root);
 	if (mkdir(p->root, 0710) || mkdir(l, 0700)) {
 		r = stt_err(-errno, "%s: cannot create: %s", p->root, strerror(errno));
+		(void)stt_backend_scratch_close(&b->opts, &p->fs);
 		goto fail;
 	}
 	return 0;
-fail: {
-	const unsigned int recs[] = { p->rec_dir, p->rec_loop, p->rec_mount };
-
-	stt_backend_undo(j, recs, sizeof(recs) / sizeof(recs[0]));
-}
+fail:
 	free(p);
 	b->priv = NULL;
 	return r;
@@ -158,11 +121,7 @@ static int overlay_teardown(struct stt_backend *b)
 	if (!p)
 		return 0;
 	/* Mounts of containers not stopped are the caller's; these are ours, newest first. */
-	r = stt_journal_undo_one(b->opts.journal, p->rec_mount);
-	if (!r)
-		r = stt_journal_undo_one(b->opts.journal, p->rec_loop);
-	if (!r)
-		r = stt_journal_undo_one(b->opts.journal, p->rec_dir);
+	r = stt_backend_scratch_close(&b->opts, &p->fs);
 	free(p);
 	b->priv = NULL;
 	return r;
@@ -398,7 +357,7 @@ static int overlay_container_stop(struct stt_backend *b, struct stt_container *c
 
 static int overlay_device_name(struct stt_backend *b, char *name, size_t len)
 {
-	const char *dev = ovl(b)->loopdev;
+	const char *dev = ovl(b)->fs.loopdev;
 
 	snprintf(name, len, "%s", strncmp(dev, "/dev/", 5) ? dev : dev + 5);
 	return 0;
@@ -406,7 +365,7 @@ static int overlay_device_name(struct stt_backend *b, char *name, size_t len)
 
 static int overlay_root_dir(struct stt_backend *b, char *path, size_t len)
 {
-	if ((size_t)snprintf(path, len, "%s", ovl(b)->mnt) >= len)
+	if ((size_t)snprintf(path, len, "%s", ovl(b)->fs.mnt) >= len)
 		return -ENAMETOOLONG;
 	return 0;
 }
