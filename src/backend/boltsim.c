@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "backend/boltsim.h"
+#include "backend/backend.h"
 
 #include "base/err.h"
 
@@ -87,4 +88,18 @@ void stt_boltsim_close(struct stt_boltsim *db)
 	db->fd = -1;
 	db->is_open = false;
 	pthread_mutex_destroy(&db->lock);
+}
+
+bool stt_ctrd_is_container_layer(const struct stt_layer *parent)
+{
+	size_t n = parent ? strlen(parent->id) : 0;
+
+	return n > 5 && !strcmp(parent->id + n - 5, "-init");
+}
+
+int stt_ctrd_record(struct stt_boltsim *meta, struct stt_boltsim *snap)
+{
+	int r = stt_boltsim_update(meta);
+
+	return r ? r : stt_boltsim_update(snap);
 }

@@ -30,4 +30,22 @@ __attribute__((warn_unused_result)) int stt_boltsim_update(struct stt_boltsim *d
 /* Closes the file (it stays); a closed or never opened @db is a no-op. */
 void stt_boltsim_close(struct stt_boltsim *db);
 
+/* ---- What containerd's two snapshotter backends share ---- */
+
+/* Under containerd's root: the metadata plugin's store, and the task bundles. */
+#define STT_CTRD_META_ROOT "io.containerd.metadata.v1.bolt"
+#define STT_CTRD_TASK_ROOT "state/io.containerd.runtime.v2.task/default"
+
+struct stt_layer;
+
+/*
+ * A snapshot on @parent is a container's own: backend.c makes a container as "<id>-init"
+ * (committed) and "<id>" on it (active), as moby's containerd path does.
+ */
+bool stt_ctrd_is_container_layer(const struct stt_layer *parent);
+
+/* One snapshot operation's write transactions: containerd's store @meta, then @snap's. */
+__attribute__((warn_unused_result)) int stt_ctrd_record(struct stt_boltsim *meta,
+						       struct stt_boltsim *snap);
+
 #endif

@@ -53,8 +53,6 @@
 #define CTRD_CHUNK_BYTES (64u << 10) /* data_block_size 128 sectors in containerd's docs */
 #define CTRD_LOW_WATER	 32768u
 #define SNAP_ROOT	 "io.containerd.snapshotter.v1.devmapper"
-#define META_ROOT	 "io.containerd.metadata.v1.bolt"
-#define TASK_ROOT	 "state/io.containerd.runtime.v2.task/default"
 
 struct ctrd_dm {
 	struct stt_thinpool tp; /* first: pool name and status through thinpool.c */
@@ -88,15 +86,7 @@ static uint32_t chunk_of(const struct stt_backend_opts *o)
 
 static int ctrd_dm_available(const struct stt_backend_opts *o, char *reason, size_t len)
 {
-	int r = stt_thinpool_available(reason, len);
-
-	if (r)
-		return r;
-	if (!stt_loop_available()) {
-		snprintf(reason, len, "kernel has no loop devices (no /dev/loop-control)");
-		return -ENODEV;
-	}
-	return stt_thinpool_opts_check(o, chunk_of(o), reason, len);
+	return stt_thinpool_loop_available(o, chunk_of(o), reason, len);
 }
 
 /* A state change of the pool's store: the state tried, the operation, the state reached. */
@@ -333,28 +323,12 @@ static int with_temp_mount(struct ctrd_dm *p, struct dm_snap *s, stt_layer_fill_
 	return r ? r : u;
 }
 
-static bool is_container_layer(const struct stt_layer *parent)
-{
-	size_t n = parent ? strlen(parent->id) : 0;
-
-	/* backend.c makes a container as "<id>-init" (committed) and "<id>" on it (active). */
-	return n > 5 && !strcmp(parent->id + n - 5, "-init");
-}
-
-/* Both metadata stores' write transactions for one snapshot operation. */
-static int record(struct ctrd_dm *p)
-{
-	int r = stt_boltsim_update(&p->metadb);
-
-	return r ? r : stt_boltsim_update(&p->snapdb);
-}
-
 static int ctrd_dm_layer_create(struct stt_backend *b, const char *id, struct stt_layer *parent,
 				stt_layer_fill_fn fill, void *arg, struct stt_layer **out)
 {
 	struct ctrd_dm *p = cdm(b);
 	struct dm_snap *s, *origin = parent ? parent->priv : NULL;
-	bool active = is_container_layer(parent);
+	bool active = stt_ctrd_is_container_layer(parent);
 	struct stt_layer *l;
 	int r;
 
@@ -390,7 +364,8 @@ static int ctrd_dm_layer_create(struct stt_backend *b, const char *id, struct st
 		if (r)
 			goto fail;
 	}
-	if ((r = with_temp_mount(p, s, NULL, NULL)) || (r = record(p)))
+	if ((r = with_temp_mount(p, s, NULL, NULL)) ||
+	    (r = stt_ctrd_record(&p->metadb, &p->snapdb)))
 		goto fail;
 	if (fill && (r = with_temp_mount(p, s, fill, arg)))
 		goto fail;
@@ -400,7 +375,7 @@ static int ctrd_dm_layer_create(struct stt_backend *b, const char *id, struct st
 
 		if ((r = stt_dm_status(s->name, status, sizeof(status))) ||
 		    (r = suspend_resume(p, s, true)) || (r = suspend_resume(p, s, false)) ||
-		    (r = deactivate(p, s, true)) || (r = record(p)))
+		    (r = deactivate(p, s, true)) || (r = stt_ctrd_record(&p->metadb, &p->snapdb)))
 			goto fail;
 	}
 	*out = l;
@@ -417,7 +392,7 @@ fail:
 static int ctrd_dm_layer_remove(struct stt_backend *b, struct stt_layer *l)
 {
 	struct ctrd_dm *p = cdm(b);
-	int r = record(p);
+	int r = stt_ctrd_record(&p->metadb, &p->snapdb);
 
 	if (!r)
 		r = remove_device(p, l->priv);
@@ -437,7 +412,7 @@ static int ctrd_dm_container_start(struct stt_backend *b, struct stt_container *
 
 	if (c->started)
 		return 0;
-	snprintf(bundle, sizeof(bundle), "%s/" TASK_ROOT "/%.64s", p->mnt, c->id);
+	snprintf(bundle, sizeof(bundle), "%s/" STT_CTRD_TASK_ROOT "/%.64s", p->mnt, c->id);
 	if ((size_t)snprintf(c->rootfs, sizeof(c->rootfs), "%s/rootfs", bundle) >=
 	    sizeof(c->rootfs))
 		return stt_err(-ENAMETOOLONG, "%s: path too long", bundle);
@@ -507,12 +482,12 @@ static int ctrd_dm_prepare(struct stt_backend *b)
 			    strerror(r ? -r : errno));
 		goto fail;
 	}
-	snprintf(path, sizeof(path), "%s/" META_ROOT, p->mnt);
+	snprintf(path, sizeof(path), "%s/" STT_CTRD_META_ROOT, p->mnt);
 	if ((r = stt_fs_mkdir_p(path, 0711))) {
 		r = stt_err(r, "%s: cannot create: %s", path, strerror(-r));
 		goto fail;
 	}
-	snprintf(path, sizeof(path), "%s/" TASK_ROOT, p->mnt);
+	snprintf(path, sizeof(path), "%s/" STT_CTRD_TASK_ROOT, p->mnt);
 	if ((r = stt_fs_mkdir_p(path, 0711)) ||
 	    (snprintf(path, sizeof(path), "%s/tmpmounts", p->mnt),
 	     r = stt_fs_mkdir_p(path, 0700))) {
@@ -543,7 +518,7 @@ static int ctrd_dm_prepare(struct stt_backend *b)
 	snprintf(path, sizeof(path), "%s/%s.db", p->root, p->tp.pool);
 	if ((r = stt_boltsim_open(&p->pooldb, path)))
 		goto fail;
-	snprintf(path, sizeof(path), "%s/" META_ROOT "/meta.db", p->mnt);
+	snprintf(path, sizeof(path), "%s/" STT_CTRD_META_ROOT "/meta.db", p->mnt);
 	if ((r = stt_boltsim_open(&p->metadb, path)))
 		goto fail;
 	return 0;

@@ -49,8 +49,6 @@
 #include <unistd.h>
 
 #define SNAP_ROOT "io.containerd.snapshotter.v1.overlayfs"
-#define META_ROOT "io.containerd.metadata.v1.bolt"
-#define TASK_ROOT "state/io.containerd.runtime.v2.task/default"
 
 struct ctrd_ov {
 	struct stt_scratch_fs fs; /* <workdir>/ctrd-ovl-<random>; fs.mnt: containerd's root */
@@ -106,13 +104,14 @@ static int ctrd_ov_prepare(struct stt_backend *b)
 	snprintf(p->root, sizeof(p->root), "%s/" SNAP_ROOT, p->fs.mnt);
 	snprintf(p->snaps, sizeof(p->snaps), "%s/snapshots", p->root);
 	/* NewSnapshotter: root 0700, metadata.db, snapshots/ 0700; the metadata plugin's. */
-	if ((r = mkdirs(p->root, "snapshots", 0700)) || (r = mkdirs(p->fs.mnt, META_ROOT, 0711)) ||
-	    (r = mkdirs(p->fs.mnt, TASK_ROOT, 0711)))
+	if ((r = mkdirs(p->root, "snapshots", 0700)) ||
+	    (r = mkdirs(p->fs.mnt, STT_CTRD_META_ROOT, 0711)) ||
+	    (r = mkdirs(p->fs.mnt, STT_CTRD_TASK_ROOT, 0711)))
 		goto fail;
 	snprintf(path, sizeof(path), "%s/metadata.db", p->root);
 	if ((r = stt_boltsim_open(&p->snapdb, path)))
 		goto fail;
-	snprintf(path, sizeof(path), "%s/" META_ROOT "/meta.db", p->fs.mnt);
+	snprintf(path, sizeof(path), "%s/" STT_CTRD_META_ROOT "/meta.db", p->fs.mnt);
 	if ((r = stt_boltsim_open(&p->metadb, path)))
 		goto fail;
 	return 0;
@@ -159,20 +158,6 @@ static int disk_usage(const char *dir, unsigned long long *bytes)
 }
 
 /* Both stores' write transactions for one snapshot operation. */
-static int record(struct ctrd_ov *p)
-{
-	int r = stt_boltsim_update(&p->metadb);
-
-	return r ? r : stt_boltsim_update(&p->snapdb);
-}
-
-static bool is_container_layer(const struct stt_layer *parent)
-{
-	size_t n = parent ? strlen(parent->id) : 0;
-
-	/* backend.c makes a container as "<id>-init" (committed) and "<id>" on it (active). */
-	return n > 5 && !strcmp(parent->id + n - 5, "-init");
-}
 
 static int remove_snap_dir(struct ctrd_ov *p, unsigned long id)
 {
@@ -202,7 +187,7 @@ static int ctrd_ov_layer_create(struct stt_backend *b, const char *id, struct st
 {
 	struct ctrd_ov *p = cov(b);
 	char tmp[PATH_MAX + 32], path[PATH_MAX + 64], dst[PATH_MAX + 32];
-	bool active = is_container_layer(parent), made = false;
+	bool active = stt_ctrd_is_container_layer(parent), made = false;
 	struct stt_layer_writer w;
 	struct stt_layer *l;
 	struct ov_snap *s;
@@ -255,7 +240,7 @@ static int ctrd_ov_layer_create(struct stt_backend *b, const char *id, struct st
 		goto fail_tmp;
 	}
 	made = true;
-	if ((r = record(p)))
+	if ((r = stt_ctrd_record(&p->metadb, &p->snapdb)))
 		goto fail_made;
 
 	if (fill) {
@@ -269,7 +254,7 @@ static int ctrd_ov_layer_create(struct stt_backend *b, const char *id, struct st
 		unsigned long long bytes;
 
 		snprintf(path, sizeof(path), "%s/fs", dst);
-		if ((r = disk_usage(path, &bytes)) || (r = record(p)))
+		if ((r = disk_usage(path, &bytes)) || (r = stt_ctrd_record(&p->metadb, &p->snapdb)))
 			goto fail_made;
 		s->committed = true;
 	}
@@ -289,7 +274,7 @@ fail_free:
 static int ctrd_ov_layer_remove(struct stt_backend *b, struct stt_layer *l)
 {
 	struct ctrd_ov *p = cov(b);
-	int r = record(p);
+	int r = stt_ctrd_record(&p->metadb, &p->snapdb);
 
 	if (!r)
 		r = remove_snap_dir(p, snap_id(l));
@@ -350,7 +335,7 @@ static int ctrd_ov_container_start(struct stt_backend *b, struct stt_container *
 
 	if (c->started)
 		return 0;
-	snprintf(bundle, sizeof(bundle), "%s/" TASK_ROOT "/%.64s", p->fs.mnt, c->id);
+	snprintf(bundle, sizeof(bundle), "%s/" STT_CTRD_TASK_ROOT "/%.64s", p->fs.mnt, c->id);
 	if ((size_t)snprintf(c->rootfs, sizeof(c->rootfs), "%s/rootfs", bundle) >=
 	    sizeof(c->rootfs))
 		return stt_err(-ENAMETOOLONG, "%s: path too long", bundle);

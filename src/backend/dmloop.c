@@ -42,15 +42,7 @@ static uint32_t chunk_of(const struct stt_backend_opts *o)
 
 static int dmloop_available(const struct stt_backend_opts *o, char *reason, size_t len)
 {
-	int r = stt_thinpool_available(reason, len);
-
-	if (r)
-		return r;
-	if (!stt_loop_available()) {
-		snprintf(reason, len, "kernel has no loop devices (no /dev/loop-control)");
-		return -ENODEV;
-	}
-	return stt_thinpool_opts_check(o, chunk_of(o), reason, len);
+	return stt_thinpool_loop_available(o, chunk_of(o), reason, len);
 }
 
 static int dmloop_teardown(struct stt_backend *b);

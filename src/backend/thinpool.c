@@ -6,6 +6,7 @@
 #include "sys/exec.h"
 #include "sys/fsutil.h"
 #include "sys/journal.h"
+#include "sys/loop.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +47,20 @@ int stt_thinpool_available(char *reason, size_t len)
 		return -ENODEV;
 	}
 	return 0;
+}
+
+int stt_thinpool_loop_available(const struct stt_backend_opts *o, uint32_t chunk_bytes,
+				char *reason, size_t len)
+{
+	int r = stt_thinpool_available(reason, len);
+
+	if (r)
+		return r;
+	if (!stt_loop_available()) {
+		snprintf(reason, len, "kernel has no loop devices (no /dev/loop-control)");
+		return -ENODEV;
+	}
+	return stt_thinpool_opts_check(o, chunk_bytes, reason, len);
 }
 
 int stt_thinpool_opts_check(const struct stt_backend_opts *o, uint32_t chunk, char *reason,

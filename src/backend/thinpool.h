@@ -44,6 +44,13 @@ struct stt_thinpool {
  */
 int stt_thinpool_available(char *reason, size_t len);
 
+/*
+ * A pool on loop devices over sparse files (dm-loop, containerd's devmapper): the above, loop
+ * devices, and the options checked by stt_thinpool_opts_check with @chunk_bytes.
+ */
+int stt_thinpool_loop_available(const struct stt_backend_opts *o, uint32_t chunk_bytes,
+				char *reason, size_t len);
+
 /* Options both dm backends check: --fs and the pool's block size @chunk_bytes. */
 int stt_thinpool_opts_check(const struct stt_backend_opts *o, uint32_t chunk_bytes, char *reason,
 			    size_t len);
