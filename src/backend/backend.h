@@ -197,6 +197,13 @@ void stt_backend_random_name(char *out, size_t n, const char *alphabet);
  */
 int stt_backend_overlay_available(const struct stt_backend_opts *o, char *reason, size_t len);
 
+/*
+ * An overlay mount of @target with @opts whose paths are relative to @dir, from a child that
+ * chdir()s there: Docker's mountFrom and containerd's compactLowerdirOption, for options
+ * longer than a page. 0 or -errno. In overlay.c.
+ */
+int stt_backend_overlay_mount_from(const char *dir, const char *target, const char *opts);
+
 /* Helpers for the backends' prepare: each journals what it makes first. */
 /* A sparse file of @bytes (must not exist). */
 __attribute__((warn_unused_result)) int stt_backend_sparse_file(const char *path, uint64_t bytes);

@@ -285,28 +285,6 @@ static int ctrd_ov_layer_remove(struct stt_backend *b, struct stt_layer *l)
 	return 0;
 }
 
-/* containerd's compactLowerdirOption: mount from @dir with relative paths, in a child. */
-static int mount_from(const char *dir, const char *target, const char *opts)
-{
-	pid_t pid;
-	int st;
-
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		if (chdir(dir) || mount("overlay", target, "overlay", 0, opts))
-			_exit(errno & 0xff);
-		_exit(0);
-	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (!WIFEXITED(st))
-		return -EINTR;
-	return -WEXITSTATUS(st);
-}
-
 /* The snapshot's mount options; @rel: lowerdirs relative to snapshots/. */
 static char *overlay_opts(struct ctrd_ov *p, struct stt_layer *l, bool rel)
 {
@@ -360,9 +338,10 @@ static int ctrd_ov_container_start(struct stt_backend *b, struct stt_container *
 		} else {
 			free(opts);
 			opts = overlay_opts(p, c->layer, true);
-			r = !opts		      ? -ENOMEM
-			    : strlen(opts) > page - 1 ? -E2BIG
-						      : mount_from(p->snaps, c->rootfs, opts);
+			r = !opts ? -ENOMEM
+			    : strlen(opts) > page - 1
+				? -E2BIG
+				: stt_backend_overlay_mount_from(p->snaps, c->rootfs, opts);
 		}
 	}
 	free(opts);

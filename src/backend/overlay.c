@@ -262,8 +262,7 @@ static int overlay_layer_remove(struct stt_backend *b, struct stt_layer *l)
 	return r;
 }
 
-/* Docker's mountFrom: mount with paths relative to @dir, from a child that chdir()s. */
-static int mount_from(const char *dir, const char *target, const char *opts)
+int stt_backend_overlay_mount_from(const char *dir, const char *target, const char *opts)
 {
 	pid_t pid;
 	int st;
@@ -328,7 +327,7 @@ static int overlay_container_start(struct stt_backend *b, struct stt_container *
 		n = (size_t)snprintf(opts, cap, "%slowerdir=%s,upperdir=%s/diff,workdir=%s/work",
 				     idx, ol->lower, c->id, c->id);
 		snprintf(rel, sizeof(rel), "%s/merged", c->id);
-		r = n > page - 1 ? -E2BIG : mount_from(p->root, rel, opts);
+		r = n > page - 1 ? -E2BIG : stt_backend_overlay_mount_from(p->root, rel, opts);
 	}
 	if (r) {
 		stt_err(r, "%s: cannot mount overlay (%u layers): %s", c->rootfs, c->layer->depth,
