@@ -56,10 +56,10 @@
 
 struct ctrd_dm {
 	struct stt_thinpool tp; /* first: pool name and status through thinpool.c */
-	char rundir[PATH_MAX], data[PATH_MAX + 40], meta[PATH_MAX + 40];
+	char rundir[PATH_MAX];
 	char mnt[PATH_MAX + 8], root[PATH_MAX + 64];
-	char datadev[64], metadev[64];
-	unsigned int rec_dir, rec_data, rec_meta, rec_pool;
+	struct stt_thinpool_loop lp; /* its data and metadata files, loop devices and pool */
+	unsigned int rec_dir;
 	bool discard_blocks;
 	struct stt_boltsim pooldb, snapdb, metadb;
 	atomic_uint next_id;
@@ -450,7 +450,7 @@ static int ctrd_dm_prepare(struct stt_backend *b)
 {
 	const struct stt_backend_opts *o = &b->opts;
 	struct stt_journal *j = o->journal;
-	char suffix[12], params[256], path[PATH_MAX + 128];
+	char suffix[12], path[PATH_MAX + 128];
 	uint32_t chunk = chunk_of(o);
 	struct ctrd_dm *p;
 	int r;
@@ -459,7 +459,7 @@ static int ctrd_dm_prepare(struct stt_backend *b)
 	if (!p)
 		return -ENOMEM;
 	b->priv = p;
-	p->rec_dir = p->rec_data = p->rec_meta = p->rec_pool = STT_JOURNAL_NONE;
+	p->rec_dir = p->lp.rec_data = p->lp.rec_meta = p->lp.rec_pool = STT_JOURNAL_NONE;
 	atomic_init(&p->next_id, 1);
 	pthread_mutex_init(&p->lock, NULL);
 	p->discard_blocks = o->blkdiscard > 0; /* discard_blocks: off unless set */
@@ -467,10 +467,8 @@ static int ctrd_dm_prepare(struct stt_backend *b)
 	p->tp.dev_bytes = o->base_bytes; /* base_image_size */
 	p->tp.journal = j;
 	stt_backend_random_name(suffix, 8, "abcdefghijklmnopqrstuvwxyz0123456789");
-	if ((r = stt_fs_mkdir_p(o->workdir, 0700))) {
-		r = stt_err(r, "%s: cannot create: %s", o->workdir, strerror(-r));
+	if ((r = stt_fs_own_dir(o->workdir, 0700)))
 		goto fail;
-	}
 	snprintf(p->rundir, sizeof(p->rundir), "%s/ctrd-dm-%s", o->workdir, suffix);
 	if ((r = stt_journal_add(j, STT_J_DIR, p->rundir, NULL, &p->rec_dir)))
 		goto fail;
@@ -494,22 +492,10 @@ static int ctrd_dm_prepare(struct stt_backend *b)
 		r = stt_err(r, "%s: cannot create: %s", path, strerror(-r));
 		goto fail;
 	}
-	snprintf(p->data, sizeof(p->data), "%s/data", p->rundir);
-	snprintf(p->meta, sizeof(p->meta), "%s/meta", p->rundir);
-	if ((r = stt_backend_sparse_file(p->data, o->data_bytes)) ||
-	    (r = stt_backend_sparse_file(p->meta, o->meta_bytes)))
-		goto fail;
-	if ((r = stt_backend_attach_loop(j, p->data, o->loop_direct_io, p->datadev,
-					 sizeof(p->datadev), &p->rec_data)) ||
-	    (r = stt_backend_attach_loop(j, p->meta, o->loop_direct_io, p->metadev,
-					 sizeof(p->metadev), &p->rec_meta)))
-		goto fail;
+	snprintf(p->lp.data, sizeof(p->lp.data), "%s/data", p->rundir);
+	snprintf(p->lp.meta, sizeof(p->lp.meta), "%s/meta", p->rundir);
 	snprintf(p->tp.pool, sizeof(p->tp.pool), "stortune-%s-pool", suffix);
-	if ((r = stt_journal_add(j, STT_J_DM, p->tp.pool, NULL, &p->rec_pool)))
-		goto fail;
-	snprintf(params, sizeof(params), "%s %s %u %u%s", p->metadev, p->datadev, chunk / 512,
-		 CTRD_LOW_WATER, o->zeroing ? "" : " 1 skip_block_zeroing");
-	if ((r = stt_dm_create(p->tp.pool, "thin-pool", o->data_bytes / 512, params)))
+	if ((r = stt_thinpool_loop_open(o, p->tp.pool, chunk, CTRD_LOW_WATER, &p->lp)))
 		goto fail;
 	/* NewSnapshotter and NewPoolDevice: metadata.db and <pool>.db; the metadata plugin's. */
 	snprintf(path, sizeof(path), "%s/metadata.db", p->root);
@@ -530,8 +516,8 @@ fail:
 static int ctrd_dm_teardown(struct stt_backend *b)
 {
 	struct ctrd_dm *p = cdm(b);
-	const unsigned int recs[4] = {p ? p->rec_dir : 0, p ? p->rec_data : 0, p ? p->rec_meta : 0,
-				      p ? p->rec_pool : 0};
+	const unsigned int recs[4] = {p ? p->rec_dir : 0, p ? p->lp.rec_data : 0,
+				      p ? p->lp.rec_meta : 0, p ? p->lp.rec_pool : 0};
 
 	if (!p)
 		return 0;
@@ -556,7 +542,7 @@ static int ctrd_dm_pool_status(struct stt_backend *b, struct stt_pool_status *st
 
 static int ctrd_dm_device_name(struct stt_backend *b, char *name, size_t len)
 {
-	const char *dev = cdm(b)->datadev;
+	const char *dev = cdm(b)->lp.datadev;
 
 	snprintf(name, len, "%s", strncmp(dev, "/dev/", 5) ? dev : dev + 5);
 	return 0;

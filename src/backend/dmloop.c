@@ -29,9 +29,9 @@
 
 struct dmloop {
 	struct stt_thinpool tp; /* first: the shared thin-pool ops cast priv to it */
-	char rundir[PATH_MAX], data[PATH_MAX + 40], meta[PATH_MAX + 40];
-	char datadev[64], metadev[64];
-	unsigned int rec_dir, rec_data, rec_meta, rec_pool;
+	char rundir[PATH_MAX];
+	struct stt_thinpool_loop lp; /* its data and metadata files, loop devices and pool */
+	unsigned int rec_dir;
 	bool tp_ready;
 };
 
@@ -51,7 +51,7 @@ static int dmloop_prepare(struct stt_backend *b)
 {
 	const struct stt_backend_opts *o = &b->opts;
 	struct stt_journal *j = o->journal;
-	char suffix[12], params[256], dir[PATH_MAX + 20], why[1024];
+	char suffix[12], dir[PATH_MAX + 20], why[1024];
 	uint32_t chunk = chunk_of(o);
 	struct dmloop *p;
 	int r;
@@ -60,7 +60,7 @@ static int dmloop_prepare(struct stt_backend *b)
 	if (!p)
 		return -ENOMEM;
 	b->priv = p;
-	p->rec_dir = p->rec_data = p->rec_meta = p->rec_pool = STT_JOURNAL_NONE;
+	p->rec_dir = p->lp.rec_data = p->lp.rec_meta = p->lp.rec_pool = STT_JOURNAL_NONE;
 	stt_backend_random_name(suffix, 8, "abcdefghijklmnopqrstuvwxyz0123456789");
 	if ((r = stt_fs_own_dir(o->workdir, 0700)))
 		goto fail;
@@ -72,23 +72,10 @@ static int dmloop_prepare(struct stt_backend *b)
 		r = stt_err(-errno, "%s: cannot create: %s", p->rundir, strerror(errno));
 		goto fail;
 	}
-	snprintf(p->data, sizeof(p->data), "%s/data", dir);
-	snprintf(p->meta, sizeof(p->meta), "%s/metadata", dir);
-	if ((r = stt_backend_sparse_file(p->data, o->data_bytes)) ||
-	    (r = stt_backend_sparse_file(p->meta, o->meta_bytes)))
-		goto fail;
-	if ((r = stt_backend_attach_loop(j, p->data, o->loop_direct_io, p->datadev,
-					 sizeof(p->datadev), &p->rec_data)) ||
-	    (r = stt_backend_attach_loop(j, p->meta, o->loop_direct_io, p->metadev,
-					 sizeof(p->metadev), &p->rec_meta)))
-		goto fail;
-
+	snprintf(p->lp.data, sizeof(p->lp.data), "%s/data", dir);
+	snprintf(p->lp.meta, sizeof(p->lp.meta), "%s/metadata", dir);
 	snprintf(p->tp.pool, sizeof(p->tp.pool), "stortune-%s-pool", suffix);
-	if ((r = stt_journal_add(j, STT_J_DM, p->tp.pool, NULL, &p->rec_pool)))
-		goto fail;
-	snprintf(params, sizeof(params), "%s %s %u %u %s", p->metadev, p->datadev, chunk / 512,
-		 DMLOOP_LOW_WATER, o->zeroing ? "0" : "1 skip_block_zeroing");
-	if ((r = stt_dm_create(p->tp.pool, "thin-pool", o->data_bytes / 512, params)))
+	if ((r = stt_thinpool_loop_open(o, p->tp.pool, chunk, DMLOOP_LOW_WATER, &p->lp)))
 		goto fail;
 
 	snprintf(p->tp.prefix, sizeof(p->tp.prefix), "stortune-%s", suffix);
@@ -114,7 +101,8 @@ static int dmloop_teardown(struct stt_backend *b)
 	if (p->tp_ready)
 		r = stt_thinpool_release(&p->tp);
 	if (!r) {
-		const unsigned int recs[] = { p->rec_dir, p->rec_data, p->rec_meta, p->rec_pool };
+		const unsigned int recs[] = { p->rec_dir, p->lp.rec_data, p->lp.rec_meta,
+					      p->lp.rec_pool };
 
 		stt_backend_undo(b->opts.journal, recs, sizeof(recs) / sizeof(recs[0]));
 	}
@@ -134,7 +122,7 @@ static int dmloop_pool_status(struct stt_backend *b, struct stt_pool_status *st)
 
 static int dmloop_device_name(struct stt_backend *b, char *name, size_t len)
 {
-	const char *dev = ((struct dmloop *)b->priv)->datadev;
+	const char *dev = ((struct dmloop *)b->priv)->lp.datadev;
 
 	snprintf(name, len, "%s", strncmp(dev, "/dev/", 5) ? dev : dev + 5);
 	return 0;

@@ -63,6 +63,27 @@ int stt_thinpool_loop_available(const struct stt_backend_opts *o, uint32_t chunk
 	return stt_thinpool_opts_check(o, chunk_bytes, reason, len);
 }
 
+int stt_thinpool_loop_open(const struct stt_backend_opts *o, const char *pool, uint32_t chunk_bytes,
+			   uint32_t low_water, struct stt_thinpool_loop *l)
+{
+	struct stt_journal *j = o->journal;
+	char params[256];
+	int r;
+
+	l->rec_data = l->rec_meta = l->rec_pool = STT_JOURNAL_NONE;
+	if ((r = stt_backend_sparse_file(l->data, o->data_bytes)) ||
+	    (r = stt_backend_sparse_file(l->meta, o->meta_bytes)) ||
+	    (r = stt_backend_attach_loop(j, l->data, o->loop_direct_io, l->datadev,
+					 sizeof(l->datadev), &l->rec_data)) ||
+	    (r = stt_backend_attach_loop(j, l->meta, o->loop_direct_io, l->metadev,
+					 sizeof(l->metadev), &l->rec_meta)) ||
+	    (r = stt_journal_add(j, STT_J_DM, pool, NULL, &l->rec_pool)))
+		return r;
+	snprintf(params, sizeof(params), "%s %s %u %u %s", l->metadev, l->datadev,
+		 chunk_bytes / 512, low_water, o->zeroing ? "0" : "1 skip_block_zeroing");
+	return stt_dm_create(pool, "thin-pool", o->data_bytes / 512, params);
+}
+
 int stt_thinpool_opts_check(const struct stt_backend_opts *o, uint32_t chunk, char *reason,
 			    size_t len)
 {

@@ -51,6 +51,23 @@ int stt_thinpool_available(char *reason, size_t len);
 int stt_thinpool_loop_available(const struct stt_backend_opts *o, uint32_t chunk_bytes,
 				char *reason, size_t len);
 
+/*
+ * A pool on loop devices (dm-loop, containerd's devmapper): the sparse files @l->data
+ * (--data-size) and @l->meta (--meta-size), set by the caller, each attached to a loop device,
+ * and the thin-pool @pool on them (block @chunk_bytes, low-water mark @low_water blocks,
+ * block zeroing as --zeroing), each journalled before it exists. On failure what was made
+ * stays in @l's records for the caller's undo (newest first: pool, meta, data).
+ */
+struct stt_thinpool_loop {
+	char data[PATH_MAX], meta[PATH_MAX];
+	char datadev[64], metadev[64];
+	unsigned int rec_data, rec_meta, rec_pool;
+};
+
+__attribute__((warn_unused_result)) int
+stt_thinpool_loop_open(const struct stt_backend_opts *o, const char *pool, uint32_t chunk_bytes,
+		       uint32_t low_water, struct stt_thinpool_loop *l);
+
 /* Options both dm backends check: --fs and the pool's block size @chunk_bytes. */
 int stt_thinpool_opts_check(const struct stt_backend_opts *o, uint32_t chunk_bytes, char *reason,
 			    size_t len);

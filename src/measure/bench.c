@@ -772,8 +772,10 @@ static int run_mode(struct run *r, enum stt_bench_mode mode, unsigned int rep,
 			sync();
 			if (r->b) {
 				snprintf(label, sizeof(label), "in %s %s (%u containers written)",
-					 stt_bench_mode_name(mode), phase_names[p], r->p->containers);
-				if ((e = workdir_space(&r->b->opts, label, pool_fault(r->b, label, 0))))
+					 stt_bench_mode_name(mode), phase_names[p],
+					 r->p->containers);
+				e = workdir_space(&r->b->opts, label, pool_fault(r->b, label, 0));
+				if (e)
 					return e;
 			}
 		}
