@@ -5,6 +5,7 @@
  * to be compared.
  */
 #include "advice/compare.h"
+#include "advice/results.h"
 
 #include "base/err.h"
 #include "base/json.h"
@@ -326,22 +327,6 @@ static void major(struct json_object *doc, char *buf, size_t len)
 	snprintf(buf, len, "%.*s", v ? (int)strcspn(v, ".") : 7, v ? v : "unknown");
 }
 
-static struct json_object *backend_named(struct json_object *doc, const char *name)
-{
-	struct json_object *arr = stt_json_get(doc, "backends");
-
-	for (size_t i = 0;
-	     json_object_is_type(arr, json_type_array) && i < json_object_array_length(arr); i++) {
-		struct json_object *be = json_object_array_get_idx(arr, i);
-		const char *n = json_object_get_string(stt_json_get(be, "backend"));
-		const char *st = json_object_get_string(stt_json_get(be, "status"));
-
-		if (n && st && !strcmp(n, name) && !strcmp(st, "ok"))
-			return be;
-	}
-	return NULL;
-}
-
 /* Options that do not change what is measured, only how precisely. */
 static bool option_ignored(const char *key)
 {
@@ -430,7 +415,7 @@ int stt_compare_env(struct json_object *base, struct json_object *cand, char ***
 		const char *name = json_object_get_string(stt_json_get(a, "backend"));
 		char what[128];
 
-		if (!name || backend_named(base, name) != a || !(b = backend_named(cand, name)))
+		if (!name || stt_results_backend_ok(base, name) != a || !(b = stt_results_backend_ok(cand, name)))
 			continue;
 		snprintf(what, sizeof(what), "%s environment", name);
 		if ((r = diff_at(&s, a, b, "environment", what, "native")))

@@ -2,6 +2,7 @@
 #include "advice/emit.h"
 
 #include "advice/recommend.h"
+#include "base/fmt.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -50,18 +51,6 @@ static void put_comment(FILE *f, const char *s)
 {
 	for (; *s; s++)
 		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
-}
-
-/* @s as one POSIX sh word, single-quoted: spaces, quotes, '$' and '`' stay literal. */
-static void put_sh_word(FILE *f, const char *s)
-{
-	fputc('\'', f);
-	for (; *s; s++)
-		if (*s == '\'')
-			fputs("'\\''", f);
-		else
-			fputc(*s, f);
-	fputc('\'', f);
 }
 
 static void header_comment(FILE *f, const struct stt_rec *r, const char *name)
@@ -189,7 +178,7 @@ int stt_emit_setup_script(const struct stt_rec *r, char **out)
 	    "set -eu\n\n", t.f);
 	/* The default device as one quoted word: a path may hold spaces, quotes or '$'. */
 	fputs("DEVICE=${1:-}\n[ -n \"$DEVICE\" ] || DEVICE=", t.f);
-	put_sh_word(t.f, r->device);
+	stt_fmt_sh_word(t.f, "", r->device);
 	fprintf(t.f,
 		"\n"
 		"VG=docker\n"

@@ -63,21 +63,6 @@ static const char *const check_phases[] = { "create",	   "start", "first-read", 
 					    "cow-write",   "stop",  "remove" };
 #define N_CHECK (sizeof(check_phases) / sizeof(check_phases[0]))
 
-static struct json_object *find_ok(struct json_object *doc, const char *name)
-{
-	struct json_object *arr = stt_json_get(doc, "backends");
-
-	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
-		struct json_object *be = json_object_array_get_idx(arr, i);
-		const char *n = json_object_get_string(stt_json_get(be, "backend"));
-		const char *st = json_object_get_string(stt_json_get(be, "status"));
-
-		if (n && st && !strcmp(n, name) && !strcmp(st, "ok"))
-			return be;
-	}
-	return NULL;
-}
-
 static double p50(struct json_object *be, const char *mode, const char *phase)
 {
 	char path[128];
@@ -122,14 +107,14 @@ int stt_qualify_engine_check(struct json_object *emulated, struct json_object *r
 		struct json_object *e = json_object_array_get_idx(arr, i), *r;
 		const char *name = json_object_get_string(stt_json_get(e, "backend"));
 
-		if (!name || !find_ok(emulated, name) || !(r = find_ok(real, name)))
+		if (!name || !stt_results_backend_ok(emulated, name) || !(r = stt_results_backend_ok(real, name)))
 			continue;
 		if (!stt_json_get(e, "modes.cold") || !stt_json_get(r, "modes.cold"))
 			mode = "warm";
 		names[n++] = name;
 	}
 	for (size_t k = 0; k < n; k++) {
-		struct json_object *e = find_ok(emulated, names[k]), *r = find_ok(real, names[k]);
+		struct json_object *e = stt_results_backend_ok(emulated, names[k]), *r = stt_results_backend_ok(real, names[k]);
 		struct json_object *b = json_object_new_object(), *ph = json_object_new_object();
 		double es = p50(e, mode, "start"), ef = p50(e, mode, "first-read");
 		double rs = p50(r, mode, "start");
@@ -163,8 +148,8 @@ int stt_qualify_engine_check(struct json_object *emulated, struct json_object *r
 		bool agree = true;
 
 		for (size_t k = 0; k < n; k++) {
-			double ev = p50(find_ok(emulated, names[k]), mode, check_phases[p]);
-			double rv = p50(find_ok(real, names[k]), mode, check_phases[p]);
+			double ev = p50(stt_results_backend_ok(emulated, names[k]), mode, check_phases[p]);
+			double rv = p50(stt_results_backend_ok(real, names[k]), mode, check_phases[p]);
 
 			if (isnan(ev) || isnan(rv))
 				continue;

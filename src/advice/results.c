@@ -196,3 +196,19 @@ const char *stt_results_env_label(struct json_object *doc)
 		return json_object_get_string(label);
 	return "native";
 }
+
+struct json_object *stt_results_backend_ok(struct json_object *doc, const char *name)
+{
+	struct json_object *arr = stt_json_get(doc, "backends");
+
+	for (size_t i = 0;
+	     json_object_is_type(arr, json_type_array) && i < json_object_array_length(arr); i++) {
+		struct json_object *be = json_object_array_get_idx(arr, i);
+		const char *n = json_object_get_string(stt_json_get(be, "backend"));
+		const char *st = json_object_get_string(stt_json_get(be, "status"));
+
+		if (n && st && !strcmp(n, name) && !strcmp(st, "ok"))
+			return be;
+	}
+	return NULL;
+}

@@ -61,4 +61,7 @@ bool stt_results_incomplete(struct json_object *doc);
 /* The "environment.label" of a results document ("native" when absent). */
 const char *stt_results_env_label(struct json_object *doc);
 
+/* The member of "backends" named @name whose status is "ok", or NULL (borrowed). */
+struct json_object *stt_results_backend_ok(struct json_object *doc, const char *name);
+
 #endif

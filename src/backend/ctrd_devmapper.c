@@ -152,22 +152,6 @@ static int do_resume(void *a)
 	return stt_dm_resume(((struct dev_arg *)a)->s->name);
 }
 
-static int discard(const char *name, uint64_t bytes)
-{
-	uint64_t range[2] = {0, bytes};
-	char dev[220];
-	int fd, r = 0;
-
-	snprintf(dev, sizeof(dev), "/dev/mapper/%s", name);
-	fd = open(dev, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return stt_err(-errno, "%s: cannot open: %s", dev, strerror(errno));
-	if (ioctl(fd, BLKDISCARD, range) && errno != EOPNOTSUPP)
-		r = stt_err(-errno, "%s: BLKDISCARD: %s", dev, strerror(errno));
-	close(fd);
-	return r;
-}
-
 struct deact_arg {
 	struct ctrd_dm *p;
 	struct dm_snap *s;
@@ -179,7 +163,7 @@ static int do_deactivate(void *a)
 	struct deact_arg *d = a;
 	int r;
 
-	if (!d->deferred && d->p->discard_blocks && (r = discard(d->s->name, d->p->tp.dev_bytes)))
+	if (!d->deferred && d->p->discard_blocks && (r = stt_thinpool_discard(d->s->name, d->p->tp.dev_bytes)))
 		return r;
 	r = d->deferred ? stt_dm_remove_deferred(d->s->name) : stt_dm_remove(d->s->name);
 	if (r)

@@ -298,14 +298,13 @@ static int umount_dev(struct stt_thinpool *tp, struct tp_dev *d)
 	return r;
 }
 
-/* BLKDISCARD of the whole device (dm.blkdiscard), so the pool gets the blocks back. */
-static int discard(struct tp_dev *d, uint64_t bytes)
+int stt_thinpool_discard(const char *name, uint64_t bytes)
 {
-	char dev[200];
+	char dev[220];
 	uint64_t range[2] = { 0, bytes };
 	int fd, r = 0;
 
-	snprintf(dev, sizeof(dev), "/dev/mapper/%s", d->name);
+	snprintf(dev, sizeof(dev), "/dev/mapper/%s", name);
 	fd = open(dev, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return stt_err(-errno, "%s: cannot open: %s", dev, strerror(errno));
@@ -323,7 +322,7 @@ static int delete_dev(struct stt_thinpool *tp, struct tp_dev *d, const char *has
 	if ((r = umount_dev(tp, d)))
 		return r;
 	if (tp->blkdiscard) {
-		if ((r = activate(tp, d)) || (r = discard(d, tp->dev_bytes)))
+		if ((r = activate(tp, d)) || (r = stt_thinpool_discard(d->name, tp->dev_bytes)))
 			return r;
 	}
 	if ((r = deactivate(tp, d)))

@@ -68,6 +68,9 @@ __attribute__((warn_unused_result)) int
 stt_thinpool_loop_open(const struct stt_backend_opts *o, const char *pool, uint32_t chunk_bytes,
 		       uint32_t low_water, struct stt_thinpool_loop *l);
 
+/* BLKDISCARD of the whole active thin device @name (@bytes), so the pool gets its blocks back. */
+__attribute__((warn_unused_result)) int stt_thinpool_discard(const char *name, uint64_t bytes);
+
 /* Options both dm backends check: --fs and the pool's block size @chunk_bytes. */
 int stt_thinpool_opts_check(const struct stt_backend_opts *o, uint32_t chunk_bytes, char *reason,
 			    size_t len);

@@ -96,3 +96,20 @@ int stt_fmt_parse_time_ms(const char *s, uint64_t *ms)
 	*ms = (uint64_t)llround(v);
 	return 0;
 }
+
+static void sh_quoted(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		if (*s == '\'')
+			fputs("'\\''", f);
+		else
+			fputc(*s, f);
+}
+
+void stt_fmt_sh_word(FILE *f, const char *prefix, const char *s)
+{
+	fputc('\'', f);
+	sh_quoted(f, prefix);
+	sh_quoted(f, s);
+	fputc('\'', f);
+}

@@ -3,6 +3,7 @@
 #define STT_FMT_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 /* "1.00 GiB", "512 B": binary units, three significant digits. Returns @buf. */
@@ -16,5 +17,11 @@ __attribute__((warn_unused_result)) int stt_fmt_parse_size(const char *s, uint64
 
 /* "250ms", "10s", "2m", "1h", "30" (seconds): milliseconds. 0, -EINVAL or -ERANGE. */
 __attribute__((warn_unused_result)) int stt_fmt_parse_time_ms(const char *s, uint64_t *ms);
+
+/*
+ * @prefix then @s as one POSIX sh word in single quotes: spaces, quotes, '$' and '`' stay
+ * literal ("it's" -> 'it'\''s').
+ */
+void stt_fmt_sh_word(FILE *f, const char *prefix, const char *s);
 
 #endif

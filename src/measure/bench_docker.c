@@ -23,6 +23,7 @@
 #include "measure/bench.h"
 
 #include "base/err.h"
+#include "base/fmt.h"
 #include "base/stats.h"
 #include "measure/docker.h"
 #include "sys/dockerd.h"
@@ -89,21 +90,11 @@ static void random_label(char *out, size_t n)
 	out[n - 1] = '\0';
 }
 
-/* @s in single quotes for sh, with a leading '/', after a space. */
-static void quoted_at(FILE *f, const char *s, bool space)
-{
-	fputs(space ? " '/" : "'/", f);
-	for (; *s; s++)
-		if (*s == '\'')
-			fputs("'\\''", f);
-		else
-			fputc(*s, f);
-	fputc('\'', f);
-}
-
+/* @s as an absolute path in single quotes for sh, after a space. */
 static void quoted(FILE *f, const char *s)
 {
-	quoted_at(f, s, true);
+	fputc(' ', f);
+	stt_fmt_sh_word(f, "/", s);
 }
 
 static int write_script(const char *path, const struct stt_bench_workload *wl)
@@ -167,7 +158,7 @@ static int write_script(const char *path, const struct stt_bench_workload *wl)
 	if (wl->mid_path) {
 		fprintf(f, "c) if printf STT! | dd bs=1 count=4 seek=%llu conv=notrunc of=",
 			(unsigned long long)(wl->mid_file_bytes / 2));
-		quoted_at(f, wl->mid_path, false);
+		stt_fmt_sh_word(f, "/", wl->mid_path);
 		fputs(" 2>/dev/null; then echo C; else echo E; fi ;;\n", f);
 	}
 	/* A round trip with no work (echo is the shell's own): what the answer path costs. */
