@@ -69,6 +69,7 @@ struct run {
 	const struct stt_bench_params *p;
 	struct stt_layer *top;
 	struct stt_container **c;
+	const struct stt_backend_opts *o;
 	struct stt_bench_docker *dk; /* the real engine, or NULL */
 	char dev[64];
 
@@ -726,6 +727,16 @@ static int pool_fault(struct stt_backend *b, const char *when, int e)
 		       (unsigned long long)st.meta_total_blocks, *prev ? "; " : "", prev);
 }
 
+/*
+ * @e, or the cause behind it -- the full workdir under the backend's sparse files or its full
+ * thin pool -- named @when. With no backend of its own (--docker-host), @e.
+ */
+static int name_fault(const struct stt_backend_opts *o, struct stt_backend *b, const char *when,
+		      int e)
+{
+	return b ? workdir_space(o, when, pool_fault(b, when, e)) : e;
+}
+
 /* One repetition in one mode: all phases, barrier between them. */
 static int run_mode(struct run *r, enum stt_bench_mode mode, unsigned int rep,
 		    struct mode_rec *m, stt_bench_progress_fn progress, void *parg,
@@ -764,20 +775,15 @@ static int run_mode(struct run *r, enum stt_bench_mode mode, unsigned int rep,
 			snprintf(label, sizeof(label), "in %s %s (after %llu of %u containers)",
 				 stt_bench_mode_name(mode), phase_names[p],
 				 (unsigned long long)r->rep_hist.n, r->p->containers);
-			return r->b ? workdir_space(&r->b->opts, label, pool_fault(r->b, label, e))
-				    : e;
+			return name_fault(r->o, r->b, label, e);
 		}
 		/* Written data reaches the device within its phase. */
 		if (p == STT_PHASE_WRITE || p == STT_PHASE_COW) {
 			sync();
-			if (r->b) {
-				snprintf(label, sizeof(label), "in %s %s (%u containers written)",
-					 stt_bench_mode_name(mode), phase_names[p],
-					 r->p->containers);
-				e = workdir_space(&r->b->opts, label, pool_fault(r->b, label, 0));
-				if (e)
-					return e;
-			}
+			snprintf(label, sizeof(label), "in %s %s (%u containers written)",
+				 stt_bench_mode_name(mode), phase_names[p], r->p->containers);
+			if ((e = name_fault(r->o, r->b, label, 0)))
+				return e;
 		}
 		if (*r->dev && (e = stt_devstat_read(r->dev, &b)))
 			return e;
@@ -825,7 +831,7 @@ int stt_bench_run(const char *name, const struct stt_backend_opts *o,
 {
 	struct stt_layer **layers = calloc(wl->layers, sizeof(*layers));
 	struct mode_rec modes[STT_NMODES];
-	struct run r = { .name = name, .wl = wl, .p = p };
+	struct run r = { .name = name, .wl = wl, .p = p, .o = o };
 	struct json_object *res = NULL, *warnings = NULL, *pools = NULL, *jm;
 	struct stt_devstat a, b, d;
 	uint64_t t0;
@@ -895,12 +901,12 @@ int stt_bench_run(const char *name, const struct stt_backend_opts *o,
 			e = stt_err(e, "import: layer %u of %u: %s", i + 1, wl->layers, why);
 			snprintf(why, sizeof(why), "in import (layer %u of %u)", i + 1,
 				 wl->layers);
-			e = workdir_space(o, why, pool_fault(r.b, why, e));
+			e = name_fault(o, r.b, why, e);
 			goto out;
 		}
 	}
 	sync();
-	if ((e = workdir_space(o, "in import", pool_fault(r.b, "in import", 0))))
+	if ((e = name_fault(o, r.b, "in import", 0)))
 		goto out;
 	if (*r.dev && (e = stt_devstat_read(r.dev, &b)))
 		goto out;
