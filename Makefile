@@ -85,7 +85,12 @@ FUZZ_OBJ     := $(SRC_C:%.c=build/fuzz/%.o) $(CMD_C:%.c=build/fuzz/%.o) \
 FUZZ_LIB     := build/fuzz/libstortune.a
 FUZZ_CMDLIB  := build/fuzz/libstortune-cmd.a
 
-all: stortune
+all: stortune build/stortune-replay
+
+# The static replayer of traced starts that the real engine's containers run (tools/replay.c).
+build/stortune-replay: tools/replay.c src/workload/replay.h
+	@mkdir -p build
+	$(Q_LD)$(CC) -std=gnu11 $(WARN) -O2 -Isrc -D_GNU_SOURCE -static -o $@ $<
 
 build/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -136,7 +141,7 @@ run: deps
 	@scripts/run.sh
 
 check: deps
-	@$(MAKE) --no-print-directory stortune build/unit-tests build/priv-tests
+	@$(MAKE) --no-print-directory stortune build/stortune-replay build/unit-tests build/priv-tests
 	@echo "== layers (scripts/check-layers.sh)"
 	@scripts/check-layers.sh
 	@echo "== unit tests"
@@ -158,6 +163,19 @@ check: deps
 check-engine: stortune build/priv-tests
 	@STT_APIKILL_FULL=1 STT_PRIV_ONLY=apikill build/priv-tests
 
+# The debootstrapped images `stortune trace` is tested on and the shipped traces were made of
+# (scripts/trace-image.sh; minutes the first time, then kept in build/trace/). make check's
+# trace suite builds the first itself; the JRE image is for `make trace-java` alone.
+trace-images:
+	scripts/trace-image.sh build/trace/debian-python-perl.tar stortune-trace:python-perl \
+		python3,perl
+
+trace-java: stortune
+	scripts/trace-image.sh build/trace/debian-java.tar stortune-trace:java \
+		openjdk-17-jre-headless
+	./stortune trace build/trace/debian-java.tar -o build/trace/java-version.json \
+		-- java -version
+
 # The fault sweep (not part of check, ~15 min): the faults suite with 20 SIGKILLs in each
 # phase of bench and of qualify, each followed by `stortune cleanup`; the table of faults
 # goes to build/faults-table.md.
@@ -170,8 +188,7 @@ check-faults: stortune build/priv-tests
 check-vm: stortune build/priv-tests
 	@tests/vm/run.sh
 
-# The VM tier with the faults of the thin pool and of the disk (tests/vm/faults.sh; not yet in
-# check: see tests/vm/run.sh).
+# The VM tier with every fault of tests/vm/faults.sh in every phase (check runs its quick set).
 check-vm-faults: stortune build/priv-tests
 	@STT_VM_FAULTS=1 tests/vm/run.sh
 
@@ -198,11 +215,15 @@ bench-ci: stortune
 bench-baseline: stortune
 	@scripts/bench-ci.sh baseline
 
-install: stortune
+install: stortune build/stortune-replay
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/profiles
 	$(INSTALL) -m 0755 stortune $(DESTDIR)$(BINDIR)/stortune
+	$(INSTALL) -m 0755 build/stortune-replay $(DESTDIR)$(DATADIR)/stortune-replay
 	for f in profiles/*.ini; do [ -e "$$f" ] || continue; \
 		$(INSTALL) -m 0644 "$$f" $(DESTDIR)$(DATADIR)/profiles/; done
+	$(INSTALL) -d $(DESTDIR)$(DATADIR)/profiles/traces
+	for f in profiles/traces/*.json; do [ -e "$$f" ] || continue; \
+		$(INSTALL) -m 0644 "$$f" $(DESTDIR)$(DATADIR)/profiles/traces/; done
 	@# the report page's assets: uPlot and its licence (make deps puts them in vendor/npm)
 	@test -f $(UPLOT)/dist/uPlot.iife.min.js || { echo "install: $(UPLOT) missing: run make deps" >&2; exit 1; }
 	$(INSTALL) -d $(DESTDIR)$(DATADIR)/report
@@ -216,7 +237,7 @@ clean:
 format:
 	clang-format -i $(SRC_C) $(wildcard src/*/*.h cmd/*.c cmd/*.h tests/*/*.c tests/*/*/*.c tests/*/*.h)
 
-.PHONY: all deps run check check-faults check-vm check-vm-faults check-vm-containerd check-engine check-ansible\
+.PHONY: all deps run check trace-images trace-java check-faults check-vm check-vm-faults check-vm-containerd check-engine check-ansible\
 	bench-ci bench-baseline install clean format fuzz fuzz-build
 
 -include $(SRC_O:.o=.d) $(CMD_O:.o=.d) $(UNIT_O:.o=.d) $(PRIV_O:.o=.d) build/cmd/main.d

@@ -13,8 +13,10 @@
 #include "workload/profile.h"
 #include "advice/results.h"
 #include "measure/docker.h"
+#include "sys/containerd.h"
 #include "sys/dockerd.h"
 #include "sys/http.h"
+#include "workload/trace.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -145,6 +147,7 @@ struct json_object *cmd_bench_options_json(const struct cmd_bench *cb)
 	json_object_object_add(jo, "device", cb->t.o.device ? json_object_new_string(cb->t.o.device)
 							    : NULL);
 	json_object_object_add(jo, "fs", json_object_new_string(cb->t.o.fs));
+	json_object_object_add(jo, "fs_given", json_object_new_boolean(cb->t.o.fs_given));
 	json_object_object_add(jo, "chunk_size_bytes", json_object_new_int64(cb->t.o.chunk_bytes));
 	json_object_object_add(jo, "zeroing", json_object_new_boolean(cb->t.o.zeroing));
 	json_object_object_add(jo, "loop_direct_io", json_object_new_boolean(cb->t.o.loop_direct_io));
@@ -161,11 +164,78 @@ struct json_object *cmd_bench_options_json(const struct cmd_bench *cb)
 	/* Its records are synced inside the timed operations: where it lives shows in them. */
 	json_object_object_add(jo, "journal_dir", json_object_new_string(cb->t.journal_dir));
 	json_object_object_add(jo, "engine",
-			       json_object_new_string(cb->params.engine ? "docker" : "emulated"));
+			       json_object_new_string(!cb->params.engine		 ? "emulated"
+						      : cb->engine == CMD_ENGINE_DOCKER	 ? "docker"
+						      : cb->engine == CMD_ENGINE_CONTAINERD ? "containerd"
+											 : "real"));
 	json_object_object_add(jo, "docker_host", cb->docker_host
 							  ? json_object_new_string(cb->docker_host)
 							  : NULL);
 	return jo;
+}
+
+/*
+ * Why backend @ops does not run under the real engine of @cb, into @reason ("" when it does):
+ * Docker's graph drivers run under dockerd, containerd's snapshotters under containerd.
+ */
+static void real_engine_reason(const struct cmd_bench *cb, const struct stt_backend_ops *ops,
+			       char *reason, size_t len)
+{
+	reason[0] = '\0';
+	if (cb->engine == CMD_ENGINE_DOCKER && ops->snapshotter)
+		snprintf(reason, len,
+			 "containerd's %s snapshotter: its real engine is containerd (--engine "
+			 "containerd)",
+			 ops->snapshotter);
+	else if (cb->engine == CMD_ENGINE_CONTAINERD && !ops->snapshotter)
+		snprintf(reason, len,
+			 "one of Docker's storage drivers: its real engine is dockerd (--engine "
+			 "docker)");
+	else if (!ops->snapshotter && !cb->docker_host && !ops->root_dir && !ops->engine_config)
+		snprintf(reason, len, "the real engine does not run on this backend yet");
+	else if (ops->snapshotter && !ops->root_dir)
+		snprintf(reason, len, "the real containerd on its %s snapshotter: not built",
+			 ops->snapshotter);
+}
+
+/*
+ * Before measuring with containerd: what `ctr plugins ls` of a private containerd reports for
+ * each snapshotter to run. A backend named in --backend whose snapshotter is not there: exit 2
+ * (nothing is left, the journal undid the probe); with --backend all it is skipped, the reason
+ * in @failed (indexed as stt_backends).
+ */
+static int probe_snapshotters(const struct cmd_entry *self, struct cmd_ctx *ctx,
+			      struct cmd_bench *cb, struct stt_journal *j, char (*failed)[512])
+{
+	bool named = strcmp(cb->backends, "all") != 0;
+
+	if (!(cb->engine == CMD_ENGINE_CONTAINERD ||
+	      (cb->engine == CMD_ENGINE_BOTH && !cb->params.engine)))
+		return CMD_CONTINUE;
+	for (const struct stt_backend_ops *const *ops = stt_backends; *ops; ops++) {
+		char reason[256] = "";
+		int r;
+
+		if (ops - stt_backends >= 8 || !(*ops)->snapshotter ||
+		    !wanted(cb->backends, (*ops)->name) ||
+		    (!named && (*ops)->available(&cb->t.o, reason, sizeof(reason))))
+			continue;
+		cmd_note(ctx, "%s: asking containerd for its %s snapshotter\n", (*ops)->name,
+			 (*ops)->snapshotter);
+		r = stt_bench_ctrd_probe(cb->t.o.workdir, (*ops)->snapshotter, j);
+		if (!r)
+			continue;
+		if ((r == -ENOTSUP || r == -ENOENT) && !named) {
+			snprintf(failed[ops - stt_backends], 512, "%s", stt_err_msg());
+			continue;
+		}
+		if (r == -ENOTSUP)
+			return cmd_fail(self, CMD_EXIT_USAGE, "%s: %s", (*ops)->name, stt_err_msg());
+		if (r != -ENOTSUP)
+			return cmd_fail(self, r == -ENOENT ? CMD_EXIT_USAGE : CMD_EXIT_FAILURE,
+					"%s: containerd: %s", (*ops)->name, stt_err_msg());
+	}
+	return CMD_CONTINUE;
 }
 
 int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_bench *cb,
@@ -186,6 +256,10 @@ int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_
 		return cmd_fail(self, CMD_EXIT_FAILURE, "out of memory");
 	cmd_bench_workload(cb->img, &wl, args);
 	wl.fsync_writes = cb->profile->startup.fsync_writes;
+	if (cb->trace) {
+		wl.trace = cb->trace;
+		wl.read_bytes += stt_trace_read_bytes(cb->trace);
+	}
 
 	if ((r = stt_results_new(cb->host, cb->env_label, &doc))) {
 		free(args);
@@ -196,6 +270,18 @@ int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_
 	if (!stt_image_to_json(cb->img, &jo))
 		json_object_object_add(doc, "image", jo);
 	json_object_object_add(doc, "options", cmd_bench_options_json(cb));
+	if (cb->trace) {
+		struct json_object *tj = json_object_new_object(), *m;
+
+		json_object_object_add(tj, "file", json_object_new_string(
+							cb->profile->startup.trace));
+		if ((m = json_object_object_get(cb->trace->meta, "command")))
+			json_object_object_add(tj, "command", json_object_get(m));
+		json_object_object_add(tj, "files", json_object_new_int64((int64_t)cb->trace->n_files));
+		json_object_object_add(tj, "read_bytes", json_object_new_int64((int64_t)
+									stt_trace_read_bytes(cb->trace)));
+		json_object_object_add(doc, "trace", tj);
+	}
 	arr = json_object_object_get(doc, "backends");
 
 	stt_journal_catch_signals();
@@ -205,6 +291,14 @@ int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_
 		return r;
 	}
 	cb->t.o.journal = j;
+	/* A private engine takes the dm backends' pools empty; --docker-host uses none of ours. */
+	cb->t.o.engine_pool = cb->params.engine && !cb->docker_host;
+	if ((r = probe_snapshotters(self, ctx, cb, j, cb->probe_failed)) != CMD_CONTINUE) {
+		cmd_journal_finish(self, NULL, &cb->t, j);
+		json_object_put(doc);
+		free(args);
+		return r;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &pg.t0);
 	for (const struct stt_backend_ops *const *ops = stt_backends; *ops; ops++) {
 		char reason[256] = "";
@@ -221,10 +315,10 @@ int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_
 
 		if (!wanted(cb->backends, (*ops)->name))
 			continue;
-		if (cb->params.engine && !cb->docker_host && !(*ops)->root_dir)
-			snprintf(reason, sizeof(reason),
-				 "the real engine runs on overlay only so far (devicemapper under "
-				 "the engine: not built)");
+		if (cb->params.engine)
+			real_engine_reason(cb, *ops, reason, sizeof(reason));
+		if (!*reason && cb->params.engine && cb->probe_failed[ops - stt_backends][0])
+			snprintf(reason, sizeof(reason), "%s", cb->probe_failed[ops - stt_backends]);
 		if (*reason || (*ops)->available(&cb->t.o, reason, sizeof(reason))) {
 			res = json_object_new_object();
 			json_object_object_add(res, "backend", json_object_new_string((*ops)->name));
@@ -242,6 +336,8 @@ int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_
 			continue;
 		}
 		ran++;
+		cb->eng.kind = (*ops)->snapshotter ? STT_BENCH_ENGINE_CONTAINERD
+						   : STT_BENCH_ENGINE_DOCKER;
 		r = stt_bench_run((*ops)->name, &cb->t.o, &wl, &cb->params, on_progress, &pg, &res);
 		if (pg.on)
 			fputs("\r\033[K", stderr);
@@ -253,7 +349,9 @@ int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_
 				stt_err_msg());
 			snprintf(why, sizeof(why), "%s: %s", (*ops)->name, stt_err_msg());
 			stt_results_mark_incomplete(doc, why);
-			res = json_object_new_object();
+			/* res: NULL, or the fault of the thin pool ({"fault": ...}) */
+			if (!res)
+				res = json_object_new_object();
 			json_object_object_add(res, "backend", json_object_new_string((*ops)->name));
 			json_object_object_add(res, "status", json_object_new_string("failed"));
 			json_object_object_add(res, "reason", json_object_new_string(stt_err_msg()));
@@ -318,10 +416,13 @@ int cmd_bench_opt(const struct cmd_entry *self, struct cmd_bench *cb, int c, con
 			cb->engine = CMD_ENGINE_EMULATED;
 		else if (!strcmp(arg, "docker"))
 			cb->engine = CMD_ENGINE_DOCKER;
+		else if (!strcmp(arg, "containerd"))
+			cb->engine = CMD_ENGINE_CONTAINERD;
 		else if (!strcmp(arg, "both") && !strcmp(self->name, "qualify"))
 			cb->engine = CMD_ENGINE_BOTH;
 		else
-			return cmd_usage_error(self, "--engine %s: must be emulated or docker%s", arg,
+			return cmd_usage_error(self, "--engine %s: must be emulated, docker or containerd%s",
+					       arg,
 					       strcmp(self->name, "qualify") ? "" : " or both");
 		return CMD_CONTINUE;
 	case CMD_OPT_DOCKER_HOST:
@@ -366,7 +467,14 @@ int cmd_bench_engine_check(const struct cmd_entry *self, struct cmd_bench *cb)
 	cb->eng.img = cb->img;
 	cb->eng.image_tar = cb->image_tar;
 	cb->eng.dockerd_timeout_ms = cb->dockerd_timeout_s * 1000u;
-	cb->params.engine = cb->engine == CMD_ENGINE_DOCKER ? &cb->eng : NULL;
+	cb->params.engine =
+		cb->engine == CMD_ENGINE_DOCKER || cb->engine == CMD_ENGINE_CONTAINERD ? &cb->eng
+										       : NULL;
+	cb->eng.kind = cb->engine == CMD_ENGINE_CONTAINERD ? STT_BENCH_ENGINE_CONTAINERD
+							   : STT_BENCH_ENGINE_DOCKER;
+	if (cb->engine == CMD_ENGINE_CONTAINERD && (cb->docker_host || cb->dockerd_timeout_s))
+		return cmd_usage_error(self, "--%s is for --engine docker",
+				       cb->docker_host ? "docker-host" : "dockerd-timeout");
 	if (cb->engine == CMD_ENGINE_EMULATED) {
 		if (cb->docker_host || cb->dockerd_timeout_s)
 			return cmd_usage_error(self, "--%s needs --engine docker",
@@ -392,7 +500,12 @@ int cmd_bench_engine_check(const struct cmd_entry *self, struct cmd_bench *cb)
 					cb->docker_host, stt_err_msg());
 		return CMD_CONTINUE;
 	}
-	if ((r = stt_dockerd_find(NULL, 0, version, sizeof(version))))
+	if (cb->engine != CMD_ENGINE_CONTAINERD &&
+	    (r = stt_dockerd_find(NULL, 0, version, sizeof(version))))
+		return cmd_fail(self, r == -ENOENT ? CMD_EXIT_USAGE : CMD_EXIT_FAILURE, "%s",
+				stt_err_msg());
+	if (cb->engine == CMD_ENGINE_CONTAINERD &&
+	    (r = stt_containerd_find(NULL, 0, version, sizeof(version))))
 		return cmd_fail(self, r == -ENOENT ? CMD_EXIT_USAGE : CMD_EXIT_FAILURE, "%s",
 				stt_err_msg());
 	return CMD_CONTINUE;
@@ -405,6 +518,43 @@ void cmd_bench_init(struct cmd_bench *cb)
 	cb->backends = "all";
 	cb->profile_name = "ci";
 	cb->env_label = "native";
+}
+
+/*
+ * The profile's trace: read, and held to the image, which must be the traced one (every traced
+ * file there, at its traced size), given with --image.
+ */
+static int bench_trace(const struct cmd_entry *self, struct cmd_bench *cb)
+{
+	const char *file = cb->profile->startup.trace;
+	struct json_object *src = NULL;
+	int r;
+
+	if ((r = stt_trace_load(file, &cb->trace)))
+		return cmd_fail(self, r == -EINVAL || r == -ENOENT ? CMD_EXIT_USAGE : CMD_EXIT_FAILURE,
+				"profile %s: [startup] trace: %s", cb->profile->name, stt_err_msg());
+	json_object_object_get_ex(json_object_object_get(cb->trace->meta, "image"), "source", &src);
+	if (!cb->image_tar)
+		return cmd_fail(self, CMD_EXIT_USAGE,
+				"profile %s replays the trace %s of the image %s: give that image "
+				"with --image (scripts/trace-image.sh builds the shipped ones; see "
+				"README \"trace\")",
+				cb->profile->name, file, src ? json_object_get_string(src) : "?");
+	for (size_t i = 0; i < cb->trace->n_files; i++) {
+		const struct stt_trace_file *f = &cb->trace->files[i];
+		uint64_t size = 0;
+
+		r = stt_image_resolve(cb->img, f->path, NULL, 0, &size);
+		if (r != STT_IMAGE_FILE || size != f->size_bytes)
+			return cmd_fail(self, CMD_EXIT_USAGE,
+					"--image %s: /%s: %s; not the image the trace %s was made "
+					"of",
+					cb->image_tar, f->path,
+					r != STT_IMAGE_FILE ? "not a regular file of the image"
+							    : "another size than traced",
+					file);
+	}
+	return CMD_CONTINUE;
 }
 
 int cmd_bench_setup(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_bench *cb)
@@ -432,6 +582,8 @@ int cmd_bench_setup(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cm
 	if (r)
 		return cmd_fail(self, r == -EINVAL || r == -ENOENT ? CMD_EXIT_USAGE : CMD_EXIT_FAILURE,
 				"%s", stt_err_msg());
+	if (cb->profile->startup.trace && (r = bench_trace(self, cb)) != CMD_CONTINUE)
+		return r;
 	cb->params.containers = cb->containers ? cb->containers : cb->profile->run.containers;
 	cb->params.concurrency = cb->concurrency ? cb->concurrency : cb->profile->run.concurrency;
 	cb->params.repetitions = cb->repetitions ? cb->repetitions : cb->profile->run.repetitions;
@@ -447,6 +599,7 @@ int cmd_bench_setup(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cm
 
 void cmd_bench_release(struct cmd_bench *cb)
 {
+	stt_trace_free(cb->trace);
 	stt_image_free(cb->img);
 	if (cb->profile)
 		stt_profile_release(cb->profile);

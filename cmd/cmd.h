@@ -42,6 +42,7 @@ extern const struct cmd_entry cmd_compare_entry;
 extern const struct cmd_entry cmd_recommend_entry;
 extern const struct cmd_entry cmd_tune_entry;
 extern const struct cmd_entry cmd_report_entry;
+extern const struct cmd_entry cmd_trace_entry;
 
 const struct cmd_entry *cmd_lookup(const char *name);
 int cmd_main(int argc, char **argv);
@@ -129,7 +130,8 @@ enum {
 	"  --workdir DIR          scratch directory (default /var/tmp/stortune)\n"                 \
 	"  --device DEV           a block device for direct-lvm (else a loop device stands in)\n"  \
 	"  --destroy-data DEV     consent to overwrite DEV; must name --device\n"                  \
-	"  --fs xfs|ext4          filesystem of overlay's root and of thin devices (xfs)\n"        \
+	"  --fs xfs|ext4          filesystem of overlay's root and of thin devices (xfs;\n"        \
+	"                         containerd-devmapper: ext4, containerd's fs_type default)\n"    \
 	"  --scratch-size SIZE    sparse file for overlay / direct-lvm's stand-in (20G)\n"         \
 	"  --data-size SIZE       dm-loop data file (100G, sparse)\n"                              \
 	"  --meta-size SIZE       dm-loop metadata file (2G, sparse)\n"                            \
@@ -165,6 +167,7 @@ int cmd_target_begin(const struct cmd_entry *e, struct cmd_target *t, struct stt
 /* The benchmark options and state shared by bench and qualify (cmd/bench.c). */
 struct stt_profile;
 struct stt_image;
+struct stt_trace;
 struct stt_host;
 
 #include "measure/bench.h"
@@ -203,14 +206,16 @@ enum {
 	}
 
 #define CMD_ENGINE_HELP                                                                            \
-	"  --engine emulated|docker   the emulation (default: stortune performs Docker's storage\n" \
-	"                        operations itself) or the real engine: its own dockerd\n"         \
-	"                        (Debian's docker.io) on the backend's target, through its API\n"  \
+	"  --engine emulated|docker|containerd   the emulation (default: stortune performs the\n" \
+	"                        storage operations itself) or the real engine: its own dockerd\n" \
+	"                        (Debian's docker.io) on the backend's target, through its API,\n" \
+	"                        for Docker's backends; its own containerd (Debian's containerd)\n" \
+	"                        there, through ctr, for the containerd-* backends\n"              \
 	"  --docker-host URL     with --engine docker: that daemon instead (unix:///PATH or\n"     \
 	"                        tcp://HOST:PORT); only its own image and containers are touched\n" \
 	"  --dockerd-timeout S   seconds for the private dockerd to answer (default 60)\n"
 
-enum cmd_engine { CMD_ENGINE_EMULATED, CMD_ENGINE_DOCKER, CMD_ENGINE_BOTH };
+enum cmd_engine { CMD_ENGINE_EMULATED, CMD_ENGINE_DOCKER, CMD_ENGINE_CONTAINERD, CMD_ENGINE_BOTH };
 
 struct cmd_bench;
 struct cmd_entry;
@@ -221,12 +226,15 @@ struct cmd_bench {
 	const char *docker_host;
 	unsigned int dockerd_timeout_s;
 	struct stt_bench_engine_opts eng;
+	/* Why containerd cannot run a backend (its snapshotter), by stt_backends index; "": it can */
+	char probe_failed[8][512];
 	const char *backends, *profile_name, *image_tar, *env_label;
 	bool profile_given;
 	unsigned int containers, concurrency, repetitions; /* 0: the profile's */
 	struct stt_bench_params params;
 	struct stt_profile *profile;
 	struct stt_image *img;
+	struct stt_trace *trace; /* the profile's [startup] trace, or NULL */
 	struct stt_host *host;
 };
 

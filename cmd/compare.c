@@ -150,10 +150,10 @@ static void fmt_threshold(char *buf, size_t len, const struct stt_cmp_metric *m)
 
 	if (m->r.verdict == STT_CMP_NOT_GATED || m->r.verdict == STT_CMP_INCONCLUSIVE)
 		snprintf(buf, len, "-");
-	else if (t > m->threshold)
+	else if (t > (m->r.log_scale ? log1p(m->threshold) : m->threshold))
 		snprintf(buf, len, "~%.0f%%", t * 100.0);
-	else
-		snprintf(buf, len, "%g%%", t * 100.0);
+	else /* the one given (on the log scale applied as its log ratio) */
+		snprintf(buf, len, "%g%%", m->threshold * 100.0);
 }
 
 /* "3 regressions, 1 improvement, 2 inconclusive, 14 not gated in 36 metrics" */
@@ -766,10 +766,11 @@ const struct cmd_entry cmd_compare_entry = {
     .help = "Compares every figure present in both runs -- per backend, mode and phase the\n"
 	    "latency p50 and p99 and the amplification, the storm's containers/s, and the raw\n"
 	    "device's IOPS and clat p99 -- repetition by repetition. A regression needs both\n"
-	    "a one-sided Mann-Whitney test with p < alpha and the bound of the relative\n"
-	    "change (Hodges-Lehmann shift of the log values, distribution-free bound at\n"
+	    "a one-sided Mann-Whitney test with p < alpha and the bound of the change\n"
+	    "(Hodges-Lehmann shift of the log values, distribution-free bound at\n"
 	    "--confidence) lying beyond the threshold in the worse direction; improvements\n"
-	    "likewise.\n"
+	    "likewise. Change and threshold are compared as log ratios, so a factor counts\n"
+	    "the same either way: a rate that halves as a time that doubles.\n"
 	    "\nIt decides only what the data can decide:\n"
 	    "  - a metric's threshold is raised to --noise-factor (3) times the spread of one\n"
 	    "    of the baseline's repetitions ((q90-q10)/2.56 of the log values), shown as\n"

@@ -28,6 +28,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_compare_entry,
 	&cmd_recommend_entry,
 	&cmd_report_entry,
+	&cmd_trace_entry,
 	&cmd_help_entry,
 	NULL,
 };

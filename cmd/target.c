@@ -71,6 +71,7 @@ int cmd_target_opt(const struct cmd_entry *e, struct cmd_target *t, int c, const
 		if (strcmp(arg, "xfs") && strcmp(arg, "ext4"))
 			return cmd_usage_error(e, "--fs %s: must be xfs or ext4", arg);
 		o->fs = arg;
+		o->fs_given = true;
 		return CMD_CONTINUE;
 	case CMD_OPT_SCRATCH_SIZE:
 		return size_opt(e, "scratch-size", arg, &o->scratch_bytes);

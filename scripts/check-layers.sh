@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 LAYERS="base sys backend workload measure advice"
 # library header -> the one file of src/ allowed to include it
 LIBS="libdevmapper.h=src/sys/dm.c lvm2cmd.h=src/sys/lvm.c blkid.h=src/sys/probe.c
-libaio.h=src/measure/engine.c archive.h=src/workload/image_tar.c ini.h=src/workload/profile.c
-curl/curl.h=src/sys/http.c openssl/evp.h=src/workload/image_tar.c"
+libaio.h=src/measure/engine.c archive.h=src/sys/tarfile.c ini.h=src/workload/profile.c
+curl/curl.h=src/sys/http.c openssl/evp.h=src/workload/image_export.c"
 [ -z "${STT_EXTRA_LIBS:-}" ] || LIBS="$LIBS $STT_EXTRA_LIBS"
 
 rank() { # rank FOLDER -> its position in LAYERS, or nothing

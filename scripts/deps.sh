@@ -7,7 +7,7 @@ libaio-dev libblkid-dev libdevmapper-dev liblvm2-dev libjson-c-dev libinih-dev l
 xfslibs-dev libarchive-dev libcurl4-openssl-dev libssl-dev
 docker.io containerd runc
 util-linux fdisk e2fsprogs xfsprogs btrfs-progs lvm2 thin-provisioning-tools fio
-qemu-system-x86 busybox-static cpio kmod xz-utils file libxml2-utils jq valgrind
+qemu-system-x86 busybox-static debootstrap cpio kmod xz-utils file libxml2-utils jq valgrind
 nodejs chromium ansible openssh-server openssh-client
 clang libclang-rt-14-dev"
 # Debian's nodejs has npm apart; NodeSource's nodejs bundles it (and conflicts with Debian's npm)

@@ -44,6 +44,7 @@ fi
 seeds_of() {
 	case $1 in
 	profile) ls profiles/*.ini tests/unit/data/profiles/*.ini ;;
+	trace) ls tests/unit/data/tracefs-*.txt ;;
 	mountinfo) ls tests/unit/data/mountinfo.* ;;
 	swaps) ls tests/unit/data/swaps.* ;;
 	proctext) ls tests/unit/data/filesystems.* tests/unit/data/misc.* tests/unit/data/locks.* ;;
@@ -62,7 +63,7 @@ max_len_of() {
 # A dictionary of the format's tokens, where one helps.
 dict_of() {
 	case $1 in
-	results | daemonjson) echo "-dict=tests/fuzz/dict/json.dict" ;;
+	results | daemonjson | trace) echo "-dict=tests/fuzz/dict/json.dict" ;;
 	esac
 }
 

@@ -182,6 +182,14 @@ int stt_compare_samples(const struct stt_cmp_params *p, enum stt_cmp_better bett
 
 	if ((r = test_samples(p, base, cand, out, &p_up, &p_down)))
 		return r;
+	/*
+	 * On the log scale the threshold and the bounds are log ratios, so that a factor counts
+	 * the same either way: a rate that halves is as far from "no change" as a time that
+	 * doubles (as relative changes, -50% would need a threshold below 50%, +100% one below
+	 * 100%).
+	 */
+	if (out->log_scale)
+		out->threshold_eff = log1p(p->threshold);
 	/* the baseline's noise: a slowdown that also spreads the candidate stays gateable */
 	if ((r = stt_stats_spread(base->values, base->n, out->log_scale, base->median,
 				  &out->noise)))
@@ -193,6 +201,10 @@ int stt_compare_samples(const struct stt_cmp_params *p, enum stt_cmp_better bett
 	/* The bound nearest "no change", as a size of the change in that direction. */
 	worse_bound = s > 0 ? out->lo : -out->hi;
 	better_bound = s > 0 ? -out->hi : out->lo;
+	if (out->log_scale) {
+		worse_bound = s > 0 ? log1p(out->lo) : -log1p(out->hi);
+		better_bound = s > 0 ? -log1p(out->hi) : log1p(out->lo);
+	}
 	if (!isfinite(out->noise)) {
 		out->verdict = STT_CMP_NOT_GATED;
 		snprintf(out->why, sizeof(out->why),

@@ -184,6 +184,10 @@ static int backend_figs(struct figs *f, struct json_object *be)
 		if ((r = add_summary(f, name, "containers/s", STT_CMP_HIGHER_BETTER,
 				     stt_json_get(m, "storm.containers_per_s"))))
 			return r;
+		snprintf(name, sizeof(name), "%s/%s/storm/flush_ms", backend, mode);
+		if ((r = add_summary(f, name, "ms", STT_CMP_LOWER_BETTER,
+				     stt_json_get(m, "storm.flush_ms"))))
+			return r;
 	}
 	return 0;
 }

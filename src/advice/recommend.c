@@ -721,6 +721,39 @@ static double storm_bytes(struct ctx *c)
 	return c->dm->data_per_ctr * c->dm->containers;
 }
 
+/*
+ * What a full pool did where one was measured (bench's "fault" record; the VM tier's
+ * tests/vm/faults.sh makes both kinds for real): which phase, after how many containers,
+ * how long the run took to give up. Nothing when no results hold one.
+ */
+static void cite_pool_full(struct ctx *c, struct stt_rec_decision *d)
+{
+	const struct pool_full *p[2] = {&c->full_data, &c->full_meta};
+
+	for (int i = 0; i < 2; i++) {
+		const struct pool_full *f = p[i];
+		double nst;
+
+		if (!f->f)
+			continue;
+		nst = num(f->f, "no_space_timeout_s");
+		ev(d,
+		   "Measured full (%s, %s): the pool ran %s in %s after %.0f of %.0f containers,",
+		   f->backend, f->env, str(f->f, "what"), str(f->f, "phase"),
+		   num(f->f, "containers_done"), num(f->f, "containers"));
+		/* dm-thin turns error_if_no_space on itself when its queue timeout expires */
+		if (i == 0 && known(nst) && nst > 0 && num(f->f, "seconds_to_give_up") >= nst)
+			ev(d,
+			   "dm-thin held their writes for its no_space_timeout of %.0f s before "
+			   "failing them,",
+			   nst);
+		else if (i == 1)
+			ev(d, "the pool turned read-only and refused every later device,");
+		ev(d, "and the run gave up %.1f s into that phase.",
+		   num(f->f, "seconds_to_give_up"));
+	}
+}
+
 static void min_free_space(struct ctx *c, struct stt_rec_decision *d)
 {
 	double pct = ceil(100.0 * storm_bytes(c) / c->pool_bytes);
@@ -739,6 +772,10 @@ static void min_free_space(struct ctx *c, struct stt_rec_decision *d)
 	else
 		ev(d, "Docker's default 10%% would not hold one storm: the reserve is raised to "
 		      "cover it.");
+	if (c->full_data.f || c->full_meta.f)
+		ev(d, "Below the reserve Docker makes no new device, so containers are refused "
+		      "before the pool fills.");
+	cite_pool_full(c, d);
 }
 
 static void min_free_space_default(struct ctx *c, struct stt_rec_decision *d)
@@ -746,6 +783,10 @@ static void min_free_space_default(struct ctx *c, struct stt_rec_decision *d)
 	c->r->min_free_pct = 10;
 	val(d, "dm.min_free_space=10%%");
 	ev(d, "Pool growth per container or the pool size was not measured: Docker's default.");
+	if (c->full_data.f || c->full_meta.f)
+		ev(d, "Below the reserve Docker makes no new device, so containers are refused "
+		      "before the pool fills.");
+	cite_pool_full(c, d);
 	not_measured(c, "thin-pool data per container (reserve and autoextend are Docker's "
 			"defaults)");
 }
@@ -1029,6 +1070,7 @@ static void autoextend_threshold(struct ctx *c, struct stt_rec_decision *d)
 	else
 		ev(d, "extending at 80%% would leave room for less than two storms, so the pool "
 		      "extends earlier (LVM's minimum is 50).");
+	cite_pool_full(c, d);
 }
 
 static void autoextend_threshold_default(struct ctx *c, struct stt_rec_decision *d)
@@ -1036,6 +1078,7 @@ static void autoextend_threshold_default(struct ctx *c, struct stt_rec_decision 
 	c->r->autoextend_threshold = 80;
 	val(d, "80");
 	ev(d, "Docker's procedure; pool growth was not measured.");
+	cite_pool_full(c, d);
 }
 
 static void autoextend_percent(struct ctx *c, struct stt_rec_decision *d)

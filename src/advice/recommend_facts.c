@@ -119,6 +119,27 @@ static void engine_check(struct ctx *c)
 	}
 }
 
+/* A failed thin-pool run whose pool was found full: the first of each kind. */
+static void find_pool_full(struct ctx *c, struct json_object *e, const char *name, const char *env)
+{
+	struct json_object *f = stt_json_get(e, "fault");
+	const char *kind = str(f, "kind"), *what = str(f, "what");
+	struct pool_full *p = NULL;
+
+	if (!kind || strcmp(kind, "thin-pool") || !what || !str(f, "phase") ||
+	    !known(num(f, "seconds_to_give_up")))
+		return;
+	if (!strcmp(what, "out of data space"))
+		p = &c->full_data;
+	else if (!strcmp(what, "out of metadata space"))
+		p = &c->full_meta;
+	if (!p || p->f)
+		return;
+	p->f = f;
+	p->backend = name;
+	p->env = env ?: "?";
+}
+
 static void find_backends(struct ctx *c)
 {
 	for (size_t i = 0; i < c->in->ndocs; i++) {
@@ -140,6 +161,7 @@ static void find_backends(struct ctx *c)
 			if (!st || strcmp(st, "ok")) {
 				if (!b->j && !b->reason)
 					b->reason = str(e, "reason") ?: "did not run";
+				find_pool_full(c, e, name, env);
 				continue;
 			}
 			if (b->j && (b->native || strcmp(env, "native")))

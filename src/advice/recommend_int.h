@@ -77,6 +77,15 @@ struct ctx {
 	double pool_bytes; /* of the pool to size against, 0 when unknown */
 	char pool_from[256];
 
+	/*
+	 * A thin pool measured full (bench's "fault" of a failed dm backend, e.g. the VM tier's
+	 * tests/vm/faults.sh): out of data space, out of metadata space; NULL when none.
+	 */
+	struct pool_full {
+		struct json_object *f; /* the "fault" member */
+		const char *backend, *env;
+	} full_data, full_meta;
+
 	/* qualify --engine both: what the engine check said ("" when no document has one) */
 	char engine_note[512];
 	bool engine_disagree; /* the backends' figures are then the real engine's */

@@ -47,6 +47,11 @@ const struct stt_backend_ops *stt_backend_lookup(const char *name)
 	return NULL;
 }
 
+const char *stt_backend_fs(const struct stt_backend_ops *ops, const struct stt_backend_opts *o)
+{
+	return o->fs_given || !ops->default_fs ? o->fs : ops->default_fs;
+}
+
 int stt_backend_open(const char *name, const struct stt_backend_opts *o,
 		     struct stt_backend **out)
 {
@@ -236,12 +241,15 @@ int stt_backend_attach_loop(struct stt_journal *j, const char *file, bool direct
 	return 0;
 }
 
-void stt_backend_undo(struct stt_journal *j, const unsigned int *recs, size_t n)
+int stt_backend_undo(struct stt_journal *j, const unsigned int *recs, size_t n)
 {
+	int r;
+
 	/* Newest first; stop at the first failure so nothing is pulled from under another. */
 	for (size_t i = n; i-- > 0;)
-		if (stt_journal_undo_one(j, recs[i]))
-			return;
+		if ((r = stt_journal_undo_one(j, recs[i])))
+			return r;
+	return 0;
 }
 
 int stt_backend_mkfs(const char *fs, const char *target, const char *const *extra)

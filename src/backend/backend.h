@@ -28,6 +28,7 @@ struct stt_backend_opts {
 	const char *device;	  /* --device DEV, or NULL for a loop device in workdir */
 	const char *destroy_data; /* --destroy-data DEV: must name @device to write it */
 	const char *fs;		  /* "xfs" (default) or "ext4": overlay's backing fs, dm.fs */
+	bool fs_given;		  /* --fs given; else each backend's default (stt_backend_fs) */
 	uint64_t scratch_bytes;	  /* sparse backing file for overlay / direct-lvm's stand-in */
 
 	/* devicemapper */
@@ -40,6 +41,12 @@ struct stt_backend_opts {
 	bool deferred_removal;	 /* dm.use_deferred_removal */
 	bool deferred_deletion;	 /* dm.use_deferred_deletion */
 	int blkdiscard;		 /* dm.blkdiscard: -1 = backend default (on for loop) */
+	/*
+	 * A real engine drives the backend (ops->engine_config): prepare makes the pool but no
+	 * device in it (Docker takes only an empty pool), and the layer and container operations
+	 * are the engine's.
+	 */
+	bool engine_pool;
 
 	struct stt_journal *journal; /* the run's journal; required */
 };
@@ -97,9 +104,20 @@ struct stt_pool_status {
 	uint64_t meta_used_blocks, meta_total_blocks;
 	uint32_t data_block_bytes;
 	bool out_of_data_space, read_only, needs_check;
+	bool error_if_no_space; /* a full pool fails writes at once (else queues them) */
 };
 
 struct stt_backend;
+
+#define STT_ENGINE_MAX_OPTS 12
+
+/* What a real engine needs to run on a backend (ops->engine_config). */
+struct stt_backend_engine {
+	char driver[32];			 /* its --storage-driver: "devicemapper" */
+	char opts[STT_ENGINE_MAX_OPTS][256];	 /* its --storage-opt values */
+	size_t n_opts;
+	char dir[PATH_MAX]; /* a directory of the backend's own for the engine's files */
+};
 
 struct stt_backend_ops {
 	unsigned int version; /* STT_BACKEND_OPS_VERSION */
@@ -133,11 +151,36 @@ struct stt_backend_ops {
 	 */
 	int (*root_dir)(struct stt_backend *b, char *path, size_t len);
 	/*
+	 * Optional (the dm backends, prepared with opts.engine_pool): the storage driver and
+	 * options that put a real engine on the pool prepare made, as the backend's options say
+	 * (block size, fs, base size, discards, deferred removal), and a directory for the
+	 * engine's data root (its metadata and mount points; the data goes to the pool).
+	 */
+	int (*engine_config)(struct stt_backend *b, struct stt_backend_engine *e);
+	/*
 	 * Optional (thin pools): a fresh, empty thin device of the pool, active, for raw
 	 * provisioning figures; its path into @path. scratch_close() deletes it.
 	 */
 	int (*scratch_open)(struct stt_backend *b, char *path, size_t len, uint64_t *bytes);
 	int (*scratch_close)(struct stt_backend *b);
+	/*
+	 * containerd's backends: the snapshotter they perform ("overlayfs", "devmapper"), which
+	 * the real engine for them is containerd with (bench --engine containerd). NULL: one of
+	 * Docker's graph drivers, whose real engine is dockerd.
+	 */
+	const char *snapshotter;
+	/*
+	 * Optional, with @snapshotter: the snapshotter's section of a containerd config.toml
+	 * (version 2) that uses what prepare made (devmapper: its pool), into @buf.
+	 */
+	int (*ctrd_section)(struct stt_backend *b, char *buf, size_t len);
+	/*
+	 * Optional, with @ctrd_section: the name of the device containerd's snapshotter makes for
+	 * its snapshot @id in what prepare made (devmapper: "<pool>-snap-<id>"), for the journal.
+	 */
+	int (*ctrd_device)(struct stt_backend *b, unsigned long id, char *buf, size_t len);
+	/* Its filesystem when --fs is not given; NULL: opts.fs ("xfs"). */
+	const char *default_fs;
 };
 
 struct stt_backend {
@@ -155,6 +198,8 @@ extern const struct stt_backend_ops stt_backend_ctrd_overlay;
 extern const struct stt_backend_ops stt_backend_ctrd_devmapper;
 
 const struct stt_backend_ops *stt_backend_lookup(const char *name);
+/* The filesystem backend @ops makes with @o: --fs when given, else its default. */
+const char *stt_backend_fs(const struct stt_backend_ops *ops, const struct stt_backend_opts *o);
 
 /* Checks availability, then prepares. On failure, what was made is undone. */
 __attribute__((warn_unused_result)) int stt_backend_open(const char *name,
@@ -212,8 +257,11 @@ __attribute__((warn_unused_result)) int stt_backend_attach_loop(struct stt_journ
 							       const char *file, bool direct_io,
 							       char *dev, size_t len,
 							       unsigned int *rec);
-/* Undoes records @recs[n-1] .. @recs[0], stopping at the first failure. */
-void stt_backend_undo(struct stt_journal *j, const unsigned int *recs, size_t n);
+/*
+ * Undoes records @recs[n-1] .. @recs[0], stopping at the first failure (returned; the
+ * records not undone stay in the journal for the caller's undo or `cleanup`).
+ */
+int stt_backend_undo(struct stt_journal *j, const unsigned int *recs, size_t n);
 /* mkfs.<fs> (xfs or ext4) on @target with @extra options (NULL-terminated, may be NULL). */
 __attribute__((warn_unused_result)) int stt_backend_mkfs(const char *fs, const char *target,
 							const char *const *extra);

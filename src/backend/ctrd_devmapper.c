@@ -10,8 +10,8 @@
  *
  * Differences from Docker's devicemapper driver (src/backend/thinpool.c) that this follows:
  * - no shared base device: every snapshot without a parent is a new thin device
- *   (create_thin, activate) with its own mkfs (ext4 with -E nodiscard,lazy_itable_init=0,
- *   lazy_journal_init=0, or plain mkfs.xfs); a snapshot with a parent is create_snap of the
+ *   (create_thin, activate) with its own mkfs (fs_type: ext4 by default, as containerd's, with
+ *   -E nodiscard,lazy_itable_init=0,lazy_journal_init=0; plain mkfs.xfs with --fs xfs); a snapshot with a parent is create_snap of the
  *   parent's device (suspended and resumed around it when loaded), then activated;
  * - no set_transaction_id: the pool's own bolt store (<root>/<pool>.db) records every
  *   device: a write transaction when it is added, two per state change (the state being
@@ -86,7 +86,10 @@ static uint32_t chunk_of(const struct stt_backend_opts *o)
 
 static int ctrd_dm_available(const struct stt_backend_opts *o, char *reason, size_t len)
 {
-	return stt_thinpool_loop_available(o, chunk_of(o), reason, len);
+	struct stt_backend_opts fo = *o;
+
+	fo.fs = stt_backend_fs(&stt_backend_ctrd_devmapper, o);
+	return stt_thinpool_loop_available(&fo, chunk_of(o), reason, len);
 }
 
 /* A state change of the pool's store: the state tried, the operation, the state reached. */
@@ -447,7 +450,7 @@ static int ctrd_dm_prepare(struct stt_backend *b)
 	atomic_init(&p->next_id, 1);
 	pthread_mutex_init(&p->lock, NULL);
 	p->discard_blocks = o->blkdiscard > 0; /* discard_blocks: off unless set */
-	p->tp.fs = o->fs;
+	p->tp.fs = stt_backend_fs(b->ops, o); /* fs_type: ext4 unless --fs */
 	p->tp.dev_bytes = o->base_bytes; /* base_image_size */
 	p->tp.journal = j;
 	stt_backend_random_name(suffix, 8, "abcdefghijklmnopqrstuvwxyz0123456789");
@@ -572,6 +575,38 @@ static int ctrd_dm_scratch_close(struct stt_backend *b)
 	return r;
 }
 
+/* Where real containerd's directory goes (bench --engine containerd): beside the pool's files. */
+static int ctrd_dm_root_dir(struct stt_backend *b, char *path, size_t len)
+{
+	if ((size_t)snprintf(path, len, "%s", cdm(b)->mnt) >= len)
+		return stt_err(-ENAMETOOLONG, "%s: too long", cdm(b)->mnt);
+	return 0;
+}
+
+/* containerd's devmapper snapshotter on this pool, configured as the emulation runs. */
+static int ctrd_dm_section(struct stt_backend *b, char *buf, size_t len)
+{
+	struct ctrd_dm *p = cdm(b);
+
+	if ((size_t)snprintf(buf, len,
+			     "[plugins.\"io.containerd.snapshotter.v1.devmapper\"]\n"
+			     "  pool_name = \"%s\"\n"
+			     "  base_image_size = \"%lluMB\"\n"
+			     "  discard_blocks = %s\n"
+			     "  fs_type = \"%s\"\n",
+			     p->tp.pool, (unsigned long long)(p->tp.dev_bytes >> 20),
+			     p->discard_blocks ? "true" : "false", p->tp.fs) >= len)
+		return stt_err(-ENAMETOOLONG, "%s: the devmapper section is too long", p->tp.pool);
+	return 0;
+}
+
+/* containerd 1.6's name of the device of snapshot @id (snapshotter.getDeviceName). */
+static int ctrd_dm_ctrd_device(struct stt_backend *b, unsigned long id, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s-snap-%lu", cdm(b)->tp.pool, id);
+	return 0;
+}
+
 const struct stt_backend_ops stt_backend_ctrd_devmapper = {
     .version = STT_BACKEND_OPS_VERSION,
     .name = "containerd-devmapper",
@@ -588,4 +623,9 @@ const struct stt_backend_ops stt_backend_ctrd_devmapper = {
     .device_name = ctrd_dm_device_name,
     .scratch_open = ctrd_dm_scratch_open,
     .scratch_close = ctrd_dm_scratch_close,
+    .root_dir = ctrd_dm_root_dir,
+    .snapshotter = "devmapper",
+    .ctrd_section = ctrd_dm_section,
+    .ctrd_device = ctrd_dm_ctrd_device,
+    .default_fs = "ext4", /* containerd's fs_type default */
 };

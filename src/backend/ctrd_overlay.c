@@ -385,6 +385,13 @@ static int ctrd_ov_device_name(struct stt_backend *b, char *name, size_t len)
 	return 0;
 }
 
+static int ctrd_ov_root_dir(struct stt_backend *b, char *path, size_t len)
+{
+	if ((size_t)snprintf(path, len, "%s", cov(b)->fs.mnt) >= len)
+		return stt_err(-ENAMETOOLONG, "%s: too long", cov(b)->fs.mnt);
+	return 0;
+}
+
 const struct stt_backend_ops stt_backend_ctrd_overlay = {
     .version = STT_BACKEND_OPS_VERSION,
     .name = "containerd-overlayfs",
@@ -398,4 +405,6 @@ const struct stt_backend_ops stt_backend_ctrd_overlay = {
     .container_stop = ctrd_ov_container_stop,
     .teardown = ctrd_ov_teardown,
     .device_name = ctrd_ov_device_name,
+    .root_dir = ctrd_ov_root_dir,
+    .snapshotter = "overlayfs",
 };

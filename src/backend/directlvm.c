@@ -149,7 +149,7 @@ static int directlvm_prepare(struct stt_backend *b)
 	if ((r = stt_journal_add(j, STT_J_PV, p->disk, NULL, &p->rec_pv)) ||
 	    (r = lvm("pvcreate -y %s", p->disk, NULL, NULL)))
 		goto fail;
-	if ((r = stt_journal_add(j, STT_J_VG, p->vg, NULL, &p->rec_vg)) ||
+	if ((r = stt_journal_add(j, STT_J_VG, p->vg, p->disk, &p->rec_vg)) ||
 	    (r = lvm("vgcreate %s %s", p->vg, p->disk, NULL)) ||
 	    (r = lvm("lvcreate --wipesignatures y -y -n thinpool %s -l 95%%VG", p->vg, NULL,
 		     NULL)) ||
@@ -212,7 +212,7 @@ static int directlvm_teardown(struct stt_backend *b)
 		const unsigned int recs[] = { p->rec_dir, p->rec_loop, p->rec_pv, p->rec_vg,
 					      p->rec_profile };
 
-		stt_backend_undo(b->opts.journal, recs, sizeof(recs) / sizeof(recs[0]));
+		r = stt_backend_undo(b->opts.journal, recs, sizeof(recs) / sizeof(recs[0]));
 	}
 	free(p);
 	b->priv = NULL;
@@ -256,6 +256,14 @@ static int directlvm_device_name(struct stt_backend *b, char *name, size_t len)
 	return 0;
 }
 
+static int directlvm_engine_config(struct stt_backend *b, struct stt_backend_engine *e)
+{
+	struct directlvm *p = b->priv;
+
+	stt_thinpool_engine_config(&p->tp, p->rundir, e);
+	return 0;
+}
+
 const struct stt_backend_ops stt_backend_directlvm = {
 	.version = STT_BACKEND_OPS_VERSION,
 	.name = "direct-lvm",
@@ -271,4 +279,5 @@ const struct stt_backend_ops stt_backend_directlvm = {
 	.scratch_open = stt_thinpool_op_scratch_open,
 	.scratch_close = stt_thinpool_op_scratch_close,
 	.device_name = directlvm_device_name,
+	.engine_config = directlvm_engine_config,
 };

@@ -104,7 +104,7 @@ static int dmloop_teardown(struct stt_backend *b)
 		const unsigned int recs[] = { p->rec_dir, p->lp.rec_data, p->lp.rec_meta,
 					      p->lp.rec_pool };
 
-		stt_backend_undo(b->opts.journal, recs, sizeof(recs) / sizeof(recs[0]));
+		r = stt_backend_undo(b->opts.journal, recs, sizeof(recs) / sizeof(recs[0]));
 	}
 	free(p);
 	b->priv = NULL;
@@ -128,6 +128,14 @@ static int dmloop_device_name(struct stt_backend *b, char *name, size_t len)
 	return 0;
 }
 
+static int dmloop_engine_config(struct stt_backend *b, struct stt_backend_engine *e)
+{
+	struct dmloop *p = b->priv;
+
+	stt_thinpool_engine_config(&p->tp, p->rundir, e);
+	return 0;
+}
+
 const struct stt_backend_ops stt_backend_dmloop = {
 	.version = STT_BACKEND_OPS_VERSION,
 	.name = "dm-loop",
@@ -143,4 +151,5 @@ const struct stt_backend_ops stt_backend_dmloop = {
 	.scratch_open = stt_thinpool_op_scratch_open,
 	.scratch_close = stt_thinpool_op_scratch_close,
 	.device_name = dmloop_device_name,
+	.engine_config = dmloop_engine_config,
 };

@@ -9,6 +9,7 @@
 #include "sys/loop.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/fs.h>
@@ -125,6 +126,7 @@ int stt_thinpool_parse_status(const char *line, struct stt_pool_status *st)
 	st->out_of_data_space = !strcmp(mode, "out_of_data_space");
 	st->read_only = !strcmp(mode, "ro");
 	st->needs_check = strstr(line, "needs_check") != NULL;
+	st->error_if_no_space = strstr(line, "error_if_no_space") != NULL;
 	return 0;
 }
 
@@ -377,6 +379,7 @@ int stt_thinpool_init(struct stt_thinpool *tp, const struct stt_backend_opts *o,
 	int r;
 
 	configure(tp, o, rundir, blkdiscard_default);
+	tp->users_rec = STT_JOURNAL_NONE;
 	pthread_mutex_init(&tp->lock, NULL);
 	if ((r = stt_fs_mkdir_p(tp->mntdir, 0700)) || (r = stt_fs_mkdir_p(tp->metadir, 0700)))
 		return stt_err(r, "%s: cannot create: %s", tp->mntdir, strerror(-r));
@@ -385,6 +388,20 @@ int stt_thinpool_init(struct stt_thinpool *tp, const struct stt_backend_opts *o,
 		return r;
 	tp->transaction_id = st.transaction_id;
 	tp->next_id = 1;
+	if (o->engine_pool) {
+		/*
+		 * Docker takes an empty pool only (transaction id 0, no data used), and its
+		 * active thin devices must go before the pool when it is killed.
+		 */
+		if (st.transaction_id || st.data_used_blocks)
+			return stt_err(-EBUSY,
+				       "%s: not empty (transaction id %llu, %llu data blocks used); "
+				       "a real engine takes an empty pool only",
+				       tp->pool, (unsigned long long)st.transaction_id,
+				       (unsigned long long)st.data_used_blocks);
+		return stt_journal_add(tp->journal, STT_J_THINUSERS, tp->pool, NULL,
+				       &tp->users_rec);
+	}
 
 	base = dev_new(tp->next_id++);
 	if (!base)
@@ -412,12 +429,43 @@ int stt_thinpool_init(struct stt_thinpool *tp, const struct stt_backend_opts *o,
 	return 0;
 }
 
+__attribute__((format(printf, 2, 3))) static void add_opt(struct stt_backend_engine *e,
+							  const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e->n_opts == STT_ENGINE_MAX_OPTS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(e->opts[e->n_opts++], sizeof(e->opts[0]), fmt, ap);
+	va_end(ap);
+}
+
+static const char *yes(bool v)
+{
+	return v ? "true" : "false";
+}
+
+void stt_thinpool_engine_config(const struct stt_thinpool *tp, const char *rundir,
+				struct stt_backend_engine *e)
+{
+	memset(e, 0, sizeof(*e));
+	snprintf(e->driver, sizeof(e->driver), "devicemapper");
+	snprintf(e->dir, sizeof(e->dir), "%s", rundir);
+	add_opt(e, "dm.thinpooldev=/dev/mapper/%s", tp->pool);
+	add_opt(e, "dm.fs=%s", tp->fs);
+	add_opt(e, "dm.basesize=%llu", (unsigned long long)tp->dev_bytes);
+	add_opt(e, "dm.blkdiscard=%s", yes(tp->blkdiscard));
+	add_opt(e, "dm.use_deferred_removal=%s", yes(tp->deferred_removal));
+	add_opt(e, "dm.use_deferred_deletion=%s", yes(tp->deferred_deletion));
+}
+
 int stt_thinpool_release(struct stt_thinpool *tp)
 {
 	struct tp_dev base = { .id = tp->base_id };
 
-	if (!tp->base_id)
-		return 0;
+	if (!tp->base_id) /* an engine's pool: what it left active goes */
+		return stt_journal_undo_one(tp->journal, tp->users_rec);
 	base.rec_thin = tp->base_rec;
 	base.rec_dm = base.rec_mount = STT_JOURNAL_NONE;
 	tp->blkdiscard = false;

@@ -34,6 +34,7 @@ struct stt_thinpool {
 	unsigned int next_id;
 	unsigned int base_id; /* 0 until the base device exists */
 	unsigned int base_rec; /* its journal record */
+	unsigned int users_rec; /* engine_pool: the record of the engine's thin devices */
 	pthread_mutex_t lock; /* serialises pool messages (one transaction at a time) */
 	void *scratch;	      /* the scratch device while open */
 };
@@ -90,6 +91,14 @@ __attribute__((warn_unused_result)) int stt_thinpool_init(struct stt_thinpool *t
 							 const struct stt_backend_opts *o,
 							 const char *rundir,
 							 bool blkdiscard_default);
+/*
+ * With o->engine_pool, stt_thinpool_init makes no base device: the pool stays empty for the
+ * engine. Its storage options for Docker's devicemapper driver into @e (dm.thinpooldev and the
+ * settings the pool was given), @rundir as its directory.
+ */
+void stt_thinpool_engine_config(const struct stt_thinpool *tp, const char *rundir,
+				struct stt_backend_engine *e);
+
 /* Deletes the base device. Layers and containers must be gone already. */
 __attribute__((warn_unused_result)) int stt_thinpool_release(struct stt_thinpool *tp);
 

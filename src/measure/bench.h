@@ -56,6 +56,13 @@ struct stt_bench_workload {
 	bool fsync_writes;	/* first-write fsyncs every file it writes */
 	const char *mid_path;	/* NULL: no cow-write phase */
 	uint64_t mid_file_bytes;
+	/*
+	 * A real application's reads (`stortune trace`), replayed by first-read after the stats
+	 * and readdirs instead of whole-file reads: per file in the order of first access, its
+	 * "r" ranges with pread() and its "f" ranges (page faults) by touching those pages of a
+	 * read-only mapping, so that the kernel's fault read-around is the traced one. NULL: none.
+	 */
+	const struct stt_trace *trace;
 };
 
 /*
@@ -65,7 +72,13 @@ struct stt_bench_workload {
  */
 struct stt_image;
 
+enum stt_bench_engine_kind {
+	STT_BENCH_ENGINE_DOCKER,     /* dockerd, for Docker's graph drivers */
+	STT_BENCH_ENGINE_CONTAINERD, /* containerd with ctr, for containerd's snapshotters */
+};
+
 struct stt_bench_engine_opts {
+	enum stt_bench_engine_kind kind;
 	const char *docker_host;	 /* NULL: a private dockerd on the backend's target */
 	struct stt_image *img;		 /* the image, written as a docker save tar ... */
 	const char *image_tar;		 /* ... or this docker save tar, loaded as it is */
@@ -87,7 +100,9 @@ struct json_object;
 /*
  * Runs the benchmark on backend @name; the figures go into *@out (a JSON object, see
  * README "results"). 0, or -errno with a message (-EINTR when a signal arrived; the journal
- * undoes what was made).
+ * undoes what was made); on failure *@out is NULL, or {"fault": {...}} when the thin pool
+ * was found full or failed (which, in what phase, after how many containers, how long it
+ * took to give up; README "results").
  */
 __attribute__((warn_unused_result)) int stt_bench_run(const char *name,
 						     const struct stt_backend_opts *o,
@@ -122,6 +137,38 @@ __attribute__((warn_unused_result)) int stt_bench_docker_op(struct stt_bench_doc
 int stt_bench_docker_teardown(struct stt_bench_docker *d);
 /* After a failure: best effort on a host's daemon; the journal undoes a private one. Frees. */
 void stt_bench_docker_abandon(struct stt_bench_docker *d);
+
+/*
+ * The real containerd's side of a run (bench_ctrd.c), for bench.c: the same calls as the
+ * Docker engine's, through a private containerd and ctr.
+ */
+struct stt_bench_ctrd;
+
+/* @total: the containers of the whole run (all repetitions and modes). */
+__attribute__((warn_unused_result)) int stt_bench_ctrd_setup(
+	const struct stt_bench_engine_opts *eo, struct stt_backend *b,
+	const struct stt_bench_workload *wl, unsigned int containers, unsigned int total,
+	struct stt_journal *j, struct json_object *res, struct stt_bench_ctrd **out);
+/* ctr images import of the image into the backend's snapshotter (timed as the import). */
+__attribute__((warn_unused_result)) int stt_bench_ctrd_load(struct stt_bench_ctrd *d);
+__attribute__((warn_unused_result)) int stt_bench_ctrd_pre(struct stt_bench_ctrd *d,
+							   enum stt_bench_phase p,
+							   unsigned int i);
+__attribute__((warn_unused_result)) int stt_bench_ctrd_op(struct stt_bench_ctrd *d,
+							  enum stt_bench_phase p,
+							  unsigned int i);
+int stt_bench_ctrd_teardown(struct stt_bench_ctrd *d);
+void stt_bench_ctrd_abandon(struct stt_bench_ctrd *d);
+
+/*
+ * Before measuring: a private containerd (in @workdir, journalled in @j, gone on return) asked
+ * with `ctr plugins ls` whether it has the snapshotter @snapshotter working. 0; -ENOTSUP with a
+ * message naming what ctr plugins ls reports; -ENOENT when containerd is not installed.
+ * devmapper's pool is the run's: here an error that the pool is missing is accepted.
+ */
+__attribute__((warn_unused_result)) int stt_bench_ctrd_probe(const char *workdir,
+							     const char *snapshotter,
+							     struct stt_journal *j);
 
 /*
  * A summary over repetitions: median, ci95, n, noisy (interval wider than 10% of it), and

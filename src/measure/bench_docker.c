@@ -20,7 +20,7 @@
  * round trip through dockerd and containerd's shim that the emulation does not have. SIGTERM
  * ends the script (a trap), so stop is Docker's own stop: the signal, the exit, the unmount.
  */
-#include "measure/bench.h"
+#include "measure/bench_int.h"
 
 #include "base/err.h"
 #include "base/fmt.h"
@@ -45,8 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BUSYBOX		  "/bin/busybox"
-#define READER_MOUNT	  "/.stortune"
+#define READER_MOUNT	  STT_READER_MOUNT
 #define ANSWER_TIMEOUT_MS 300000
 #define STOP_TIMEOUT_S	  10
 
@@ -70,186 +69,13 @@ struct stt_bench_docker {
 	char image[256];    /* its name once loaded */
 	bool loaded;
 	char label[16]; /* stortune.run=<label> on its containers */
+	bool replayer;	/* a trace is replayed by stortune-replay (else by dd) */
+	struct stt_backend_engine eng; /* the private dockerd's driver and options */
 	struct ctr *c;
 	unsigned int n;
-	struct json_object *info; /* the "engine" member (res holds it) */
-	double *rtt_ns;		  /* attach round trips with no work, one per container start */
-	size_t n_rtt, cap_rtt;
-	pthread_mutex_t lock;
+	struct json_object *info;     /* the "engine" member (res holds it) */
+	struct stt_bench_samples rtt; /* attach round trips with no work, one per container */
 };
-
-static void random_label(char *out, size_t n)
-{
-	struct timespec ts;
-	unsigned int seed;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	seed = (unsigned int)getpid() ^ (unsigned int)ts.tv_nsec ^ (unsigned int)ts.tv_sec * 7919u;
-	for (size_t i = 0; i + 1 < n; i++)
-		out[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[(unsigned int)rand_r(&seed) % 36];
-	out[n - 1] = '\0';
-}
-
-/* @s as an absolute path in single quotes for sh, after a space. */
-static void quoted(FILE *f, const char *s)
-{
-	fputc(' ', f);
-	stt_fmt_sh_word(f, "/", s);
-}
-
-static int write_script(const char *path, const struct stt_bench_workload *wl)
-{
-	FILE *f = fopen(path, "we");
-
-	if (!f)
-		return stt_err(-errno, "%s: %s", path, strerror(errno));
-	fputs("# stortune's in-container reader: one letter a phase on stdin, one answer line.\n"
-	      "trap 'exit 0' TERM\n"
-	      "cd /\n"
-	      "while read -r c; do\n"
-	      "case \"$c\" in\n"
-	      "r) if true",
-	      f);
-	if (wl->n_stat) {
-		fputs(" && stat -c ''", f);
-		for (size_t i = 0; i < wl->n_stat; i++)
-			quoted(f, wl->stat_paths[i]);
-		fputs(" >/dev/null", f);
-	}
-	if (wl->n_readdir) {
-		fputs(" && ls -a", f);
-		for (size_t i = 0; i < wl->n_readdir; i++)
-			quoted(f, wl->readdir_paths[i]);
-		fputs(" >/dev/null", f);
-	}
-	if (wl->n_read) {
-		fputs(" && cat", f);
-		for (size_t i = 0; i < wl->n_read; i++)
-			quoted(f, wl->read_paths[i]);
-		fputs(" >/dev/null", f);
-	}
-	fputs("; then echo R; else echo E; fi ;;\n"
-	      "w) if true",
-	      f);
-	for (unsigned int k = 0; k < wl->write_files; k++) {
-		char rel[64];
-
-		snprintf(rel, sizeof(rel), "stortune-new-%u", k);
-		fprintf(f, " && head -c %llu /dev/zero >",
-			(unsigned long long)wl->write_file_bytes);
-		quoted(f, rel);
-		if (wl->fsync_writes) {
-			fputs(" && sync", f);
-			quoted(f, rel);
-		}
-	}
-	for (size_t k = 0; k < wl->n_rewrite; k++) {
-		/* Rewritten whole, in place, at its own size. */
-		fputs(" && head -c \"$(stat -c %s", f);
-		quoted(f, wl->rewrite_paths[k]);
-		fputs(")\" /dev/zero >", f);
-		quoted(f, wl->rewrite_paths[k]);
-		if (wl->fsync_writes) {
-			fputs(" && sync", f);
-			quoted(f, wl->rewrite_paths[k]);
-		}
-	}
-	fputs("; then echo W; else echo E; fi ;;\n", f);
-	if (wl->mid_path) {
-		fprintf(f, "c) if printf STT! | dd bs=1 count=4 seek=%llu conv=notrunc of=",
-			(unsigned long long)(wl->mid_file_bytes / 2));
-		stt_fmt_sh_word(f, "/", wl->mid_path);
-		fputs(" 2>/dev/null; then echo C; else echo E; fi ;;\n", f);
-	}
-	/* A round trip with no work (echo is the shell's own): what the answer path costs. */
-	fputs("n) echo N ;;\n*) echo E unknown command ;;\nesac\ndone\n", f);
-	if (fclose(f))
-		return stt_err(-errno, "%s: %s", path, strerror(errno));
-	return 0;
-}
-
-static int copy_file(const char *from, const char *to, unsigned int mode)
-{
-	char buf[65536];
-	int in = -1, out = -1, r = 0;
-	ssize_t n;
-
-	in = open(from, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return stt_err(-errno, "%s: %s", from, strerror(errno));
-	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (out < 0) {
-		r = stt_err(-errno, "%s: %s", to, strerror(errno));
-		goto out;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n) {
-			r = stt_err(-EIO, "%s: cannot write", to);
-			goto out;
-		}
-	if (n < 0)
-		r = stt_err(-errno, "%s: %s", from, strerror(errno));
-out:
-	if (out >= 0 && close(out) && !r)
-		r = stt_err(-errno, "%s: %s", to, strerror(errno));
-	close(in);
-	return r;
-}
-
-/* Whether @path is an ELF program without an interpreter (static): 1, 0, or -errno. */
-static int elf_static(const char *path)
-{
-	Elf64_Ehdr eh;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 1;
-
-	if (fd < 0)
-		return -errno;
-	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr)) {
-		close(fd);
-		return -ENOEXEC;
-	}
-	for (unsigned int i = 0; i < eh.e_phnum && r == 1; i++) {
-		Elf64_Phdr ph;
-
-		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) != sizeof(ph))
-			r = -ENOEXEC;
-		else if (ph.p_type == PT_INTERP)
-			r = 0;
-	}
-	close(fd);
-	return r;
-}
-
-/* The reader: a static busybox and its script in @dir/reader, bind-mounted at READER_MOUNT. */
-static int make_reader(struct stt_bench_docker *d, const struct stt_bench_workload *wl)
-{
-	char path[PATH_MAX + 32];
-	int r;
-
-	r = elf_static(BUSYBOX);
-	if (r < 0)
-		return stt_err(-ENOENT,
-			       "%s: %s; the in-container reader is a static busybox (Debian: "
-			       "apt-get install busybox-static)",
-			       BUSYBOX, r == -ENOEXEC ? "not a 64-bit ELF program" : strerror(-r));
-	if (!r)
-		return stt_err(-ENOEXEC,
-			       "%s: dynamically linked; the in-container reader must be static "
-			       "(Debian: apt-get install busybox-static)",
-			       BUSYBOX);
-	snprintf(path, sizeof(path), "%s/reader", d->dir);
-	if (mkdir(path, 0755))
-		return stt_err(-errno, "%s: %s", path, strerror(errno));
-	snprintf(path, sizeof(path), "%s/reader/busybox", d->dir);
-	if ((r = copy_file(BUSYBOX, path, 0755)))
-		return r;
-	snprintf(path, sizeof(path), "%s/reader/startup.sh", d->dir);
-	if ((r = write_script(path, wl)))
-		return r;
-	snprintf(d->bind, sizeof(d->bind), "%s/reader:%s:ro", d->dir, READER_MOUNT);
-	return 0;
-}
 
 int stt_bench_docker_setup(const struct stt_bench_engine_opts *eo, struct stt_backend *b,
 			   const struct stt_bench_workload *wl, unsigned int containers,
@@ -265,30 +91,40 @@ int stt_bench_docker_setup(const struct stt_bench_engine_opts *eo, struct stt_ba
 		return -ENOMEM;
 	d->j = j;
 	d->dir_rec = STT_JOURNAL_NONE;
-	pthread_mutex_init(&d->lock, NULL);
+	stt_bench_samples_init(&d->rtt);
 	d->n = containers;
-	random_label(d->label, sizeof(d->label));
+	stt_bench_label(d->label, sizeof(d->label));
 	d->c = calloc(containers, sizeof(*d->c));
 	if (!d->c) {
 		r = -ENOMEM;
 		goto fail;
 	}
-	/* Where the reader and the image tar go: beside the backend's filesystem, not on it. */
-	if (b) {
-		char *slash;
-
-		if (!b->ops->root_dir) {
-			r = stt_err(-EOPNOTSUPP, "%s: the real engine runs on overlay only so far",
-				    b->ops->name);
+	/*
+	 * Where the reader and the image tar go: beside the backend's filesystem, not on it. The
+	 * dm backends give the engine a directory of their own and its storage driver and options
+	 * (the pool they made, empty); overlay the filesystem its data root goes on.
+	 */
+	if (b && b->ops->engine_config) {
+		if ((r = b->ops->engine_config(b, &d->eng)))
+			goto fail;
+		snprintf(root, sizeof(root), "%s", d->eng.dir);
+		snprintf(d->dir, sizeof(d->dir), "%s/engine", d->eng.dir);
+		/*
+		 * Docker's devicemapper refuses to run without udev sync, which libdevmapper
+		 * cannot have where no udev runs (a container, an initramfs): there the private
+		 * dockerd is told to go on. Never in generated configuration: a host with udev.
+		 */
+		if (access("/run/udev/control", F_OK) && d->eng.n_opts < STT_ENGINE_MAX_OPTS)
+			snprintf(d->eng.opts[d->eng.n_opts++], sizeof(d->eng.opts[0]),
+				 "dm.override_udev_sync_check=true");
+	} else if (b) {
+		if ((r = stt_bench_engine_dir(b, d->dir, sizeof(d->dir), root, sizeof(root)))) {
+			if (r == -EOPNOTSUPP)
+				r = stt_err(r, "%s: no real engine runs on this backend",
+					    b->ops->name);
 			goto fail;
 		}
-		if ((r = b->ops->root_dir(b, root, sizeof(root))))
-			goto fail;
-		snprintf(d->dir, sizeof(d->dir), "%s", root);
-		slash = strrchr(d->dir, '/');
-		if (slash && slash != d->dir)
-			*slash = '\0';
-		snprintf(d->dir + strlen(d->dir), sizeof(d->dir) - strlen(d->dir), "/engine");
+		snprintf(d->eng.driver, sizeof(d->eng.driver), "overlay2");
 	} else {
 		snprintf(d->dir, sizeof(d->dir), "%s/stortune-engine-%s", "/var/tmp", d->label);
 	}
@@ -298,35 +134,26 @@ int stt_bench_docker_setup(const struct stt_bench_engine_opts *eo, struct stt_ba
 		r = stt_err(r, "%s: cannot create: %s", d->dir, strerror(-r));
 		goto fail;
 	}
-	if ((r = make_reader(d, wl)))
+	if ((r = stt_bench_reader_make(d->dir, wl, false, &d->replayer)))
 		goto fail;
+	snprintf(d->bind, sizeof(d->bind), "%s/reader:%s:ro", d->dir, READER_MOUNT);
 
-	if (eo->image_tar) {
-		snprintf(d->tar, sizeof(d->tar), "%s", eo->image_tar);
-	} else {
-		char tag[64], tmp[PATH_MAX + 8];
-
-		snprintf(d->tar, sizeof(d->tar), "%s/image.tar", d->dir);
-		snprintf(tmp, sizeof(tmp), "%s/export", d->dir);
-		snprintf(tag, sizeof(tag), "stortune-bench:%s", d->label);
-		if ((r = stt_fs_mkdir_p(tmp, 0755))) {
-			r = stt_err(r, "%s: cannot create: %s", tmp, strerror(-r));
-			goto fail;
-		}
-		if ((r = stt_image_write_docker_save(eo->img, d->tar, tag, tmp)))
-			goto fail;
-		rmdir(tmp);
-		d->own_tar = true;
-	}
+	if ((r = stt_bench_image_tar(eo, d->dir, d->label, d->tar, sizeof(d->tar), &d->own_tar)))
+		goto fail;
 
 	if (eo->docker_host) {
 		snprintf(d->address, sizeof(d->address), "%s", eo->docker_host);
 	} else {
 		struct stt_dockerd_opts o = {0};
+		const char *sopts[STT_ENGINE_MAX_OPTS + 1];
 
+		for (size_t i = 0; i < d->eng.n_opts; i++)
+			sopts[i] = d->eng.opts[i];
+		sopts[d->eng.n_opts] = NULL;
 		snprintf(ddir, sizeof(ddir), "%s/dockerd", root);
 		o.dir = ddir;
-		o.storage_driver = "overlay2";
+		o.storage_driver = d->eng.driver;
+		o.storage_opts = sopts;
 		o.timeout_ms = eo->dockerd_timeout_ms;
 		o.journal = j;
 		if ((r = stt_dockerd_start(&o, &d->dockerd)))
@@ -344,12 +171,15 @@ int stt_bench_docker_setup(const struct stt_bench_engine_opts *eo, struct stt_ba
 	if ((r = stt_docker_info(d->h, &info)))
 		goto fail;
 	opts = json_object_new_array();
+	for (size_t i = 0; !eo->docker_host && i < d->eng.n_opts; i++)
+		json_object_array_add(opts, json_object_new_string(d->eng.opts[i]));
 	json_object_object_add(info, "options", opts);
 	json_object_object_add(info, "address", json_object_new_string(d->address));
 	json_object_object_add(info, "private", json_object_new_boolean(!eo->docker_host));
 	json_object_object_add(
 	    info, "reader",
 	    json_object_new_string("busybox (static) at " READER_MOUNT ", bind-mounted read-only"));
+	stt_bench_reader_info(info, wl, d->replayer);
 	json_object_object_add(info, "http_client",
 			       json_object_new_string(stt_http_library_version()));
 	json_object_object_add(res, "engine", info);
@@ -408,38 +238,13 @@ static int ask(struct ctr *c, const char *cmd, const char *want)
 	}
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* One round trip with no work through the attach stream, recorded (before first-read). */
 static int round_trip(struct stt_bench_docker *d, struct ctr *c)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = stt_bench_now_ns();
 	int r = ask(c, "n\n", "N");
-	double dt = (double)(now_ns() - t0);
 
-	if (r)
-		return r;
-	pthread_mutex_lock(&d->lock);
-	if (d->n_rtt == d->cap_rtt) {
-		size_t cap = d->cap_rtt ? 2 * d->cap_rtt : 64;
-		double *nv = realloc(d->rtt_ns, cap * sizeof(*nv));
-
-		if (!nv) {
-			pthread_mutex_unlock(&d->lock);
-			return -ENOMEM;
-		}
-		d->rtt_ns = nv;
-		d->cap_rtt = cap;
-	}
-	d->rtt_ns[d->n_rtt++] = dt;
-	pthread_mutex_unlock(&d->lock);
-	return 0;
+	return r ? r : stt_bench_samples_add(&d->rtt, (double)(stt_bench_now_ns() - t0));
 }
 
 int stt_bench_docker_pre(struct stt_bench_docker *d, enum stt_bench_phase p, unsigned int i)
@@ -531,33 +336,11 @@ static int remove_ours(struct stt_bench_docker *d)
 	return first;
 }
 
-/*
- * The round trips as a summary in the engine member: what first-read, first-write and
- * cow-write hold besides the work in the container.
- */
-static void rtt_json(struct stt_bench_docker *d)
-{
-	struct stt_summary sm;
-	struct json_object *o;
-
-	if (!d->info || !d->n_rtt || stt_stats_summarize(d->rtt_ns, d->n_rtt, &sm, NULL))
-		return;
-	o = json_object_new_object();
-	json_object_object_add(o, "unit", json_object_new_string("ns"));
-	json_object_object_add(o, "n", json_object_new_int64((int64_t)sm.n));
-	json_object_object_add(o, "median", json_object_new_double(sm.median));
-	json_object_object_add(o, "ci95", json_object_new_array());
-	json_object_array_add(json_object_object_get(o, "ci95"), json_object_new_double(sm.ci_lo));
-	json_object_array_add(json_object_object_get(o, "ci95"), json_object_new_double(sm.ci_hi));
-	json_object_object_add(o, "mean", json_object_new_double(sm.mean));
-	json_object_object_add(d->info, "attach_round_trip_ns", o);
-}
-
 int stt_bench_docker_teardown(struct stt_bench_docker *d)
 {
 	int r = 0, e;
 
-	rtt_json(d);
+	stt_bench_samples_json(&d->rtt, d->info, "attach_round_trip_ns");
 	free_ctrs(d);
 	if (!d->dockerd)
 		r = remove_ours(d);
@@ -568,8 +351,7 @@ int stt_bench_docker_teardown(struct stt_bench_docker *d)
 	d->dockerd = NULL;
 	if ((e = stt_journal_undo_one(d->j, d->dir_rec)) && !r)
 		r = e;
-	pthread_mutex_destroy(&d->lock);
-	free(d->rtt_ns);
+	stt_bench_samples_release(&d->rtt);
 	free(d);
 	return r;
 }
@@ -587,8 +369,7 @@ void stt_bench_docker_abandon(struct stt_bench_docker *d)
 	stt_http_close(d->h);
 	/* A private dockerd and the directories: the run's journal undoes them. */
 	free(d->dockerd);
-	pthread_mutex_destroy(&d->lock);
-	free(d->rtt_ns);
+	stt_bench_samples_release(&d->rtt);
 	free(d);
 	stt_err_set("%s", msg);
 }

@@ -239,6 +239,15 @@ int stt_docker_create(struct stt_http *h, const char *image, const char *const *
 	return r;
 }
 
+int stt_docker_inspect(struct stt_http *h, const char *id, struct json_object **out)
+{
+	static const long ok[] = {200, 0};
+	char path[160];
+
+	snprintf(path, sizeof(path), "/containers/%s/json", id);
+	return call(h, "GET", path, NULL, ok, out);
+}
+
 int stt_docker_start(struct stt_http *h, const char *id)
 {
 	static const long ok[] = {204, 0};

@@ -44,6 +44,9 @@ __attribute__((warn_unused_result)) int stt_docker_create(struct stt_http *h, co
 							  const char *const *argv,
 							  const char *const *binds,
 							  const char *label, char id[65]);
+/* GET /containers/@id/json: the daemon's answer as it is, into *@out. */
+__attribute__((warn_unused_result)) int stt_docker_inspect(struct stt_http *h, const char *id,
+							   struct json_object **out);
 /* POST /containers/@id/start. */
 __attribute__((warn_unused_result)) int stt_docker_start(struct stt_http *h, const char *id);
 /* POST /containers/@id/stop?t=@timeout_s. */

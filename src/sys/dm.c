@@ -399,6 +399,86 @@ static int locked_dm_list(char *out, size_t len)
 	return n;
 }
 
+/* The type and parameters of @name's (first) table line; 0 or -errno. */
+static int table_of(const char *name, char *type, size_t tlen, char *params, size_t plen)
+{
+	char *t = NULL, *p = NULL;
+	uint64_t start, length;
+	struct dm_task *dmt = task_new(DM_DEVICE_TABLE, name);
+	int r = 0;
+
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_run(dmt)) {
+		r = -EIO;
+	} else {
+		dm_get_next_target(dmt, NULL, &start, &length, &t, &p);
+		snprintf(type, tlen, "%s", t ? t : "");
+		snprintf(params, plen, "%s", p ? p : "");
+	}
+	dm_task_destroy(dmt);
+	return r;
+}
+
+static int locked_dm_remove_thin_users(const char *pool)
+{
+	char prefix[32], type[32], params[256], (*users)[128] = NULL;
+	struct dm_names *names;
+	struct dm_task *dmt;
+	struct dm_info info;
+	unsigned int next = 0;
+	size_t n = 0;
+	int r = 0;
+
+	if (!dm_kernel_present() || (r = locked_dm_exists(pool)) <= 0)
+		return r ? stt_err(r, "%s: cannot tell whether it exists", pool) : 0;
+	r = 0;
+	dmt = task_new(DM_DEVICE_INFO, pool);
+	if (!dmt)
+		return stt_err(-ENOMEM, "%s: out of memory", pool);
+	if (!dm_task_run(dmt) || !dm_task_get_info(dmt, &info) || !info.exists) {
+		dm_task_destroy(dmt);
+		return 0;
+	}
+	dm_task_destroy(dmt);
+	/* A thin target's table begins with its pool's device number: "253:2 7". */
+	snprintf(prefix, sizeof(prefix), "%u:%u ", info.major, info.minor);
+	dmt = task_new(DM_DEVICE_LIST, NULL);
+	if (!dmt)
+		return stt_err(-ENOMEM, "%s: out of memory", pool);
+	if (!dm_task_run(dmt)) {
+		dm_task_destroy(dmt);
+		return stt_err(-EIO, "%s: cannot list the dm devices", pool);
+	}
+	names = dm_task_get_names(dmt);
+	if (names && names->dev) {
+		do {
+			names = (struct dm_names *)((char *)names + next);
+			next = names->next;
+			if (table_of(names->name, type, sizeof(type), params, sizeof(params)) ||
+			    strcmp(type, "thin") || strncmp(params, prefix, strlen(prefix)))
+				continue;
+			if (!(n & 15)) {
+				void *nu = realloc(users, (n + 16) * sizeof(*users));
+
+				if (!nu) {
+					r = -ENOMEM;
+					break;
+				}
+				users = nu;
+			}
+			snprintf(users[n++], sizeof(users[0]), "%s", names->name);
+		} while (next);
+	}
+	dm_task_destroy(dmt);
+	if (r)
+		stt_err(r, "%s: out of memory", pool);
+	for (size_t i = 0; !r && i < n; i++)
+		r = remove_dev(users[i], false);
+	free(users);
+	return r;
+}
+
 /* The public entry points: each under the lock. */
 
 void stt_dm_probe(struct stt_dm_info *info)
@@ -514,6 +594,16 @@ int stt_dm_list(char *out, size_t len)
 
 	pthread_mutex_lock(&dm_lock);
 	r = locked_dm_list(out, len);
+	pthread_mutex_unlock(&dm_lock);
+	return r;
+}
+
+int stt_dm_remove_thin_users(const char *pool)
+{
+	int r;
+
+	pthread_mutex_lock(&dm_lock);
+	r = locked_dm_remove_thin_users(pool);
 	pthread_mutex_unlock(&dm_lock);
 	return r;
 }

@@ -50,6 +50,12 @@ __attribute__((warn_unused_result)) int stt_dm_status(const char *name, char *pa
 int stt_dm_exists(const char *name);
 /* "delete @id" to @pool; 0 when the pool or the id does not exist. */
 __attribute__((warn_unused_result)) int stt_dm_thin_delete(const char *pool, unsigned int id);
+/*
+ * Removes every active thin device on the thin pool @pool (a "thin" table naming the pool's
+ * device number), whoever made them: what a real engine left when it was killed. 0 when there
+ * are none or the pool does not exist; -errno (with a message) when one cannot be removed.
+ */
+__attribute__((warn_unused_result)) int stt_dm_remove_thin_users(const char *pool);
 /* Names of all dm devices, ", "-separated, into @out. Count or -errno. */
 int stt_dm_list(char *out, size_t len);
 

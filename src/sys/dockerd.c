@@ -145,36 +145,12 @@ static int write_config(const struct stt_dockerd *d)
 	return 0;
 }
 
-/*
- * The child's pid and start time, so that an undo finds the very process even when it names
- * nothing of D. Until this file exists, the processes naming D are what an undo finds (dockerd
- * names D in its arguments from its exec on).
- */
-static int write_ourpid(const struct stt_dockerd *d)
-{
-	unsigned long long t = 0;
-	char tmp[PATH_MAX + 8];
-	FILE *f;
-
-	if (stt_proc_start_time(d->pid, &t))
-		return stt_err(-ECHILD, "dockerd (pid %d) exited at once", (int)d->pid);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", d->ourpid);
-	f = fopen(tmp, "we");
-	if (!f)
-		return stt_err(-errno, "%s: %s", tmp, strerror(errno));
-	fprintf(f, "%d %llu\n", (int)d->pid, t);
-	if (fflush(f) || fsync(fileno(f)) || fclose(f) || rename(tmp, d->ourpid))
-		return stt_err(-errno, "%s: %s", d->ourpid, strerror(errno));
-	return 0;
-}
-
 static int spawn(struct stt_dockerd *d, const struct stt_dockerd_opts *o)
 {
 	char a_driver[128], a_root[PATH_MAX + 16], a_exec[PATH_MAX + 16], a_host[PATH_MAX + 16],
 	    a_pid[PATH_MAX + 16], a_cg[256], a_cfg[PATH_MAX + 16];
 	const char *argv[64];
 	size_t n = 0;
-	pid_t pid;
 
 	snprintf(a_driver, sizeof(a_driver), "--storage-driver=%s", o->storage_driver);
 	snprintf(a_root, sizeof(a_root), "--data-root=%s/root", d->dir);
@@ -200,29 +176,7 @@ static int spawn(struct stt_dockerd *d, const struct stt_dockerd_opts *o)
 	argv[n++] = a_cfg;
 	argv[n] = NULL;
 
-	pid = fork();
-	if (pid < 0)
-		return stt_err(-errno, "dockerd: fork: %s", strerror(errno));
-	if (!pid) {
-		int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		sigset_t none;
-
-		/* Its own session: the terminal's ^C reaches stortune, which stops it. */
-		setsid();
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		signal(SIGPIPE, SIG_DFL);
-		if (fd < 0 || in < 0 || dup2(in, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-			_exit(127);
-		execv(d->binary, (char *const *)argv);
-		_exit(127);
-	}
-	d->pid = pid;
-	return write_ourpid(d);
+	return stt_proc_spawn_daemon(argv, d->log, d->ourpid, &d->pid);
 }
 
 static int wait_ready(struct stt_dockerd *d, unsigned int timeout_ms)

@@ -95,3 +95,54 @@ out_pipe:
 		close(pipefd[1]);
 	return r;
 }
+
+int stt_exec_spawn(const char *const argv[], int *in, int *out, pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	int ip[2] = { -1, -1 }, op[2] = { -1, -1 }, r;
+
+	if (!stt_exec_found(argv[0]))
+		return -ENOENT;
+	if ((in && pipe2(ip, O_CLOEXEC)) || pipe2(op, O_CLOEXEC)) {
+		r = -errno;
+		goto out_pipes;
+	}
+	r = -posix_spawn_file_actions_init(&fa);
+	if (r)
+		goto out_pipes;
+	if ((r = in ? -posix_spawn_file_actions_adddup2(&fa, ip[0], 0)
+		    : -posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)) ||
+	    (r = -posix_spawn_file_actions_adddup2(&fa, op[1], 1)) ||
+	    (r = -posix_spawn_file_actions_adddup2(&fa, op[1], 2)))
+		goto out_fa;
+	r = -posix_spawnp(pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+	if (r)
+		goto out_fa;
+	if (in) {
+		*in = ip[1];
+		ip[1] = -1;
+	}
+	*out = op[0];
+	op[0] = -1;
+out_fa:
+	posix_spawn_file_actions_destroy(&fa);
+out_pipes:
+	for (int k = 0; k < 2; k++) {
+		if (ip[k] >= 0)
+			close(ip[k]);
+		if (op[k] >= 0)
+			close(op[k]);
+	}
+	return r;
+}
+
+int stt_exec_wait(pid_t pid, int *status)
+{
+	int wst;
+
+	while (waitpid(pid, &wst, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	*status = WIFEXITED(wst) ? WEXITSTATUS(wst) : 128 + WTERMSIG(wst);
+	return 0;
+}

@@ -46,6 +46,8 @@ static const char *const kind_names[STT_J_NKINDS] = {
 	[STT_J_LOOP] = "loop", [STT_J_DM] = "dm",    [STT_J_THIN] = "thin",
 	[STT_J_VG] = "vg",     [STT_J_PV] = "pv",	     [STT_J_PROCS] = "procs",
 	[STT_J_MOUNTS] = "mounts", [STT_J_CGROUP] = "cgroup", [STT_J_EMPTYDIRS] = "emptydirs",
+	[STT_J_TRACEFS] = "tracefs",
+	[STT_J_THINUSERS] = "thinusers",
 };
 
 const char *stt_journal_kind_name(enum stt_jkind k)
@@ -300,7 +302,7 @@ static int undo(enum stt_jkind kind, const char *a, const char *b)
 	case STT_J_THIN:
 		return stt_dm_thin_delete(a, (unsigned int)strtoul(b, NULL, 10));
 	case STT_J_VG:
-		return stt_lvm_vgremove(a);
+		return stt_lvm_vgremove(a, b);
 	case STT_J_PV:
 		return stt_lvm_pvremove(a);
 	case STT_J_PROCS:
@@ -312,6 +314,13 @@ static int undo(enum stt_jkind kind, const char *a, const char *b)
 	case STT_J_EMPTYDIRS:
 		rmdir_empty(a);
 		return 0;
+	case STT_J_TRACEFS:
+		/* An instance goes with its events and buffer; nothing else is rmdir'able there. */
+		if (rmdir(a) && errno != ENOENT)
+			return stt_err(-errno, "%s: cannot remove: %s", a, strerror(errno));
+		return 0;
+	case STT_J_THINUSERS:
+		return stt_dm_remove_thin_users(a);
 	default:
 		return -EINVAL;
 	}

@@ -34,7 +34,7 @@ enum stt_jkind {
 	STT_J_LOOP,  /* a: backing file; undo: detach every loop device backed by it */
 	STT_J_DM,    /* a: dm device name; undo: remove it */
 	STT_J_THIN,  /* a: pool dm name, b: thin id; undo: "delete <id>" message to the pool */
-	STT_J_VG,    /* a: VG name; undo: vgremove -f */
+	STT_J_VG,    /* a: VG name, b: its PV (or ""); undo: vgremove -f */
 	STT_J_PV,    /* a: device; undo: pvremove -ff */
 	/*
 	 * a: a directory D, b: a pid file (may be empty); undo: the process of the pid file gets
@@ -45,6 +45,12 @@ enum stt_jkind {
 	STT_J_MOUNTS,	/* a: a directory; undo: lazy unmount of every mount at or below it */
 	STT_J_CGROUP,	/* a: a cgroup name; undo: kill its processes, remove it (every hierarchy) */
 	STT_J_EMPTYDIRS, /* a: a directory; undo: remove its empty directories, never a file */
+	STT_J_TRACEFS,	 /* a: a tracefs instance directory; undo: remove it (rmdir) */
+	/*
+	 * a: a thin pool's dm name; undo: remove the active thin devices on it, whoever made them
+	 * (a real engine's, left when it was killed), so that the pool itself can go.
+	 */
+	STT_J_THINUSERS,
 	STT_J_NKINDS
 };
 

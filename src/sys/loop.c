@@ -69,7 +69,15 @@ int stt_loop_attach(const char *file, unsigned int flags, char *dev, size_t len)
 		int n = ioctl(ctl, LOOP_CTL_GET_FREE);
 
 		if (n < 0) {
-			r = stt_err(-errno, "no free loop device: %s", strerror(errno));
+			/*
+			 * GET_FREE adds a device when none is free; it fails when the kernel
+			 * can add none (every minor number taken, or no memory).
+			 */
+			r = stt_err(-errno,
+				    "no free loop device, and the kernel could add none "
+				    "(LOOP_CTL_GET_FREE: %s): every loop device is in use "
+				    "(losetup -a lists them); detach unused ones",
+				    strerror(errno));
 			goto out;
 		}
 		snprintf(dev, len, "/dev/loop%d", n);

@@ -67,23 +67,6 @@ bool stt_lvm_available(void)
 	return stt_lvm_run("version") == 0;
 }
 
-int stt_lvm_vgremove(const char *vg)
-{
-	char cmd[256];
-	int r;
-
-	/*
-	 * vgremove itself, and "not found" believed from it alone: `vgs VG` also fails for a
-	 * VG it cannot read (a PV failing its reads, a failed thin pool in it), and such a
-	 * VG must stay in the journal for cleanup.
-	 */
-	snprintf(cmd, sizeof(cmd), "vgremove -f %s", vg);
-	r = stt_lvm_run(cmd);
-	if (r && strstr(stt_err_msg(), "not found"))
-		return 0; /* no such VG */
-	return r;
-}
-
 /*
  * 0 when the first 4 KiB of @dev can be read from the device itself (O_DIRECT); else
  * -errno. LVM reports a device it cannot read as no PV at all, so "not a PV" is believed
@@ -106,6 +89,34 @@ static int readable(const char *dev)
 	free(buf);
 	close(fd);
 	return r;
+}
+
+int stt_lvm_vgremove(const char *vg, const char *pv)
+{
+	char cmd[256], why[512];
+	int r;
+
+	/*
+	 * vgremove itself, and "not found" believed from it alone: `vgs VG` also fails for a
+	 * VG it cannot read (a PV failing its reads, a failed thin pool in it), and such a
+	 * VG must stay in the journal for cleanup.
+	 */
+	snprintf(cmd, sizeof(cmd), "vgremove -f %s", vg);
+	r = stt_lvm_run(cmd);
+	if (!r || strstr(stt_err_msg(), "not found"))
+		return 0; /* no such VG */
+	/*
+	 * lvm 2.03 ends with "Cannot process volume group" both for a VG that does not exist
+	 * (vgcreate failed after the journal took it) and for one it cannot read. With its PV
+	 * known and reading, LVM sees all of the VG: then `vgs VG` failing means it is gone.
+	 */
+	snprintf(why, sizeof(why), "%s", stt_err_msg());
+	if (pv && *pv && !access(pv, F_OK) && !readable(pv)) {
+		snprintf(cmd, sizeof(cmd), "vgs %s", vg);
+		if (stt_lvm_run(cmd))
+			return 0;
+	}
+	return stt_err(r, "%s", why);
 }
 
 int stt_lvm_pvremove(const char *dev)

@@ -16,8 +16,11 @@ bool stt_lvm_available(void);
 /* Runs one lvm command line, e.g. "vgcreate docker /dev/nvme0n1". */
 __attribute__((warn_unused_result)) int stt_lvm_run(const char *cmdline);
 
-/* vgremove -f NAME; 0 when the VG does not exist. */
-__attribute__((warn_unused_result)) int stt_lvm_vgremove(const char *vg);
+/*
+ * vgremove -f NAME; 0 when the VG does not exist. @pv (may be NULL or ""): the VG's only PV,
+ * which tells a VG that is gone from one LVM cannot read.
+ */
+__attribute__((warn_unused_result)) int stt_lvm_vgremove(const char *vg, const char *pv);
 /* pvremove -ff -y DEV; 0 when it is not a PV (or does not exist). */
 __attribute__((warn_unused_result)) int stt_lvm_pvremove(const char *dev);
 

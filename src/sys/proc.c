@@ -178,3 +178,55 @@ int stt_proc_kill_dir(const char *dir, const char *pidfile, unsigned int term_ms
 	}
 	return stt_err(-EBUSY, "%s: %zu processes still run from it", dir, n);
 }
+
+/*
+ * The child's pid and start time, so that an undo finds the very process even when it names
+ * nothing of its directory. Until this file exists, the processes naming the directory are what
+ * an undo finds (the daemons name it in their arguments from their exec on).
+ */
+static int write_ourpid(const char *ourpid, pid_t pid, const char *name)
+{
+	unsigned long long t = 0;
+	char tmp[PATH_MAX + 8];
+	FILE *f;
+
+	if (stt_proc_start_time(pid, &t))
+		return stt_err(-ECHILD, "%s (pid %d) exited at once", name, (int)pid);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", ourpid);
+	f = fopen(tmp, "we");
+	if (!f)
+		return stt_err(-errno, "%s: %s", tmp, strerror(errno));
+	fprintf(f, "%d %llu\n", (int)pid, t);
+	if (fflush(f) || fsync(fileno(f)) || fclose(f) || rename(tmp, ourpid))
+		return stt_err(-errno, "%s: %s", ourpid, strerror(errno));
+	return 0;
+}
+
+int stt_proc_spawn_daemon(const char *const argv[], const char *log, const char *ourpid,
+			  pid_t *pid)
+{
+	const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	pid_t p = fork();
+
+	if (p < 0)
+		return stt_err(-errno, "%s: fork: %s", name, strerror(errno));
+	if (!p) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		sigset_t none;
+
+		setsid();
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		if (fd < 0 || in < 0 || dup2(in, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(127);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	*pid = p;
+	return write_ourpid(ourpid, p, name);
+}

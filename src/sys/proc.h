@@ -33,4 +33,14 @@ int stt_proc_start_time(pid_t pid, unsigned long long *ticks);
  */
 int stt_proc_kill_dir(const char *dir, const char *pidfile, unsigned int term_ms);
 
+/*
+ * Starts the daemon @argv (@argv[0] a path) in a session of its own (a terminal's ^C reaches
+ * stortune, which stops it), stdin from /dev/null, stdout and stderr appended to @log; writes
+ * "PID STARTTIME" to @ourpid (atomically, synced), what stt_proc_kill_dir() takes as its pid
+ * file. Its pid into *@pid. -ECHILD when it exited at once.
+ */
+__attribute__((warn_unused_result)) int stt_proc_spawn_daemon(const char *const argv[],
+							      const char *log,
+							      const char *ourpid, pid_t *pid);
+
 #endif

@@ -503,6 +503,92 @@ const char *stt_image_digest(const struct stt_image *img)
 	return img->digest;
 }
 
+/* The target of the symlink at @path as the topmost layer that wrote it has it. */
+static const char *symlink_target(const struct stt_image *img, const char *path)
+{
+	for (unsigned int li = img->n_layers; li-- > 0;)
+		for (size_t i = img->layers[li].n; i-- > 0;) {
+			const struct stt_image_entry *e = &img->layers[li].e[i];
+
+			if (e->type == STT_IMAGE_SYMLINK && !strcmp(e->path, path))
+				return e->target;
+		}
+	return NULL;
+}
+
+int stt_image_resolve(const struct stt_image *img, const char *path, char *out, size_t len,
+		      uint64_t *size_bytes)
+{
+	char cur[4096] = "", rest[4096];
+	unsigned int hops = 0;
+
+	snprintf(rest, sizeof(rest), "%s", path);
+	for (;;) {
+		char *p = rest, comp[256], next[4096];
+		size_t n;
+		const struct node *nd;
+		const char *tgt;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		n = strcspn(p, "/");
+		if (n >= sizeof(comp))
+			return -ENAMETOOLONG;
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		memmove(rest, p + n, strlen(p + n) + 1);
+		if (!strcmp(comp, "."))
+			continue;
+		if (!strcmp(comp, "..")) {
+			char *slash = strrchr(cur, '/');
+
+			if (slash)
+				*slash = '\0';
+			else
+				cur[0] = '\0';
+			continue;
+		}
+		snprintf(next, sizeof(next), "%s%s%s", cur, *cur ? "/" : "", comp);
+		nd = stt_img_tree_find(&img->tree, next);
+		if (!nd)
+			return -ENOENT;
+		if (nd->type != STT_IMAGE_SYMLINK) {
+			if (nd->type != STT_IMAGE_DIR && rest[0]) {
+				char *q = rest;
+
+				while (*q == '/')
+					q++;
+				if (*q)
+					return -ENOTDIR;
+			}
+			snprintf(cur, sizeof(cur), "%s", next);
+			continue;
+		}
+		if (++hops > 40 || !(tgt = symlink_target(img, next)))
+			return -ELOOP;
+		/* The target replaces the component: from the root when absolute. */
+		snprintf(next, sizeof(next), "%s%s", tgt, rest);
+		snprintf(rest, sizeof(rest), "%s", next);
+		if (tgt[0] == '/')
+			cur[0] = '\0';
+	}
+	if (!*cur)
+		return -EISDIR;
+	{
+		const struct node *nd = stt_img_tree_find(&img->tree, cur);
+
+		if (!nd)
+			return -ENOENT;
+		if (out)
+			snprintf(out, len, "%s", cur);
+		if (size_bytes)
+			*size_bytes = nd->size_bytes;
+		return nd->type;
+	}
+}
+
 static struct json_object *stats_json(const struct stt_image_stats *st, bool layer)
 {
 	struct json_object *o = json_object_new_object();

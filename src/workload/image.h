@@ -138,6 +138,9 @@ __attribute__((warn_unused_result)) int stt_image_apply_startup(struct stt_image
  * into @tmpdir first (an existing directory the caller makes and removes; what is written there
  * is removed again on success).
  */
+/* SHA-256 of @len bytes at @data as 64 hex digits and a NUL (OpenSSL). 0 or -EIO. */
+__attribute__((warn_unused_result)) int stt_image_sha256_hex(const void *data, size_t len,
+							     char hex[65]);
 __attribute__((warn_unused_result)) int stt_image_write_docker_save(struct stt_image *img,
 								   const char *path,
 								   const char *tag,
@@ -176,6 +179,16 @@ const struct stt_image_startup *stt_image_startup_set(const struct stt_image *im
  * seed (imported images: with the layer tars' names, which carry their digests).
  */
 const char *stt_image_digest(const struct stt_image *img);
+
+/*
+ * Follows @path (absolute or relative to the root) through the final tree as the kernel would,
+ * symlinks included (at most 40): the type of what it names (STT_IMAGE_FILE, _DIR), its path
+ * without symlinks into @out (may be NULL) and its size into *@size_bytes (may be NULL); or
+ * -ENOENT, -ENOTDIR, -ELOOP, -EISDIR (the root).
+ */
+__attribute__((warn_unused_result)) int stt_image_resolve(const struct stt_image *img,
+							 const char *path, char *out, size_t len,
+							 uint64_t *size_bytes);
 
 /* { kind, source, digest, layers: [stats...], files, size_bytes, ..., startup: {...} } */
 __attribute__((warn_unused_result)) int stt_image_to_json(const struct stt_image *img,

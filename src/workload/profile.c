@@ -52,7 +52,7 @@ void stt_profile_file_classes(const struct stt_profile_image *im, uint64_t *smal
 }
 
 /* The keys: where each goes, its kind, range and default. */
-enum kind { K_UINT, K_U64, K_SIZE, K_SHARE, K_BOOL };
+enum kind { K_UINT, K_U64, K_SIZE, K_SHARE, K_BOOL, K_PATH };
 
 enum section { S_IMAGE, S_STARTUP, S_RUN, S_COUNT };
 
@@ -92,6 +92,7 @@ static const struct key keys[] = {
 	{ S_STARTUP, "rewrite_files", K_U64, OFF(startup.rewrite_files), 0, 10000000, false, 0 },
 	{ S_STARTUP, "mid_write", K_BOOL, OFF(startup.mid_write), 0, 1, false, 0 },
 	{ S_STARTUP, "fsync_writes", K_BOOL, OFF(startup.fsync_writes), 0, 1, false, 0 },
+	{ S_STARTUP, "trace", K_PATH, OFF(startup.trace), 0, 0, false, 0 },
 	{ S_RUN, "containers", K_UINT, OFF(run.containers), 1, 100000, true, 0 },
 	{ S_RUN, "concurrency", K_UINT, OFF(run.concurrency), 1, 100000, false, 1 },
 	{ S_RUN, "repetitions", K_UINT, OFF(run.repetitions), 1, 1000, false, 3 },
@@ -296,6 +297,23 @@ static void set_value(struct parse *c, size_t k, const char *v)
 	int r;
 
 	switch (key->kind) {
+	case K_PATH: {
+		/* Relative to the profile's own directory. */
+		const char *slash = strrchr(c->source, '/');
+		char *path = NULL;
+
+		if (!*v)
+			key_fail(c, k, "empty path");
+		else if (*v == '/' || !slash)
+			path = strdup(v);
+		else if (asprintf(&path, "%.*s/%s", (int)(slash - c->source), c->source, v) < 0)
+			path = NULL;
+		if (*v && !path)
+			key_fail(c, k, "out of memory");
+		free(*(char **)field);
+		*(char **)field = path;
+		break;
+	}
 	case K_BOOL:
 		if (!parse_bool(v, &b))
 			key_fail(c, k, "not a boolean (yes or no): %s", v);
@@ -381,6 +399,9 @@ static void set_defaults(struct stt_profile *p)
 		case K_SIZE:
 			*(uint64_t *)field = keys[k].def;
 			break;
+		case K_PATH:
+			*(char **)field = NULL;
+			break;
 		}
 	}
 }
@@ -454,6 +475,9 @@ static void check(struct parse *c)
 		key_fail(c, K(S_STARTUP, "rewrite_files"),
 			 "%llu files is more than the image has (files = %llu)",
 			 (unsigned long long)su->rewrite_files, (unsigned long long)im->files);
+	if (su->trace && (su->read_files || su->read_bytes))
+		key_fail(c, K(S_STARTUP, su->read_files ? "read_files" : "read_bytes"),
+			 "must be 0 with trace (the trace is what is read)");
 	if (su->write_bytes && !su->write_files)
 		key_fail(c, K(S_STARTUP, "write_bytes"),
 			 "%s to write into no files (write_files = 0)",
@@ -545,6 +569,7 @@ out:
 
 void stt_profile_release(struct stt_profile *p)
 {
+	free(p->startup.trace);
 	free(p->name);
 	free(p->source);
 	free(p->text);
@@ -705,6 +730,8 @@ int stt_profile_to_json(const struct stt_profile *p, struct json_object **out)
 	json_object_object_add(su, "mid_write", json_object_new_boolean(p->startup.mid_write));
 	json_object_object_add(su, "fsync_writes",
 			       json_object_new_boolean(p->startup.fsync_writes));
+	if (p->startup.trace)
+		json_object_object_add(su, "trace", json_object_new_string(p->startup.trace));
 	json_object_object_add(o, "startup", su);
 	su = NULL;
 

@@ -9,7 +9,7 @@
  *   [image]    layers, files, size, small_file_share, small_file_max, large_files,
  *              large_file_size, dir_depth, dirs, seed        (the image to generate)
  *   [startup]  read_files, read_bytes, stat_files, readdirs, write_files, write_bytes,
- *              rewrite_files, mid_write, fsync_writes         (what a container does at start)
+ *              rewrite_files, mid_write, fsync_writes, trace  (what a container does at start)
  *   [run]      containers, concurrency, repetitions, cold, warm
  *
  * Sizes take binary suffixes (4k, 1.5m, 2g); shares are a fraction (0.8) or a percentage (80%);
@@ -54,6 +54,7 @@ struct stt_profile_startup {
 	uint64_t rewrite_files; /* existing files rewritten whole, in place */
 	bool mid_write;		/* 4 bytes into the middle of the largest lower file */
 	bool fsync_writes;	/* first-write fsyncs each file it writes (a deliberate slowdown) */
+	char *trace; /* a `stortune trace` file replayed as the reads (relative to the profile) */
 };
 
 struct stt_profile_run {

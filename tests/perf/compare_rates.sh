@@ -112,7 +112,7 @@ for lv in $LEVELS; do
 	done
 	# the size of the slowdown: per metric gated in any trial, the median of cand/base medians
 	size=$(for t in $(seq 1 "$TRIALS"); do
-		jq -r '.metrics[]|select(.name|test("/p50$|containers_per_s$"))|"\(.name) \(.candidate.median/.baseline.median)"' \
+		jq -r '.metrics[]|select(.name|test("/p50$|containers_per_s$|flush_ms$"))|"\(.name) \(.candidate.median/.baseline.median)"' \
 			"$OUT/s-$lv-$t.json"
 	done | python3 -c '
 import sys, statistics, collections

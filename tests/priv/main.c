@@ -3,6 +3,7 @@
 #include "priv.h"
 
 #include <CUnit/Basic.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,6 +39,48 @@ const char *priv_stortune(void)
 	const char *s = getenv("STORTUNE");
 
 	return s ? s : "./stortune";
+}
+
+int priv_kill_at_line(const char *cmd, const char *prefix, int sig, unsigned int max_delay_us,
+		      unsigned int *seed, bool *sent)
+{
+	char line[512];
+	int pipefd[2], st;
+	pid_t pid;
+	FILE *err;
+
+	*sent = false;
+	if (pipe(pipefd))
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(pipefd[1], 2);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	err = fdopen(pipefd[0], "r");
+	while (fgets(line, sizeof(line), err))
+		if (!strncmp(line, prefix, strlen(prefix))) {
+			usleep(rand_r(seed) % (max_delay_us + 1));
+			kill(pid, sig);
+			*sent = true;
+			break;
+		}
+	/* Drain, so that the child never blocks on a full pipe. */
+	while (fgets(line, sizeof(line), err))
+		;
+	fclose(err);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 int priv_sh(const char *fmt, ...)
@@ -117,6 +160,8 @@ static const struct {
 	{ "containerd", priv_register_containerd },
 	{ "apikill", priv_register_apikill },
 	{ "faults", priv_register_faults },
+	{ "trace", priv_register_trace },
+	{ "ctrkill", priv_register_ctrkill },
 };
 
 /* Caught rather than ignored, so that the commands the tests run get the default back. */

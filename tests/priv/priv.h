@@ -21,6 +21,8 @@ int priv_register_report(void);
 int priv_register_containerd(void);
 int priv_register_apikill(void);
 int priv_register_faults(void);
+int priv_register_trace(void);
+int priv_register_ctrkill(void);
 
 /* The scratch directory of this run (under /var/tmp), made by the runner. */
 const char *priv_dir(void);
@@ -31,6 +33,13 @@ const char *priv_dockerd_script(void);
 /* Stops the test dockerd of @ddir when *@running, and clears it; the script's exit status. */
 int priv_dockerd_stop(const char *ddir, bool *running);
 
+/*
+ * Runs @cmd (sh -c) with its stderr read here; at the first line that starts with @prefix,
+ * waits a random time below @max_delay_us (rand_r(@seed)) and sends @sig (*@sent). Reads its
+ * stderr to the end and returns its exit status (128 + a signal), or -1 when it could not run.
+ */
+int priv_kill_at_line(const char *cmd, const char *prefix, int sig, unsigned int max_delay_us,
+		      unsigned int *seed, bool *sent);
 /* Runs a shell command line; returns its exit status (-1 when it could not run). */
 __attribute__((format(printf, 1, 2))) int priv_sh(const char *fmt, ...);
 /*

@@ -28,6 +28,9 @@ static int (*const suites[])(void) = {
 	unit_register_tune,
 	unit_register_report,
 	unit_register_engine_gen,
+	unit_register_tracefs,
+	unit_register_trace,
+	unit_register_containerd,
 };
 
 char unit_out[1 << 16], unit_err[8192];

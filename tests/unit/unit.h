@@ -26,6 +26,9 @@ int unit_register_daemonjson(void);
 int unit_register_tune(void);
 int unit_register_report(void);
 int unit_register_engine_gen(void);
+int unit_register_tracefs(void);
+int unit_register_trace(void);
+int unit_register_containerd(void);
 
 /* Directory of captured samples (tests/unit/data), from UNIT_DATA or the source tree. */
 const char *unit_data_dir(void);

@@ -134,6 +134,29 @@ fi
 dmsetup ls >"$R/dm-during.txt" 2>&1
 dmsetup status "$POOLNAME" >>"$R/dm-during.txt" 2>&1
 
+# stortune's own containerd on the pool its containerd-devmapper backend makes: bench --engine
+# containerd (2 containers, one repetition, cold and warm), in the same root as runc needs.
+SW=/var/tmp/stt-ctrd
+SJ=/var/tmp/stt-ctrd-journal
+if chroot "$NR" /usr/local/bin/stortune -q bench --engine containerd --backend containerd-devmapper \
+	--profile /deploy/ci.ini --containers 2 --concurrency 1 --repetitions 1 --data-size 2G --meta-size 128M \
+	--base-size 256M --workdir "$SW" --journal-dir "$SJ" -o /results/ctrd-engine.json \
+	>"$R/ctrd-engine.log" 2>&1 &&
+	grep -q '"snapshotter": *"devmapper"' "$R/ctrd-engine.json" &&
+	grep -q '"cli_overhead_ns"' "$R/ctrd-engine.json"; then
+	pass engine "bench --engine containerd --backend containerd-devmapper: $(grep -c '"p50_ns"' "$R/ctrd-engine.json") phase figures"
+else
+	fail engine "$(tail -n 3 "$R/ctrd-engine.log")"
+fi
+if [ -z "$(ls -A "$SW" 2>/dev/null)" ] && [ -z "$(ls -A "$SJ" 2>/dev/null)" ] &&
+	! dmsetup ls | grep -q '^stortune-' &&
+	! /usr/sbin/losetup -a | grep -q "$SW"; then
+	pass engine.clean "nothing of it left"
+else
+	fail engine.clean "$(ls -A "$SW" "$SJ" 2>&1 | head -3) $(dmsetup ls | grep '^stortune-')"
+fi
+rmdir "$SW" "$SJ" 2>/dev/null
+
 # Teardown: containerd, whatever it left mounted, its thin devices, the pool, the loops.
 "${CTR[@]}" images rm "$IMG" >/dev/null 2>&1
 kill "$CPID" 2>/dev/null

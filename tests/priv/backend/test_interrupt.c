@@ -38,17 +38,12 @@ static int run_and_kill(const char *backend, const char *work, const char *jdir,
 			const char *phase, unsigned int max_delay_us, int sig, bool *sent)
 {
 	const char *dev = getenv("STT_PRIV_DEVICE");
-	char want[128], line[512], cmd[2048], devopt[256] = "";
-	int pipefd[2], st;
-	size_t len = 0;
-	pid_t pid;
-	FILE *err;
+	char want[128], cmd[2048], devopt[256] = "";
 
 	/* containerd's snapshotters sync their bolt stores on every operation: fewer objects
 	 * make phases as long (and keep make check short). */
 	bool ctrd = !strncmp(backend, "containerd-", 11);
 
-	*sent = false;
 	snprintf(want, sizeof(want), "%s: %s", backend, phase);
 	if (dev && !strcmp(backend, "direct-lvm"))
 		snprintf(devopt, sizeof(devopt), "--device %s --destroy-data %s", dev, dev);
@@ -59,35 +54,7 @@ static int run_and_kill(const char *backend, const char *work, const char *jdir,
 		 "--base-size 1G %s >/dev/null",
 		 priv_stortune(), backend, getenv("STT_INT_LAYERS") ?: ctrd ? "10" : "30",
 		 getenv("STT_INT_CONTAINERS") ?: ctrd ? "40" : "120", work, jdir, devopt);
-	if (pipe(pipefd))
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		dup2(pipefd[1], 2);
-		close(pipefd[0]);
-		close(pipefd[1]);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	err = fdopen(pipefd[0], "r");
-	while (fgets(line + len, (int)(sizeof(line) - len), err)) {
-		if (strncmp(line, want, strlen(want)) == 0) {
-			usleep(rand_r(&seed) % (max_delay_us + 1));
-			kill(pid, sig);
-			*sent = true;
-			break;
-		}
-	}
-	/* Drain, so that the child never blocks on a full pipe. */
-	while (fgets(line, sizeof(line), err))
-		;
-	fclose(err);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return priv_kill_at_line(cmd, want, sig, max_delay_us, &seed, sent);
 }
 
 static bool clean(const char *work, const char *jdir, const char *what)

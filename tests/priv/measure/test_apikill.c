@@ -66,47 +66,16 @@ static void cgroups(const char *work, char *out, size_t len)
 
 static int run_and_kill(const char *work, const char *jdir, const char *step, int sig, bool *sent)
 {
-	char want[128], line[512], cmd[2048];
-	int pipefd[2], st;
-	pid_t pid;
-	FILE *err;
+	char want[128], cmd[2048];
 
-	*sent = false;
 	snprintf(want, sizeof(want), "overlay: %s\n", step);
 	snprintf(cmd, sizeof(cmd),
 		 "STT_PROGRESS=lines exec %s bench --engine docker --backend overlay --profile ci "
 		 "--containers 4 --concurrency 2 --repetitions 1 --scratch-size 2G --workdir '%s' "
 		 "--journal-dir '%s' >/dev/null",
 		 priv_stortune(), work, jdir);
-	if (pipe(pipefd))
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		dup2(pipefd[1], 2);
-		close(pipefd[0]);
-		close(pipefd[1]);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	err = fdopen(pipefd[0], "r");
-	while (fgets(line, sizeof(line), err)) {
-		if (!strcmp(line, want)) {
-			/* In the middle of the step: most take 0.1 s to a few seconds here. */
-			usleep(rand_r(&seed) % 150000);
-			kill(pid, sig);
-			*sent = true;
-			break;
-		}
-	}
-	while (fgets(line, sizeof(line), err))
-		;
-	fclose(err);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	/* In the middle of the step: most take 0.1 s to a few seconds here. */
+	return priv_kill_at_line(cmd, want, sig, 150000, &seed, sent);
 }
 
 static bool clean(const char *work, const char *jdir, const char *cg_before, const char *what)

@@ -80,9 +80,15 @@ static void test_overlay_ci(void)
 	CU_ASSERT(json_object_get_double(stt_json_get(m, "median")) >= working_set);
 	m = stt_json_get(be, "modes.warm.phases.first-read.device.read_bytes");
 	CU_ASSERT(json_object_get_double(stt_json_get(m, "median")) < working_set / 10);
-	/* Overlay shares the page cache: far less than a working set per container. */
-	CU_ASSERT(med(be, "modes.cold.page_cache_per_container_bytes.median") <
-		  working_set * 0.9);
+	/*
+	 * Overlay shares the page cache: the working set comes from the device about once a
+	 * repetition, not once a container. (Asked of the loop device's own counters: the page
+	 * cache figure is the machine's, and the work of others beside the test adds to it.)
+	 */
+	m = stt_json_get(be, "modes.cold.phases.first-read.device.read_bytes");
+	CU_ASSERT(json_object_get_double(stt_json_get(m, "median")) <
+		  working_set * CONTAINERS / 2.0);
+	CU_ASSERT_PTR_NOT_NULL(stt_json_get(be, "modes.cold.page_cache_per_container_bytes.median"));
 	/* Writes reach the device within their phase. */
 	CU_ASSERT(med(be, "modes.cold.phases.first-write.device.write_bytes.median") > 0);
 	/* The repetitions are kept; compare reads the file, and a run against itself is no

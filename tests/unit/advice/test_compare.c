@@ -331,7 +331,7 @@ static void test_noise(void)
 	p.noise_factor = 0;
 	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
 	CU_ASSERT_EQUAL(r.verdict, STT_CMP_REGRESSION);
-	CU_ASSERT_DOUBLE_EQUAL(r.threshold_eff, 0.05, 0);
+	CU_ASSERT_DOUBLE_EQUAL(r.threshold_eff, log1p(0.05), 1e-12); /* a log ratio */
 	/* +60% at the same noise is beyond it: a regression with the rule too */
 	p.noise_factor = 3;
 	spread_of(cv_, 0.1, 1.6);
@@ -341,7 +341,7 @@ static void test_noise(void)
 	/* a threshold given above the noise's is kept */
 	p.threshold = 0.7;
 	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
-	CU_ASSERT_DOUBLE_EQUAL(r.threshold_eff, 0.7, 0);
+	CU_ASSERT_DOUBLE_EQUAL(r.threshold_eff, log1p(0.7), 1e-12);
 	CU_ASSERT_EQUAL(r.verdict, STT_CMP_WITHIN);
 	/* one repetition spreading +-41%: 3 x 41% is past 100%, not gated, even for +200% */
 	p.threshold = 0.05;
@@ -353,6 +353,19 @@ static void test_noise(void)
 	CU_ASSERT_EQUAL(r.verdict, STT_CMP_NOT_GATED);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.why, "too noisy at n=10"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.why, "--containers"));
+	/*
+	 * A factor counts the same either way: a rate that falls to 0.4 of the baseline (a start
+	 * 2.5 times as slow) is beyond 3 x 20.5% of log ratio, though its relative drop's bound
+	 * (-60% less the interval) is not.
+	 */
+	spread_of(bv, 0.25, 1.0);
+	spread_of(cv_, 0.25, 0.4);
+	b.median = (bv[4] + bv[5]) / 2;
+	c.median = (cv_[4] + cv_[5]) / 2;
+	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_HIGHER_BETTER, &b, &c, &r), 0);
+	CU_ASSERT_DOUBLE_EQUAL(r.threshold_eff, 3 * 2.1 * 0.25 / (2.0 * 1.2816), 1e-9);
+	CU_ASSERT(-r.hi < r.threshold_eff);
+	CU_ASSERT_EQUAL(r.verdict, STT_CMP_REGRESSION);
 	p.noise_factor = 101;
 	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), -EINVAL);
 }

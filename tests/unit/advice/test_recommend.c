@@ -545,6 +545,71 @@ static void test_pool_reserves(void)
 	release(&f);
 }
 
+/* A failed thin-pool run whose pool was found full, as bench records it ("fault"). */
+static void pool_full(struct json_object *doc, const char *what, const char *phase, double done,
+		      double containers, double secs, double nst)
+{
+	struct json_object *b = json_object_new_object();
+
+	sets(b, "backend", "dm-loop");
+	sets(b, "status", "failed");
+	sets(b, "reason", "thin pool full");
+	sets(b, "fault.kind", "thin-pool");
+	sets(b, "fault.what", what);
+	sets(b, "fault.phase", phase);
+	sets(b, "fault.where", "in cold ...");
+	setd(b, "fault.containers_done", done);
+	setd(b, "fault.containers", containers);
+	setd(b, "fault.seconds_to_give_up", secs);
+	setd(b, "fault.no_space_timeout_s", nst);
+	setb(b, "fault.error_if_no_space", false);
+	json_object_array_add(stt_json_get(doc, "backends"), b);
+}
+
+static void test_pool_full_cited(void)
+{
+	struct fixture f;
+	const struct stt_rec_decision *d;
+
+	fixture(&f, "24.0.7");
+	/* no full pool in the results: nothing about one */
+	d = run(&f, "dm.min_free_space");
+	CU_ASSERT_PTR_NULL(strstr(d->evidence, "Measured full"));
+	/* the VM tier's faults: data space out in first-write, metadata out in create */
+	f.docs[f.n++] = doc_new("vm-tcg");
+	pool_full(f.docs[2], "out of data space", "first-write", 4, 4, 100.8, 60);
+	pool_full(f.docs[2], "out of metadata space", "create", 142, 4000, 98.6, 60);
+	d = run(&f, "dm.min_free_space");
+	ASSERT_DECISION(d, STT_REC_MEASURED, "min-free.measured", "dm.min_free_space=10%");
+	CU_ASSERT_TRUE(has(d->evidence, "Measured full (dm-loop, vm-tcg): the pool ran out of data "
+					"space in first-write after 4 of 4 containers, dm-thin "
+					"held their writes for its no_space_timeout of 60 s "
+					"before failing them, and the run gave up 100.8 s into "
+					"that phase."));
+	CU_ASSERT_TRUE(has(d->evidence, "ran out of metadata space in create after 142 of 4000 "
+					"containers, the pool turned read-only"));
+	CU_ASSERT_TRUE(has(d->evidence, "gave up 98.6 s"));
+	CU_ASSERT_TRUE(has(d->evidence, "containers are refused before the pool fills"));
+	d = stt_rec_get(f.r, "profile.thin_pool_autoextend_threshold");
+	CU_ASSERT_TRUE(has(d->evidence, "no_space_timeout of 60 s"));
+	/* and where Docker's defaults stand, too */
+	json_object_object_del(f.dl, "pool");
+	json_object_object_del(f.lp, "pool");
+	d = run(&f, "dm.min_free_space");
+	ASSERT_DECISION(d, STT_REC_DEFAULT, "min-free.docker", "dm.min_free_space=10%");
+	CU_ASSERT_TRUE(has(d->evidence, "gave up 100.8 s"));
+	CU_ASSERT_TRUE(has(stt_rec_get(f.r, "profile.thin_pool_autoextend_threshold")->evidence,
+			   "gave up 98.6 s"));
+	/* a record without its figures is not cited */
+	json_object_object_del(
+	    stt_json_get(json_object_array_get_idx(stt_json_get(f.docs[2], "backends"), 0),
+			 "fault"),
+	    "seconds_to_give_up");
+	d = run(&f, "dm.min_free_space");
+	CU_ASSERT_PTR_NULL(strstr(d->evidence, "ran out of data space"));
+	release(&f);
+}
+
 static void test_metadata(void)
 {
 	struct fixture f;
@@ -994,6 +1059,17 @@ static void test_engine_disagree(void)
 	d = run(&f, "storage-driver");
 	ASSERT_DECISION(d, STT_REC_MEASURED, "driver.dm-faster", "devicemapper");
 	CU_ASSERT_TRUE(has(d->evidence, "the same in every phase"));
+
+	/* a tie in the real engine (one histogram bucket) orders nothing: no disagreement */
+	json_object_object_del(f.nat, "engine_check");
+	setd(rdl, "modes.cold.phases.first-write.p50_ns.median",
+	     json_object_get_double(stt_json_get(
+		     json_object_array_get_idx(stt_json_get(real, "backends"), 0),
+		     "modes.cold.phases.first-write.p50_ns.median")));
+	CU_ASSERT_EQUAL_FATAL(stt_qualify_engine_check(f.nat, real, &ec), 0);
+	CU_ASSERT_TRUE(json_object_get_boolean(stt_json_get(ec, "ranking.first-write.agree")));
+	CU_ASSERT_TRUE(json_object_get_boolean(stt_json_get(ec, "rankings_agree")));
+	json_object_put(ec);
 	json_object_put(real);
 	release(&f);
 }
@@ -1029,6 +1105,60 @@ static struct stt_rec *recommend_all(struct json_object *doc)
 }
 
 /* A tune point without a chunk size: was a NaN cast to an integer (undefined). */
+/*
+ * qualify --engine both with containerd's backends: they are ranked among themselves, not with
+ * what dockerd ran, and ctr's own cost is subtracted where a phase is one ctr call.
+ */
+static void test_engine_check_containerd(void)
+{
+	struct json_object *emu = doc_new("native"), *real = doc_new("native"), *ec = NULL, *b;
+
+	backend(emu, "overlay", "native", 1, 100);
+	backend(emu, "containerd-overlayfs", "native", 2, 50);
+	backend(real, "overlay", "native", 150, 4);
+	sets(backend(real, "containerd-overlayfs", "native", 400, 1), "engine.name", "containerd");
+	/* the containerd one's engine member: ctr version took 100 ms */
+	b = stt_results_backend_ok(real, "containerd-overlayfs");
+	set(b, "engine.cli_overhead_ns", summary(100e6));
+	CU_ASSERT_EQUAL_FATAL(stt_qualify_engine_check(emu, real, &ec), 0);
+	CU_ASSERT_EQUAL(json_object_get_int(stt_json_get(ec, "backends_compared")), 2);
+	/* one backend per engine: each ranked alone, so they agree */
+	CU_ASSERT_TRUE(json_object_get_boolean(stt_json_get(ec, "rankings_agree")));
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(stt_json_get(ec, "ranking.start.engine")),
+			       "docker");
+	CU_ASSERT_EQUAL(json_object_array_length(stt_json_get(ec, "ranking.start.real")), 1);
+	CU_ASSERT_STRING_EQUAL(
+		json_object_get_string(stt_json_get(ec, "ranking.start@containerd.engine")),
+		"containerd");
+	b = json_object_array_get_idx(stt_json_get(ec, "backends"), 1);
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(stt_json_get(b, "engine")), "containerd");
+	CU_ASSERT_DOUBLE_EQUAL(json_object_get_double(stt_json_get(b, "cli_overhead_p50_ns")),
+			       100e6, 1);
+	/* start: 400 ms real, less 100 ms of ctr; first-read is not a ctr call */
+	CU_ASSERT_DOUBLE_EQUAL(
+		json_object_get_double(stt_json_get(b, "phases.start.real_less_cli_p50_ns")), 300e6,
+		1);
+	CU_ASSERT_PTR_NULL(stt_json_get(b, "phases.first-read.real_less_cli_p50_ns"));
+	/* (emulated start 2 + first-read 1.6) / (400 - 100) */
+	CU_ASSERT_DOUBLE_EQUAL(
+		json_object_get_double(stt_json_get(b, "storage_share_of_start_less_cli")),
+		(2 + 1.6) / 300, 1e-9);
+	/* each engine ran one backend: the line says there was nothing to rank */
+	{
+		char line[1024];
+
+		json_object_object_add(emu, "engine_check", json_object_get(ec));
+		stt_qualify_engine_line(emu, line, sizeof(line));
+		CU_ASSERT_TRUE(has(line, "one backend per engine"));
+	}
+	/* the docker one has no CLI figure */
+	b = json_object_array_get_idx(stt_json_get(ec, "backends"), 0);
+	CU_ASSERT_PTR_NULL(stt_json_get(b, "cli_overhead_p50_ns"));
+	json_object_put(ec);
+	json_object_put(emu);
+	json_object_put(real);
+}
+
 static void test_fuzz_tune_point(void)
 {
 	struct json_object *doc = fuzz_doc("tune-point-without-chunk.json");
@@ -1063,6 +1193,7 @@ int unit_register_recommend(void)
 	CU_add_test(s, "deferred removal and deletion", test_deferred);
 	CU_add_test(s, "dm.basesize from the image", test_basesize);
 	CU_add_test(s, "min free space and autoextend", test_pool_reserves);
+	CU_add_test(s, "a measured full pool is cited", test_pool_full_cited);
 	CU_add_test(s, "metadata size", test_metadata);
 	CU_add_test(s, "dm.fs, xfs retries, blkdiscard", test_fs_discard);
 	CU_add_test(s, "tuning sweep: chunk size and zeroing", test_tune);
@@ -1072,6 +1203,8 @@ int unit_register_recommend(void)
 		    test_engine_disagree);
 	CU_add_test(s, "setup script: a device path with spaces, quotes, $ and a newline",
 		    test_setup_script_quoting);
+	CU_add_test(s, "engine check: containerd's backends ranked among themselves, ctr's cost",
+		    test_engine_check_containerd);
 	CU_add_test(s, "fuzz: a tune point without a chunk size", test_fuzz_tune_point);
 	return CU_get_error();
 }

@@ -22,6 +22,7 @@ static void test_status(void)
 	CU_ASSERT_FALSE(st.out_of_data_space);
 	CU_ASSERT_FALSE(st.read_only);
 	CU_ASSERT_FALSE(st.needs_check);
+	CU_ASSERT_FALSE(st.error_if_no_space);
 
 	CU_ASSERT_EQUAL(stt_thinpool_parse_status("12 200/4096 32768/32768 - out_of_data_space "
 						  "discard_passdown queue_if_no_space - 1024",
@@ -34,6 +35,7 @@ static void test_status(void)
 			0);
 	CU_ASSERT_TRUE(st.read_only);
 	CU_ASSERT_TRUE(st.needs_check);
+	CU_ASSERT_TRUE(st.error_if_no_space);
 
 	CU_ASSERT_EQUAL(stt_thinpool_parse_status("Fail", &st), -EIO);
 	CU_ASSERT_EQUAL(stt_thinpool_parse_status("", &st), -EINVAL);

@@ -3,6 +3,7 @@
 
 #include "base/err.h"
 #include "workload/profile.h"
+#include "workload/trace.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -12,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const shipped[] = { "alpine",      "ci",	     "ci-slow", "debian-service",
-				       "jvm-service", "node-app", "python-app" };
+static const char *const shipped[] = { "alpine",	  "ci",		  "ci-slow",
+				       "debian-service", "java-version", "jvm-service",
+				       "node-app",	  "perl-http-tiny", "python-http",
+				       "python-app" };
 
 /* The source tree's profiles/, unless STT_PROFILE_DIR says otherwise. */
 static const char *profile_dir(void)
@@ -50,7 +53,8 @@ static void test_shipped(void)
 			continue;
 		}
 		CU_ASSERT_EQUAL(strncmp(p.name, de->d_name, len - 4), 0);
-		CU_ASSERT(p.image.size_bytes <= 200ull << 20); /* benches stay feasible */
+		/* benches stay feasible (a traced image is the real one, not generated) */
+		CU_ASSERT(p.startup.trace || p.image.size_bytes <= 200ull << 20);
 		stt_profile_release(&p);
 		n++;
 	}
@@ -60,8 +64,21 @@ static void test_shipped(void)
 		CU_ASSERT_EQUAL_FATAL(stt_profile_load(shipped[i], &p), 0);
 		CU_ASSERT_STRING_EQUAL(p.name, shipped[i]);
 		CU_ASSERT_PTR_NOT_NULL(strstr(p.source, shipped[i]));
-		/* Each says what it stands for and cites where its working set comes from. */
-		CU_ASSERT_PTR_NOT_NULL(strstr(p.text, "FAST '16"));
+		/*
+		 * Each says what it stands for and cites where its working set comes from: the
+		 * HelloBench share, or a trace of a real start that loads and reads something.
+		 */
+		if (p.startup.trace) {
+			struct stt_trace *t = NULL;
+
+			CU_ASSERT_PTR_NOT_NULL(strstr(p.text, "stortune trace"));
+			CU_ASSERT_EQUAL(stt_trace_load(p.startup.trace, &t), 0);
+			CU_ASSERT_TRUE(t && t->n_files > 10 && stt_trace_read_bytes(t) > 100000);
+			CU_ASSERT_EQUAL(p.startup.read_files, 0);
+			stt_trace_free(t);
+		} else {
+			CU_ASSERT_PTR_NOT_NULL(strstr(p.text, "FAST '16"));
+		}
 		stt_profile_release(&p);
 	}
 }
@@ -308,6 +325,32 @@ static void test_json(void)
 	stt_profile_release(&p);
 }
 
+/* trace = FILE: relative to the profile's directory; the reads are the trace's alone. */
+static void test_trace_key(void)
+{
+	static const char base[] = "[image]\nlayers = 1\nfiles = 10\nsize = 1m\n"
+				   "[run]\ncontainers = 1\n[startup]\n";
+	char text[512];
+	struct stt_profile p;
+
+	snprintf(text, sizeof(text), "%sread_files = 0\nread_bytes = 0\ntrace = t/x.json\n", base);
+	CU_ASSERT_EQUAL_FATAL(stt_profile_parse(text, "some/dir/p.ini", &p), 0);
+	CU_ASSERT_STRING_EQUAL(p.startup.trace, "some/dir/t/x.json");
+	stt_profile_release(&p);
+	snprintf(text, sizeof(text), "%sread_files = 0\nread_bytes = 0\ntrace = /abs/x.json\n",
+		 base);
+	CU_ASSERT_EQUAL_FATAL(stt_profile_parse(text, "some/dir/p.ini", &p), 0);
+	CU_ASSERT_STRING_EQUAL(p.startup.trace, "/abs/x.json");
+	stt_profile_release(&p);
+	snprintf(text, sizeof(text), "%sread_files = 3\nread_bytes = 4k\ntrace = x.json\n", base);
+	CU_ASSERT_EQUAL(stt_profile_parse(text, "p.ini", &p), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(stt_err_msg(), "p.ini:8: [startup] read_files: must be 0 "
+						     "with trace"));
+	snprintf(text, sizeof(text), "%sread_files = 0\nread_bytes = 0\ntrace =\n", base);
+	CU_ASSERT_EQUAL(stt_profile_parse(text, "p.ini", &p), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(stt_err_msg(), "[startup] trace: empty path"));
+}
+
 int unit_register_profile(void)
 {
 	CU_pSuite s = CU_add_suite("profile", suite_init, NULL);
@@ -323,5 +366,6 @@ int unit_register_profile(void)
 	CU_add_test(s, "ranges and keys against each other", test_checks);
 	CU_add_test(s, "unknown profile", test_not_found);
 	CU_add_test(s, "json", test_json);
+	CU_add_test(s, "[startup] trace", test_trace_key);
 	return CU_get_error();
 }
