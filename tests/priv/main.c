@@ -2,6 +2,8 @@
 /* The privileged test runner: root, real loop devices and mounts. Exit 77 = skipped. */
 #include "priv.h"
 
+#include "sys/proc.h"
+
 #include <CUnit/Basic.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -39,6 +41,37 @@ const char *priv_stortune(void)
 	const char *s = getenv("STORTUNE");
 
 	return s ? s : "./stortune";
+}
+
+bool priv_run_left_nothing(const char *work, const char *jdir, const char *what)
+{
+	pid_t pids[16];
+	size_t n = 0;
+	bool ok = true;
+
+	if (stt_proc_naming(work, pids, 16, &n) == 0 && n) {
+		fprintf(stderr, "%s: %zu processes left (pid %d, ...)\n", what, n, (int)pids[0]);
+		priv_sh("ps -o pid,args -p %d >&2", (int)pids[0]);
+		ok = false;
+	}
+	if (priv_sh("grep -q ' %s' /proc/self/mountinfo", work) == 0) {
+		fprintf(stderr, "%s: mounts left\n", what);
+		ok = false;
+	}
+	if (priv_sh("losetup -a | grep -q '%s'", work) == 0) {
+		fprintf(stderr, "%s: loop devices left\n", what);
+		ok = false;
+	}
+	if (priv_sh("[ -z \"$(ls -A '%s' 2>/dev/null)\" ]", work)) {
+		fprintf(stderr, "%s: files left in %s\n", what, work);
+		priv_sh("find '%s' -maxdepth 4 >&2", work);
+		ok = false;
+	}
+	if (priv_sh("[ -z \"$(ls -A '%s' 2>/dev/null)\" ]", jdir)) {
+		fprintf(stderr, "%s: journal left in %s\n", what, jdir);
+		ok = false;
+	}
+	return ok;
 }
 
 int priv_kill_at_line(const char *cmd, const char *prefix, int sig, unsigned int max_delay_us,

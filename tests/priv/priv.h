@@ -40,6 +40,12 @@ int priv_dockerd_stop(const char *ddir, bool *running);
  */
 int priv_kill_at_line(const char *cmd, const char *prefix, int sig, unsigned int max_delay_us,
 		      unsigned int *seed, bool *sent);
+/*
+ * After a killed run and `stortune cleanup`: true when nothing of the run in @work is left --
+ * no process naming it, no mount or loop device on it, no file in it nor in the journal
+ * directory @jdir; each leftover is named on stderr after @what.
+ */
+bool priv_run_left_nothing(const char *work, const char *jdir, const char *what);
 /* Runs a shell command line; returns its exit status (-1 when it could not run). */
 __attribute__((format(printf, 1, 2))) int priv_sh(const char *fmt, ...);
 /*

@@ -9,7 +9,6 @@
  */
 #include "priv.h"
 
-#include "sys/proc.h"
 
 #include <errno.h>
 #include <glob.h>
@@ -81,32 +80,8 @@ static int run_and_kill(const char *work, const char *jdir, const char *step, in
 static bool clean(const char *work, const char *jdir, const char *cg_before, const char *what)
 {
 	char cg[8192];
-	pid_t pids[16];
-	size_t n = 0;
-	bool ok = true;
+	bool ok = priv_run_left_nothing(work, jdir, what);
 
-	if (stt_proc_naming(work, pids, 16, &n) == 0 && n) {
-		fprintf(stderr, "%s: %zu processes left (pid %d, ...)\n", what, n, (int)pids[0]);
-		priv_sh("ps -o pid,args -p %d >&2", (int)pids[0]);
-		ok = false;
-	}
-	if (priv_sh("grep -q ' %s' /proc/self/mountinfo", work) == 0) {
-		fprintf(stderr, "%s: mounts left\n", what);
-		ok = false;
-	}
-	if (priv_sh("losetup -a | grep -q '%s'", work) == 0) {
-		fprintf(stderr, "%s: loop devices left\n", what);
-		ok = false;
-	}
-	if (priv_sh("[ -z \"$(ls -A '%s' 2>/dev/null)\" ]", work)) {
-		fprintf(stderr, "%s: files left in %s\n", what, work);
-		priv_sh("find '%s' -maxdepth 4 >&2", work);
-		ok = false;
-	}
-	if (priv_sh("[ -z \"$(ls -A '%s' 2>/dev/null)\" ]", jdir)) {
-		fprintf(stderr, "%s: journal left in %s\n", what, jdir);
-		ok = false;
-	}
 	cgroups(work, cg, sizeof(cg));
 	if (strcmp(cg, cg_before)) {
 		fprintf(stderr, "%s: cgroups left:\n%s", what, cg);

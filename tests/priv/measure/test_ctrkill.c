@@ -11,7 +11,6 @@
  */
 #include "priv.h"
 
-#include "sys/proc.h"
 
 #include <errno.h>
 #include <glob.h>
@@ -61,32 +60,8 @@ static void namespaces(char *out, size_t len)
 static bool clean(const char *work, const char *jdir, const char *ns_before, const char *what)
 {
 	char ns[8192];
-	pid_t pids[16];
-	size_t n = 0;
-	bool ok = true;
+	bool ok = priv_run_left_nothing(work, jdir, what);
 
-	if (stt_proc_naming(work, pids, 16, &n) == 0 && n) {
-		fprintf(stderr, "%s: %zu processes left (pid %d, ...)\n", what, n, (int)pids[0]);
-		priv_sh("ps -o pid,args -p %d >&2", (int)pids[0]);
-		ok = false;
-	}
-	if (priv_sh("grep -q ' %s' /proc/self/mountinfo", work) == 0) {
-		fprintf(stderr, "%s: mounts left\n", what);
-		ok = false;
-	}
-	if (priv_sh("losetup -a | grep -q '%s'", work) == 0) {
-		fprintf(stderr, "%s: loop devices left\n", what);
-		ok = false;
-	}
-	if (priv_sh("[ -z \"$(ls -A '%s' 2>/dev/null)\" ]", work)) {
-		fprintf(stderr, "%s: files left in %s\n", what, work);
-		priv_sh("find '%s' -maxdepth 4 >&2", work);
-		ok = false;
-	}
-	if (priv_sh("[ -z \"$(ls -A '%s' 2>/dev/null)\" ]", jdir)) {
-		fprintf(stderr, "%s: journal left in %s\n", what, jdir);
-		ok = false;
-	}
 	namespaces(ns, sizeof(ns));
 	if (strcmp(ns, ns_before)) {
 		fprintf(stderr, "%s: cgroups or runc state left:\n%s", what, ns);
