@@ -97,10 +97,12 @@ jobs=(
 	"randread-4k-qd8-jobs4|--rw randread --bs 4k --iodepth 8 --jobs 4"
 	"randrw-16k-70-qd8|--rw randrw --rwmix-read 70 --bs 16k --iodepth 8"
 )
+ran=()
 for j in "${jobs[@]}"; do
 	name=${j%%|*} args=${j#*|}
 	# ONLY=REGEX runs the jobs whose names match
 	[[ -z "${ONLY:-}" || $name =~ $ONLY ]] || continue
+	ran+=("$name")
 	echo "== $name: $args" >&2
 	# shellcheck disable=SC2086
 	"${pin[@]}" ./stortune -q --json fio-check "$f" $args --size 1g --runtime "$RUNTIME" --time-based \
@@ -108,7 +110,7 @@ for j in "${jobs[@]}"; do
 done
 
 python3 - "$RUNTIME" "$ROUNDS" "$(fio --version)" "$(uname -r)" "$HOLD_TICK" "$PIN" \
-	"${jobs[@]%%|*}" <<'PY' | tee build/perf/fio_check.txt
+	"${ran[@]}" <<'PY' | tee build/perf/fio_check.txt
 import json, math, statistics, sys
 runtime, rounds, fio, kernel, hold, pin = sys.argv[1:7]
 names = sys.argv[7:]
