@@ -7,6 +7,7 @@
 #include "advice/compare.h"
 #include "advice/results.h"
 
+#include "base/array.h"
 #include "base/err.h"
 #include "base/json.h"
 
@@ -66,15 +67,8 @@ static int add_summary(struct figs *f, const char *name, const char *unit,
 		return stt_err(-EINVAL, "%s: \"values\" is not an array", name);
 	if (vals && json_object_array_length(vals) == 0)
 		return stt_err(-EINVAL, "%s: \"values\" is empty", name);
-	if (f->n == f->cap) {
-		size_t cap = f->cap ? 2 * f->cap : 64;
-		struct stt_cmp_metric *nm = realloc(f->m, cap * sizeof(*nm));
-
-		if (!nm)
-			return -ENOMEM;
-		f->m = nm;
-		f->cap = cap;
-	}
+	if (stt_array_reserve(&f->m, &f->cap, f->n, sizeof(*f->m), 64))
+		return -ENOMEM;
 	m = &f->m[f->n];
 	memset(m, 0, sizeof(*m));
 	m->unit = unit;

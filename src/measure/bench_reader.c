@@ -6,6 +6,7 @@
  */
 #include "measure/bench_int.h"
 
+#include "base/array.h"
 #include "base/err.h"
 #include "base/fmt.h"
 #include "base/stats.h"
@@ -359,16 +360,9 @@ void stt_bench_samples_release(struct stt_bench_samples *s)
 int stt_bench_samples_add(struct stt_bench_samples *s, double ns)
 {
 	pthread_mutex_lock(&s->lock);
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 64;
-		double *nv = realloc(s->v, cap * sizeof(*nv));
-
-		if (!nv) {
-			pthread_mutex_unlock(&s->lock);
-			return -ENOMEM;
-		}
-		s->v = nv;
-		s->cap = cap;
+	if (stt_array_reserve(&s->v, &s->cap, s->n, sizeof(*s->v), 64)) {
+		pthread_mutex_unlock(&s->lock);
+		return -ENOMEM;
 	}
 	s->v[s->n++] = ns;
 	pthread_mutex_unlock(&s->lock);

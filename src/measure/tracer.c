@@ -8,6 +8,7 @@
  */
 #include "measure/tracer.h"
 
+#include "base/array.h"
 #include "base/err.h"
 #include "measure/docker.h"
 #include "sys/devstat.h"
@@ -73,15 +74,8 @@ static int on_event(const struct stt_tracefs_event *e, void *arg)
 	struct run *r = arg;
 	struct ev *v;
 
-	if (r->n_ev == r->cap_ev) {
-		size_t cap = r->cap_ev ? 2 * r->cap_ev : 4096;
-		struct ev *nv = realloc(r->ev, cap * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		r->ev = nv;
-		r->cap_ev = cap;
-	}
+	if (stt_array_reserve(&r->ev, &r->cap_ev, r->n_ev, sizeof(*r->ev), 4096))
+		return -ENOMEM;
 	v = &r->ev[r->n_ev++];
 	v->ino = e->ino;
 	v->first = e->first_page;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "workload/trace.h"
 
+#include "base/array.h"
 #include "base/err.h"
 
 #include <errno.h>
@@ -48,15 +49,8 @@ int stt_trace_file(struct stt_trace *t, const char *path, uint64_t size_bytes, s
 			*idx = i;
 			return 0;
 		}
-	if (t->n_files == t->cap_files) {
-		size_t cap = t->cap_files ? 2 * t->cap_files : 64;
-		struct stt_trace_file *nf = realloc(t->files, cap * sizeof(*nf));
-
-		if (!nf)
-			return -ENOMEM;
-		t->files = nf;
-		t->cap_files = cap;
-	}
+	if (stt_array_reserve(&t->files, &t->cap_files, t->n_files, sizeof(*t->files), 64))
+		return -ENOMEM;
 	f = &t->files[t->n_files];
 	memset(f, 0, sizeof(*f));
 	f->path = strdup(path);
@@ -82,15 +76,8 @@ int stt_trace_add(struct stt_trace *t, size_t idx, char kind, uint64_t off, uint
 			last->len_bytes = off + len - last->off_bytes;
 		return 0;
 	}
-	if (f->n_ranges == f->cap_ranges) {
-		size_t cap = f->cap_ranges ? 2 * f->cap_ranges : 8;
-		struct stt_trace_range *nr = realloc(f->ranges, cap * sizeof(*nr));
-
-		if (!nr)
-			return -ENOMEM;
-		f->ranges = nr;
-		f->cap_ranges = cap;
-	}
+	if (stt_array_reserve(&f->ranges, &f->cap_ranges, f->n_ranges, sizeof(*f->ranges), 8))
+		return -ENOMEM;
 	f->ranges[f->n_ranges++] = (struct stt_trace_range){off, len, kind};
 	return 0;
 }
