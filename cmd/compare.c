@@ -204,7 +204,9 @@ static void fmt_rule(char *buf, size_t len, const struct stt_cmp_params *p)
 		 "spread of one repetition: ~; interval shown: both bounds, %g%% two-sided); "
 		 "not gated: a threshold so raised to %g%% or more, a percentile with fewer "
 		 "than %d samples beyond it a repetition; inconclusive: fewer than %d "
-		 "repetitions a side",
+		 "repetitions a side, or a mode's regressions when its control (tmpfs "
+		 "directories, no storage) says the machine itself was slower beyond the "
+		 "threshold (its improvements, faster)",
 		 p->alpha, p->confidence * 100.0, p->threshold * 100.0,
 		 p->n_per_metric ? " unless the metric has its own" : "", p->noise_factor,
 		 (2.0 * p->confidence - 1.0) * 100.0, STT_COMPARE_MAX_GATED * 100.0,
@@ -781,7 +783,13 @@ const struct cmd_entry cmd_compare_entry = {
 	    "    (p99 of 40 containers); the reason says what would make it gateable;\n"
 	    "  - inconclusive (exit 0 unless --fail-on inconclusive): fewer than 5\n"
 	    "    repetitions a side, or a file without them; the medians are shown and the\n"
-	    "    reason gives the command that would settle it.\n"
+	    "    reason gives the command that would settle it;\n"
+	    "  - the machine's control (BACKEND/MODE/control/ns, never gated: directories\n"
+	    "    made and removed on a tmpfs before each phase, no storage): when it is\n"
+	    "    significantly slower in the candidate by more than the threshold, the\n"
+	    "    mode's regressions are inconclusive -- the kernel itself ran slower, which\n"
+	    "    moves the phases as much as slower storage would; when faster, its\n"
+	    "    improvements. A document without it (older) is decided without it.\n"
 	    "Runs from different environments (kernel, device model, profile, options,\n"
 	    "Docker version, the tool's major version) are refused.\n"
 	    "\noptions:\n"

@@ -291,6 +291,64 @@ static void tail_rule(struct stt_cmp_metric *m)
 		 m->per_rep, m->quantile * 100.0, tail, STT_COMPARE_TAIL_MIN, need);
 }
 
+/*
+ * The machine's control never gates. It says the machine was slower in the candidate when
+ * its change is significant (p < alpha) and its estimate lies beyond its threshold -- not the
+ * noise-raised one, nor the bound: a doubt about the machine is enough to doubt a
+ * regression. Then the regressions of its backend and mode (the names that share its
+ * BACKEND/MODE/ prefix) become inconclusive; when faster, the improvements.
+ */
+static void control_rule(struct stt_comparison *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		struct stt_cmp_metric *ctl = &c->m[i];
+		double lc = log1p(ctl->r.change), lt = log1p(ctl->threshold);
+		enum stt_cmp_verdict v;
+		const char *slash;
+		size_t plen;
+
+		if (!ctl->control || ctl->r.method != STT_CMP_TEST)
+			continue;
+		if (ctl->r.p_worse < c->params.alpha && lc > lt)
+			v = STT_CMP_REGRESSION;
+		else if (ctl->r.p_better < c->params.alpha && -lc > lt)
+			v = STT_CMP_IMPROVEMENT;
+		else {
+			ctl->r.verdict = STT_CMP_NOT_GATED;
+			snprintf(ctl->r.why, sizeof(ctl->r.why),
+				 "the machine's control (no storage, never gated): no change "
+				 "beyond %g%%, so the storage figures beside it stand",
+				 ctl->threshold * 100.0);
+			continue;
+		}
+		/* BACKEND/MODE/ of BACKEND/MODE/control/ns */
+		slash = strrchr(ctl->name, '/');
+		while (slash > ctl->name && *--slash != '/')
+			;
+		plen = (size_t)(slash - ctl->name) + 1;
+		for (size_t j = 0; j < c->n; j++) {
+			struct stt_cmp_metric *m = &c->m[j];
+
+			if (m->control || m->r.verdict != v || strncmp(m->name, ctl->name, plen))
+				continue;
+			m->r.verdict = STT_CMP_INCONCLUSIVE;
+			snprintf(m->r.why, sizeof(m->r.why),
+				 "the machine itself ran %.0f%% %s in the candidate (%s, no "
+				 "storage): a %s machine moves this figure as much as the storage "
+				 "does; rerun both on a quiet machine",
+				 fabs(ctl->r.change) * 100.0,
+				 v == STT_CMP_REGRESSION ? "slower" : "faster",
+				 ctl->name, v == STT_CMP_REGRESSION ? "busier" : "quieter");
+		}
+		ctl->r.verdict = STT_CMP_NOT_GATED;
+		snprintf(ctl->r.why, sizeof(ctl->r.why),
+			 "the machine's control (no storage, never gated): %+.0f%%, so this backend "
+			 "and mode's %s are inconclusive",
+			 ctl->r.change * 100.0,
+			 v == STT_CMP_REGRESSION ? "regressions" : "improvements");
+	}
+}
+
 int stt_compare_docs(struct json_object *base, struct json_object *cand,
 		     const struct stt_cmp_params *p, const char *const *globs, size_t nglobs,
 		     struct stt_comparison *out)
@@ -314,7 +372,9 @@ int stt_compare_docs(struct json_object *base, struct json_object *cand,
 	for (size_t i = 0; i < nb; i++) {
 		struct stt_cmp_metric *b = &bm[i], *c, *m;
 
-		if (!selected(b->name, globs, nglobs) || find(out->m, out->n, b->name))
+		/* the control is compared whatever --metric keeps: the rule needs it */
+		if ((!b->control && !selected(b->name, globs, nglobs)) ||
+		    find(out->m, out->n, b->name))
 			continue;
 		c = find(cm, nc, b->name);
 		if (!c) {
@@ -333,27 +393,40 @@ int stt_compare_docs(struct json_object *base, struct json_object *cand,
 			goto out;
 		}
 		tail_rule(m);
-		if (m->r.verdict == STT_CMP_REGRESSION)
+	}
+	control_rule(out);
+	for (size_t i = 0; i < out->n; i++) {
+		enum stt_cmp_verdict v = out->m[i].r.verdict;
+
+		if (v == STT_CMP_REGRESSION)
 			out->regressions++;
-		else if (m->r.verdict == STT_CMP_IMPROVEMENT)
+		else if (v == STT_CMP_IMPROVEMENT)
 			out->improvements++;
-		else if (m->r.verdict == STT_CMP_INCONCLUSIVE)
+		else if (v == STT_CMP_INCONCLUSIVE)
 			out->inconclusive++;
-		else if (m->r.verdict == STT_CMP_NOT_GATED)
+		else if (v == STT_CMP_NOT_GATED)
 			out->not_gated++;
 	}
 	for (size_t i = 0; i < nc; i++) {
 		const char *name = cm[i].name;
 
-		if (!name || !selected(name, globs, nglobs) || find(out->m, out->n, name) ||
+		if (!name || (!cm[i].control && !selected(name, globs, nglobs)) ||
+		    find(out->m, out->n, name) ||
 		    find(cm, i, name))
 			continue;
 		if ((r = push_name(&out->only_cand, &out->n_only_cand, name)))
 			goto out;
 	}
-	if (!out->n)
-		r = stt_err(-ENODATA, nglobs ? "no metric in common matches the --metric patterns"
-					     : "no metric in common");
+	{
+		size_t figures = 0; /* the control alone is no comparison */
+
+		for (size_t i = 0; i < out->n; i++)
+			figures += !out->m[i].control;
+		if (!figures)
+			r = stt_err(-ENODATA,
+				    nglobs ? "no metric in common matches the --metric patterns"
+					   : "no metric in common");
+	}
 out:
 	stt_compare_metrics_free(bm, nb);
 	stt_compare_metrics_free(cm, nc);

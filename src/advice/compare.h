@@ -28,7 +28,12 @@
  *   - a percentile with fewer than STT_COMPARE_TAIL_MIN samples beyond it in a repetition
  *     (p99 of 40 containers) is "not gated";
  *   - fewer than STT_COMPARE_MIN_N repetitions on a side, or a file without "values": the
- *     medians are shown and the verdict is "inconclusive".
+ *     medians are shown and the verdict is "inconclusive";
+ *   - the machine's control (BACKEND/MODE/control/ns: directories made and removed on a
+ *     tmpfs before each phase, no storage) is compared like any figure but never gates:
+ *     when it says the machine itself was slower in the candidate (its verdict would be a
+ *     regression), the regressions of that backend and mode are "inconclusive" -- a slower
+ *     kernel slows the phases as much as slower storage does; when faster, the improvements.
  *
  * No I/O: documents come in as json-c objects, comparisons go out as structs and JSON.
  */
@@ -130,6 +135,7 @@ struct stt_cmp_metric {
 	double threshold; /* the one given for it (r.threshold_eff is the one applied) */
 	double quantile;  /* 0.5 for a p50, 0.99 for a p99; 0 for other figures */
 	double per_rep;	  /* samples behind each repetition's percentile (baseline); 0 unknown */
+	bool control;	  /* the machine's control of its backend and mode, not a storage figure */
 	struct stt_cmp_sample base, cand;
 	struct stt_cmp_result r;
 };

@@ -182,6 +182,16 @@ static int backend_figs(struct figs *f, struct json_object *be)
 		if ((r = add_summary(f, name, "ms", STT_CMP_LOWER_BETTER,
 				     stt_json_get(m, "storm.flush_ms"))))
 			return r;
+		snprintf(name, sizeof(name), "%s/%s/control/ns", backend, mode);
+		{
+			size_t had = f->n;
+
+			if ((r = add_summary(f, name, "ns", STT_CMP_LOWER_BETTER,
+					     stt_json_get(m, "control_ns"))))
+				return r;
+			if (f->n > had)
+				f->m[had].control = true;
+		}
 	}
 	return 0;
 }

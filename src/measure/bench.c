@@ -22,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -372,12 +374,75 @@ static int flush(struct run *r)
 	return 0;
 }
 
+/*
+ * The machine's control: CONTROL_DIRS directories made and removed on a tmpfs (/dev/shm) --
+ * the kernel's own work (dentries, inodes, directory locks) with no storage under it. Run
+ * before each phase, its time in a repetition tells compare whether the machine itself was
+ * slower in one run than in the other: on the VMs this was measured on, the bench's phases
+ * moved by 10-60% for seconds to minutes at a time together with this figure, while a
+ * userspace loop, memfd files and fsync on the disk stayed put (tests/perf/compare_rates.sh,
+ * README "compare").
+ */
+#define CONTROL_DIRS 64
+#define CONTROL_TMPFS "/dev/shm"
+
+/* The directory the control works in, journalled; none when /dev/shm is not a tmpfs. */
+static int control_open(struct run *r)
+{
+	struct statfs sf;
+	int e;
+
+	r->ctl_rec = STT_JOURNAL_NONE;
+	if (statfs(CONTROL_TMPFS, &sf) || sf.f_type != TMPFS_MAGIC || !r->o->journal)
+		return 0;
+	snprintf(r->ctl_dir, sizeof(r->ctl_dir), CONTROL_TMPFS "/stortune-control-XXXXXX");
+	/* the name first, so that the record names the directory a kill would leave */
+	if (!mkdtemp(r->ctl_dir) || rmdir(r->ctl_dir))
+		return stt_err(-errno, "%s: %s", r->ctl_dir, strerror(errno));
+	if ((e = stt_journal_add(r->o->journal, STT_J_DIR, r->ctl_dir, NULL, &r->ctl_rec)))
+		return e;
+	if (mkdir(r->ctl_dir, 0700))
+		return stt_err(-errno, "%s: %s", r->ctl_dir, strerror(errno));
+	return 0;
+}
+
+static int control_close(struct run *r)
+{
+	if (r->ctl_rec == STT_JOURNAL_NONE)
+		return 0;
+	return stt_journal_undo_one(r->o->journal, r->ctl_rec);
+}
+
+static int control(struct run *r, uint64_t *ns)
+{
+	char path[sizeof(r->ctl_dir) + 16];
+	uint64_t t0 = stt_bench_now_ns();
+
+	if (r->ctl_rec == STT_JOURNAL_NONE)
+		return 0;
+	for (int i = 0; i < CONTROL_DIRS; i++) {
+		snprintf(path, sizeof(path), "%s/%d", r->ctl_dir, i);
+		if (mkdir(path, 0700))
+			return stt_err(-errno, "the machine's control: %s: %s", path,
+				       strerror(errno));
+	}
+	for (int i = 0; i < CONTROL_DIRS; i++) {
+		snprintf(path, sizeof(path), "%s/%d", r->ctl_dir, i);
+		if (rmdir(path))
+			return stt_err(-errno, "the machine's control: %s: %s", path,
+				       strerror(errno));
+	}
+	*ns += stt_bench_now_ns() - t0;
+	return 0;
+}
+
 /* One repetition in one mode: all phases, barrier between them. */
 static int run_mode(struct run *r, enum stt_bench_mode mode, unsigned int rep,
 		    struct mode_rec *m, stt_bench_progress_fn progress, void *parg,
 		    struct json_object *pools)
 {
 	uint64_t t0 = stt_bench_now_ns(), pc0 = 0, pc1 = 0, dropping = 0, flushing = 0, t;
+	uint64_t controlling = 0;
 	struct stt_pool_status pool0 = { 0 }, pool1 = { 0 };
 	char label[64];
 	int e;
@@ -393,6 +458,8 @@ static int run_mode(struct run *r, enum stt_bench_mode mode, unsigned int rep,
 
 		if (p == STT_PHASE_COW && !r->wl->mid_path)
 			continue;
+		if ((e = control(r, &controlling)))
+			return e;
 		if (p == STT_PHASE_READ) {
 			/* the harness's own work, not the containers': kept out of the storm */
 			t = stt_bench_now_ns();
@@ -462,10 +529,11 @@ static int run_mode(struct run *r, enum stt_bench_mode mode, unsigned int rep,
 	if (r->b && r->b->ops->pool_status && pool1.data_used_blocks > pool0.data_used_blocks)
 		m->pool_per_ctr[m->nreps] = (double)(pool1.data_used_blocks - pool0.data_used_blocks) *
 					    pool1.data_block_bytes / r->p->containers;
-	t = stt_bench_now_ns() - t0 - dropping;
+	t = stt_bench_now_ns() - t0 - dropping - controlling;
 	m->elapsed_ms[m->nreps] = (double)t / 1e6;
 	m->cps[m->nreps] = r->p->containers / ((double)t / 1e9);
 	m->flush_ms[m->nreps] = (double)flushing / 1e6;
+	m->control_ns[m->nreps] = (double)controlling;
 	m->pc_per_ctr[m->nreps] = pc1 > pc0 ? (double)(pc1 - pc0) / r->p->containers : 0;
 	m->nreps++;
 	return 0;
@@ -477,7 +545,7 @@ int stt_bench_run(const char *name, const struct stt_backend_opts *o,
 {
 	struct stt_layer **layers = calloc(wl->layers, sizeof(*layers));
 	struct mode_rec modes[STT_NMODES];
-	struct run r = { .name = name, .wl = wl, .p = p, .o = o };
+	struct run r = { .name = name, .wl = wl, .p = p, .o = o, .ctl_rec = STT_JOURNAL_NONE };
 	struct json_object *res = NULL, *warnings = NULL, *pools = NULL, *jm;
 	struct stt_devstat a, b, d;
 	uint64_t t0;
@@ -595,6 +663,8 @@ int stt_bench_run(const char *name, const struct stt_backend_opts *o,
 	}
 	r.top = r.dk || r.cd ? NULL : layers[wl->layers - 1];
 
+	if ((e = control_open(&r)))
+		goto out;
 	for (unsigned int rep = 0; rep < p->repetitions; rep++) {
 		for (int m = 0; m < STT_NMODES; m++) {
 			if ((m == STT_MODE_COLD && !p->cold) || (m == STT_MODE_WARM && !p->warm))
@@ -617,6 +687,8 @@ int stt_bench_run(const char *name, const struct stt_backend_opts *o,
 	json_object_object_add(res, "warnings", warnings);
 	warnings = NULL;
 
+	if ((e = control_close(&r)))
+		goto out;
 	if (progress)
 		progress(name, "teardown", 0, 0, 0, parg);
 	if (r.dk) {

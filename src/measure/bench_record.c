@@ -83,7 +83,9 @@ int stt_bench_mode_init(struct mode_rec *m, unsigned int reps)
 	m->flush_ms = calloc(reps, sizeof(double));
 	m->pc_per_ctr = calloc(reps, sizeof(double));
 	m->pool_per_ctr = calloc(reps, sizeof(double));
-	return m->cps && m->elapsed_ms && m->flush_ms && m->pc_per_ctr && m->pool_per_ctr ?
+	m->control_ns = calloc(reps, sizeof(double));
+	return m->cps && m->elapsed_ms && m->flush_ms && m->pc_per_ctr && m->pool_per_ctr &&
+			       m->control_ns ?
 		       0 :
 		       -ENOMEM;
 }
@@ -108,6 +110,7 @@ void stt_bench_mode_release(struct mode_rec *m)
 	free(m->flush_ms);
 	free(m->pc_per_ctr);
 	free(m->pool_per_ctr);
+	free(m->control_ns);
 }
 
 uint64_t stt_bench_requested(const struct stt_bench_workload *wl, enum stt_bench_phase p)
@@ -196,6 +199,7 @@ struct json_object *stt_bench_mode_json(const struct run *r, const struct mode_r
 				       json_object_new_int((int)r->p->concurrency));
 		json_object_object_add(o, "storm", storm);
 	}
+	json_object_object_add(o, "control_ns", stt_bench_summary_json(m->control_ns, n, "ns"));
 	json_object_object_add(o, "page_cache_per_container_bytes",
 			       stt_bench_summary_json(m->pc_per_ctr, n, "bytes"));
 	if (r->b && r->b->ops->pool_status)

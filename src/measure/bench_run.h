@@ -31,6 +31,7 @@ struct mode_rec {
 	struct phase_rec ph[STT_NPHASES];
 	double *cps, *elapsed_ms, *flush_ms, *pc_per_ctr;
 	double *pool_per_ctr; /* thin pools: data bytes the pool gave each container */
+	double *control_ns;   /* the machine's control (bench.c), summed over the phases */
 	unsigned int nreps;
 };
 
@@ -61,6 +62,10 @@ struct run {
 	uint64_t at_t0;
 	unsigned long long at_done;
 	struct json_object *fault; /* the thin pool's fault, when one was named */
+
+	/* The machine's control (bench.c): its tmpfs directory and journal record. */
+	char ctl_dir[64];
+	unsigned int ctl_rec;
 };
 
 /* Records (bench_record.c) */

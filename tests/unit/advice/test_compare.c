@@ -407,6 +407,74 @@ static void test_tail(void)
 	json_object_put(cand);
 }
 
+/* The machine's control of mode cold: 10 repetitions around 1 ms x @ratio, spread 1%. */
+static void add_control(struct json_object *doc, double ratio, uint64_t seed)
+{
+	struct json_object *be = json_object_array_get_idx(stt_json_get(doc, "backends"), 0);
+	double v[10];
+
+	noisy(v, 10, 1e6 * ratio, 0.01, &seed);
+	json_object_object_add(stt_json_get(be, "modes.cold"), "control_ns", summary(v, 10, true));
+}
+
+/* Runs the comparison of start p50 at @start with the control at @ctl; its start verdict. */
+static enum stt_cmp_verdict under_control(double start, double ctl, struct stt_comparison *c)
+{
+	struct docspec bs = {"overlay", 1.0, 1.0, NULL, NULL, 10, true, 1};
+	struct docspec cs = {"overlay", start, 1.0, NULL, NULL, 10, true, 2};
+	struct json_object *base = make_doc(&bs), *cand = make_doc(&cs);
+	const char *globs[] = {"*/start/p50"}, *none[] = {"*/nothing"};
+	struct stt_cmp_params p;
+
+	stt_compare_params_init(&p);
+	add_control(base, 1.0, 3);
+	add_control(cand, ctl, 4);
+	/* the control alone is no comparison */
+	CU_ASSERT_EQUAL(stt_compare_docs(base, cand, &p, none, 1, c), -ENODATA);
+	/* and comes whatever --metric keeps, for the rule */
+	CU_ASSERT_EQUAL_FATAL(stt_compare_docs(base, cand, &p, globs, 1, c), 0);
+	json_object_put(base);
+	json_object_put(cand);
+	CU_ASSERT_EQUAL_FATAL(c->n, 2);
+	CU_ASSERT_STRING_EQUAL(c->m[1].name, "overlay/cold/control/ns");
+	CU_ASSERT(c->m[1].control);
+	CU_ASSERT_EQUAL(c->m[1].r.verdict, STT_CMP_NOT_GATED); /* never gates */
+	return c->m[0].r.verdict;
+}
+
+static void test_control(void)
+{
+	struct stt_comparison c;
+
+	/* the machine unchanged: +30% start is a regression, the control says it stands */
+	CU_ASSERT_EQUAL(under_control(1.3, 1.0, &c), STT_CMP_REGRESSION);
+	CU_ASSERT_PTR_NOT_NULL(strstr(c.m[1].r.why, "stand"));
+	CU_ASSERT_EQUAL(c.regressions, 1);
+	stt_comparison_release(&c);
+	/* the machine 20% slower in the candidate: the regression is inconclusive */
+	CU_ASSERT_EQUAL(under_control(1.3, 1.2, &c), STT_CMP_INCONCLUSIVE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(c.m[0].r.why, "20% slower in the candidate"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(c.m[0].r.why, "overlay/cold/control/ns"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(c.m[1].r.why, "regressions are inconclusive"));
+	CU_ASSERT_EQUAL(c.regressions, 0);
+	CU_ASSERT_EQUAL(c.inconclusive, 1);
+	stt_comparison_release(&c);
+	/* 3% slower, significant but inside the 5% threshold: not a changed machine */
+	CU_ASSERT_EQUAL(under_control(1.3, 1.03, &c), STT_CMP_REGRESSION);
+	CU_ASSERT(c.m[1].r.p_worse < 0.05);
+	stt_comparison_release(&c);
+	/* a faster machine does not explain a slower start, */
+	CU_ASSERT_EQUAL(under_control(1.3, 0.8, &c), STT_CMP_REGRESSION);
+	stt_comparison_release(&c);
+	/* but does explain a faster one; a slower machine does not */
+	CU_ASSERT_EQUAL(under_control(0.7, 0.8, &c), STT_CMP_INCONCLUSIVE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(c.m[0].r.why, "20% faster in the candidate"));
+	CU_ASSERT_EQUAL(c.improvements, 0);
+	stt_comparison_release(&c);
+	CU_ASSERT_EQUAL(under_control(0.7, 1.2, &c), STT_CMP_IMPROVEMENT);
+	stt_comparison_release(&c);
+}
+
 static void test_raw(void)
 {
 	struct docspec bs = {"overlay", 1.0, 1.0, NULL, NULL, 10, true, 1};
@@ -809,6 +877,7 @@ int unit_register_compare(void)
 	CU_add_test(s, "a percentile needs samples beyond it: not gated", test_tail);
 	CU_add_test(s, "documents: figures, globs, environment", test_docs);
 	CU_add_test(s, "documents: raw device figures, medians", test_raw);
+	CU_add_test(s, "the machine's control: a changed machine is inconclusive", test_control);
 	CU_add_test(s, "command: bad input is exit 2 and one line", test_bad_input);
 	CU_add_test(s, "command: JUnit (schema), Markdown, JSON, --fail-on", test_outputs);
 	return CU_get_error();
