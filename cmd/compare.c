@@ -33,6 +33,7 @@ enum {
 	OPT_FAIL_ON,
 	OPT_ALLOW_ENV,
 	OPT_NOISE_FACTOR,
+	OPT_NO_CONTROL,
 };
 
 #define MAX_GLOBS      64
@@ -205,8 +206,8 @@ static void fmt_rule(char *buf, size_t len, const struct stt_cmp_params *p)
 		 "not gated: a threshold so raised to %g%% or more, a percentile with fewer "
 		 "than %d samples beyond it a repetition; inconclusive: fewer than %d "
 		 "repetitions a side, or a mode's regressions when its control (tmpfs "
-		 "directories, no storage) says the machine itself was slower beyond the "
-		 "threshold (its improvements, faster)",
+		 "directories, no storage) would itself be a regression at the threshold "
+		 "(its improvements, when faster)",
 		 p->alpha, p->confidence * 100.0, p->threshold * 100.0,
 		 p->n_per_metric ? " unless the metric has its own" : "", p->noise_factor,
 		 (2.0 * p->confidence - 1.0) * 100.0, STT_COMPARE_MAX_GATED * 100.0,
@@ -604,6 +605,7 @@ static int parse_opts(const struct cmd_entry *self, struct cmd_ctx *ctx, int arg
 	    {"fail-on", required_argument, NULL, OPT_FAIL_ON},
 	    {"allow-env-mismatch", no_argument, NULL, OPT_ALLOW_ENV},
 	    {"noise-factor", required_argument, NULL, OPT_NOISE_FACTOR},
+	    {"no-control", no_argument, NULL, OPT_NO_CONTROL},
 	    {NULL, 0, NULL, 0},
 	};
 	int c, r;
@@ -671,6 +673,9 @@ static int parse_opts(const struct cmd_entry *self, struct cmd_ctx *ctx, int arg
 		}
 		case OPT_ALLOW_ENV:
 			o->allow_env = true;
+			break;
+		case OPT_NO_CONTROL:
+			o->p.no_control = true;
 			break;
 		default:
 			if ((r = cmd_common_opt(self, ctx, c)) != CMD_CONTINUE)
@@ -763,7 +768,7 @@ const struct cmd_entry cmd_compare_entry = {
     .name = "compare",
     .summary = "compare two results files: exit 1 on a statistically significant regression",
     .synopsis = "compare BASELINE.json CANDIDATE.json [--threshold [GLOB=]5%] [--alpha 0.05] "
-		"[--noise-factor 3] [--metric GLOB] [--fail-on regression|improvement|any|"
+		"[--noise-factor 3] [--no-control] [--metric GLOB] [--fail-on regression|improvement|any|"
 		"inconclusive] [--junit FILE] [--markdown FILE] [--allow-env-mismatch]",
     .help = "Compares every figure present in both runs -- per backend, mode and phase the\n"
 	    "latency p50 and p99 and the amplification, the storm's containers/s, and the raw\n"
@@ -785,11 +790,12 @@ const struct cmd_entry cmd_compare_entry = {
 	    "    repetitions a side, or a file without them; the medians are shown and the\n"
 	    "    reason gives the command that would settle it;\n"
 	    "  - the machine's control (BACKEND/MODE/control/ns, never gated: directories\n"
-	    "    made and removed on a tmpfs before each phase, no storage): when it is\n"
-	    "    significantly slower in the candidate by more than the threshold, the\n"
-	    "    mode's regressions are inconclusive -- the kernel itself ran slower, which\n"
-	    "    moves the phases as much as slower storage would; when faster, its\n"
-	    "    improvements. A document without it (older) is decided without it.\n"
+	    "    made and removed on a tmpfs before each phase, no storage): when it would\n"
+	    "    itself be a regression at the threshold as given (p < alpha, its bound\n"
+	    "    beyond the threshold), the mode's regressions are inconclusive -- the\n"
+	    "    kernel itself ran slower, which moves the phases as much as slower storage\n"
+	    "    would; when faster, its improvements. It is compared whatever --metric\n"
+	    "    keeps; a document without it (older) is decided without it.\n"
 	    "Runs from different environments (kernel, device model, profile, options,\n"
 	    "Docker version, the tool's major version) are refused.\n"
 	    "\noptions:\n"
@@ -804,6 +810,7 @@ const struct cmd_entry cmd_compare_entry = {
 	    "                         inconclusive (a regression or an undecided metric)\n"
 	    "  --noise-factor K       raise each threshold to K x the baseline's spread of one\n"
 	    "                         repetition (default 3; 0 turns the rule off)\n"
+	    "  --no-control           the machine's control excuses nothing (shown only)\n"
 	    "  --junit FILE           JUnit XML: a test case per metric, failures as --fail-on\n"
 	    "  --markdown FILE        a Markdown table, for a pull-request comment\n"
 	    "  --allow-env-mismatch   compare runs from different environments (listed)\n"

@@ -292,32 +292,42 @@ static void tail_rule(struct stt_cmp_metric *m)
 }
 
 /*
- * The machine's control never gates. It says the machine was slower in the candidate when
- * its change is significant (p < alpha) and its estimate lies beyond its threshold -- not the
- * noise-raised one, nor the bound: a doubt about the machine is enough to doubt a
- * regression. Then the regressions of its backend and mode (the names that share its
- * BACKEND/MODE/ prefix) become inconclusive; when faster, the improvements.
+ * The machine's control never gates. It says the machine was slower in the candidate when it
+ * would itself be a regression at its threshold as given (not the noise-raised one): p < alpha
+ * and the bound nearest "no change" beyond the threshold. A control that may have moved by a
+ * few percent does not excuse a regression; one that surely moved by more than the threshold
+ * does. Then the regressions of its backend and mode (the names that share its BACKEND/MODE/
+ * prefix) become inconclusive; when faster, the improvements.
  */
 static void control_rule(struct stt_comparison *c)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		struct stt_cmp_metric *ctl = &c->m[i];
-		double lc = log1p(ctl->r.change), lt = log1p(ctl->threshold);
+		bool lg = ctl->r.log_scale;
+		double lo = lg ? log1p(ctl->r.lo) : ctl->r.lo, hi = lg ? log1p(ctl->r.hi) : ctl->r.hi;
+		double lt = lg ? log1p(ctl->threshold) : ctl->threshold;
 		enum stt_cmp_verdict v;
 		const char *slash;
 		size_t plen;
 
 		if (!ctl->control || ctl->r.method != STT_CMP_TEST)
 			continue;
-		if (ctl->r.p_worse < c->params.alpha && lc > lt)
+		if (c->params.no_control) {
+			ctl->r.verdict = STT_CMP_NOT_GATED;
+			snprintf(ctl->r.why, sizeof(ctl->r.why),
+				 "the machine's control (no storage, never gated): turned off by "
+				 "--no-control, so it excuses nothing");
+			continue;
+		}
+		if (ctl->r.p_worse < c->params.alpha && lo > lt)
 			v = STT_CMP_REGRESSION;
-		else if (ctl->r.p_better < c->params.alpha && -lc > lt)
+		else if (ctl->r.p_better < c->params.alpha && -hi > lt)
 			v = STT_CMP_IMPROVEMENT;
 		else {
 			ctl->r.verdict = STT_CMP_NOT_GATED;
 			snprintf(ctl->r.why, sizeof(ctl->r.why),
 				 "the machine's control (no storage, never gated): no change "
-				 "beyond %g%%, so the storage figures beside it stand",
+				 "surely beyond %g%%, so the storage figures beside it stand",
 				 ctl->threshold * 100.0);
 			continue;
 		}
@@ -539,6 +549,7 @@ int stt_comparison_to_json(const struct stt_comparison *c, struct json_object **
 	    stt_json_add(params, "confidence", json_object_new_double(c->params.confidence)) ||
 	    stt_json_add(params, "min_repetitions", json_object_new_int(STT_COMPARE_MIN_N)) ||
 	    stt_json_add(params, "noise_factor", json_object_new_double(c->params.noise_factor)) ||
+	    stt_json_add(params, "control", json_object_new_boolean(!c->params.no_control)) ||
 	    stt_json_add(params, "max_gated_threshold",
 			 json_object_new_double(STT_COMPARE_MAX_GATED)) ||
 	    stt_json_add(params, "tail_samples_min", json_object_new_int(STT_COMPARE_TAIL_MIN)))

@@ -93,6 +93,7 @@ struct stt_cmp_params {
 	double threshold;  /* relative change that counts, e.g. 0.05 */
 	double confidence; /* of each one-sided bound of the change (0.90) */
 	double noise_factor; /* the threshold is at least this times the noise (3); 0: off */
+	bool no_control;     /* the machine's control is shown but excuses nothing */
 	/* thresholds of some metrics (borrowed): the last one whose glob matches wins */
 	const struct stt_cmp_threshold *per_metric;
 	size_t n_per_metric;

@@ -13,8 +13,10 @@
 #      median over the trials of the candidate's median over the baseline's, and a trial
 #      counts as caught when compare exits 1.
 #
-# Usage: tests/perf/compare_rates.sh [PAIRS] [TRIALS]     (as root; about 30 s a pair here)
-# Env: LEVELS="300 120" (IOPS caps), STT=./stortune, OUT=build/perf/compare_rates
+# Usage: tests/perf/compare_rates.sh [PAIRS] [TRIALS]     (as root; about 10 s a pair here)
+# Env: LEVELS="300 120" (IOPS caps), STT=./stortune, OUT=build/perf/compare_rates,
+#      REDECIDE=1: no bench, decide the documents an earlier run left in OUT with this build,
+#      COMPARE_FLAGS="--no-control": compare's options beyond the defaults (to weigh a rule)
 set -u
 cd "$(dirname "$0")/../.."
 PAIRS=${1:-20}
@@ -87,8 +89,10 @@ bench_throttled() { # bench_throttled IOPS OUTFILE
 fa=0
 : >"$OUT/pairs.txt"
 for i in $(seq 1 "$PAIRS"); do
-	bench "$OUT/a$i.json" && bench "$OUT/b$i.json" || { echo "bench failed" >&2; exit 1; }
-	"$STT" compare "$OUT/a$i.json" "$OUT/b$i.json" --json >"$OUT/c$i.json"
+	if [ -z "${REDECIDE:-}" ]; then
+		bench "$OUT/a$i.json" && bench "$OUT/b$i.json" || { echo "bench failed" >&2; exit 1; }
+	fi
+	"$STT" compare "$OUT/a$i.json" "$OUT/b$i.json" ${COMPARE_FLAGS:-} --json >"$OUT/c$i.json"
 	rc=$?
 	[ $rc -eq 1 ] && fa=$((fa + 1))
 	printf 'pair %2d: exit %d, %s regressions, %s improvements, %s not gated, %s gated\n' "$i" $rc \
@@ -103,9 +107,11 @@ echo "false alarms: $fa of $PAIRS same-build pairs" | tee "$OUT/summary.txt"
 for lv in $LEVELS; do
 	caught=0
 	for t in $(seq 1 "$TRIALS"); do
-		bench "$OUT/base-$lv-$t.json" && bench_throttled "$lv" "$OUT/slow-$lv-$t.json" ||
+		[ -n "${REDECIDE:-}" ] ||
+			{ bench "$OUT/base-$lv-$t.json" && bench_throttled "$lv" "$OUT/slow-$lv-$t.json"; } ||
 			{ echo "bench failed" >&2; exit 1; }
-		"$STT" compare "$OUT/base-$lv-$t.json" "$OUT/slow-$lv-$t.json" --json >"$OUT/s-$lv-$t.json"
+		"$STT" compare "$OUT/base-$lv-$t.json" "$OUT/slow-$lv-$t.json" ${COMPARE_FLAGS:-} --json \
+			>"$OUT/s-$lv-$t.json"
 		rc=$?
 		[ $rc -eq 1 ] && caught=$((caught + 1))
 		echo "cap $lv IOPS, trial $t: exit $rc, regressions: $(jq -r '[.metrics[]|select(.verdict=="regression")|.name]|join(" ")' "$OUT/s-$lv-$t.json")"
@@ -125,3 +131,32 @@ for k in sorted(v):
 	echo "cap $lv IOPS: caught in $caught of $TRIALS trials; measured change (median over trials of candidate/baseline medians):" | tee -a "$OUT/summary.txt"
 	echo "$size" | sed 's/^/    /' | tee -a "$OUT/summary.txt"
 done
+
+# Caught by the size of the slowdown, over every trial of every level: the size is the cold
+# storm's time per container, candidate over baseline (the cap slows the cold reads), in bins
+# around the issue's 10% and 25%; a miss says why (inconclusive: the machine's control moved).
+if [ -n "$LEVELS" ] && [ "$TRIALS" -gt 0 ]; then
+	for lv in $LEVELS; do
+		for t in $(seq 1 "$TRIALS"); do
+			jq -r '[(.metrics[]|select(.name|test("/cold/storm/containers_per_s$"))|.change),
+				.regressions, .inconclusive]|@tsv' "$OUT/s-$lv-$t.json"
+		done
+	done | python3 -c '
+import sys
+bins = [("under 5%", 0, .05), ("5-15% (the 10%)", .05, .15), ("15-35% (the 25%)", .15, .35),
+        ("35% and more", .35, float("inf"))]
+n = {b[0]: [0, 0, 0] for b in bins}
+for line in sys.stdin:
+    c, reg, inc = line.split()
+    slow = 1 / (1 + float(c)) - 1
+    for name, lo, hi in bins:
+        if lo <= slow < hi:
+            n[name][0] += 1
+            n[name][1] += int(reg) > 0
+            n[name][2] += int(reg) == 0 and int(inc) > 0
+print("caught by the size of the slowdown (cold storm time per container):")
+for name, _, _ in bins:
+    t, c, i = n[name]
+    print("    %-18s caught %d of %d%s" % (name, c, t, " (%d missed as inconclusive)" % i if i else ""))
+' | tee -a "$OUT/summary.txt"
+fi

@@ -407,18 +407,22 @@ static void test_tail(void)
 	json_object_put(cand);
 }
 
-/* The machine's control of mode cold: 10 repetitions around 1 ms x @ratio, spread 1%. */
-static void add_control(struct json_object *doc, double ratio, uint64_t seed)
+/* The machine's control of mode cold: 10 repetitions around 1 ms x @ratio, spread @spread. */
+static void add_control(struct json_object *doc, double ratio, double spread, uint64_t seed)
 {
 	struct json_object *be = json_object_array_get_idx(stt_json_get(doc, "backends"), 0);
 	double v[10];
 
-	noisy(v, 10, 1e6 * ratio, 0.01, &seed);
+	noisy(v, 10, 1e6 * ratio, spread, &seed);
 	json_object_object_add(stt_json_get(be, "modes.cold"), "control_ns", summary(v, 10, true));
 }
 
-/* Runs the comparison of start p50 at @start with the control at @ctl; its start verdict. */
-static enum stt_cmp_verdict under_control(double start, double ctl, struct stt_comparison *c)
+/*
+ * Runs the comparison of start p50 at @start with the control at @ctl (its repetitions spread
+ * @spread; the rule turned off with @off); its start verdict.
+ */
+static enum stt_cmp_verdict under_control_p(double start, double ctl, double spread, bool off,
+					    struct stt_comparison *c)
 {
 	struct docspec bs = {"overlay", 1.0, 1.0, NULL, NULL, 10, true, 1};
 	struct docspec cs = {"overlay", start, 1.0, NULL, NULL, 10, true, 2};
@@ -427,8 +431,9 @@ static enum stt_cmp_verdict under_control(double start, double ctl, struct stt_c
 	struct stt_cmp_params p;
 
 	stt_compare_params_init(&p);
-	add_control(base, 1.0, 3);
-	add_control(cand, ctl, 4);
+	p.no_control = off;
+	add_control(base, 1.0, spread, 3);
+	add_control(cand, ctl, spread, 4);
 	/* the control alone is no comparison */
 	CU_ASSERT_EQUAL(stt_compare_docs(base, cand, &p, none, 1, c), -ENODATA);
 	/* and comes whatever --metric keeps, for the rule */
@@ -442,17 +447,23 @@ static enum stt_cmp_verdict under_control(double start, double ctl, struct stt_c
 	return c->m[0].r.verdict;
 }
 
+static enum stt_cmp_verdict under_control(double start, double ctl, double spread,
+					  struct stt_comparison *c)
+{
+	return under_control_p(start, ctl, spread, false, c);
+}
+
 static void test_control(void)
 {
 	struct stt_comparison c;
 
 	/* the machine unchanged: +30% start is a regression, the control says it stands */
-	CU_ASSERT_EQUAL(under_control(1.3, 1.0, &c), STT_CMP_REGRESSION);
+	CU_ASSERT_EQUAL(under_control(1.3, 1.0, 0.01, &c), STT_CMP_REGRESSION);
 	CU_ASSERT_PTR_NOT_NULL(strstr(c.m[1].r.why, "stand"));
 	CU_ASSERT_EQUAL(c.regressions, 1);
 	stt_comparison_release(&c);
 	/* the machine 20% slower in the candidate: the regression is inconclusive */
-	CU_ASSERT_EQUAL(under_control(1.3, 1.2, &c), STT_CMP_INCONCLUSIVE);
+	CU_ASSERT_EQUAL(under_control(1.3, 1.2, 0.01, &c), STT_CMP_INCONCLUSIVE);
 	CU_ASSERT_PTR_NOT_NULL(strstr(c.m[0].r.why, "20% slower in the candidate"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(c.m[0].r.why, "overlay/cold/control/ns"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(c.m[1].r.why, "regressions are inconclusive"));
@@ -460,18 +471,29 @@ static void test_control(void)
 	CU_ASSERT_EQUAL(c.inconclusive, 1);
 	stt_comparison_release(&c);
 	/* 3% slower, significant but inside the 5% threshold: not a changed machine */
-	CU_ASSERT_EQUAL(under_control(1.3, 1.03, &c), STT_CMP_REGRESSION);
+	CU_ASSERT_EQUAL(under_control(1.3, 1.03, 0.01, &c), STT_CMP_REGRESSION);
 	CU_ASSERT(c.m[1].r.p_worse < 0.05);
 	stt_comparison_release(&c);
+	/* 12% slower by the estimate, significant, but the bound is not beyond 5%: it stands */
+	CU_ASSERT_EQUAL(under_control(1.3, 1.12, 0.08, &c), STT_CMP_REGRESSION);
+	CU_ASSERT(c.m[1].r.p_worse < 0.05);
+	CU_ASSERT(c.m[1].r.change > 0.05);
+	CU_ASSERT(c.m[1].r.lo < 0.05);
+	CU_ASSERT_PTR_NOT_NULL(strstr(c.m[1].r.why, "surely"));
+	stt_comparison_release(&c);
 	/* a faster machine does not explain a slower start, */
-	CU_ASSERT_EQUAL(under_control(1.3, 0.8, &c), STT_CMP_REGRESSION);
+	CU_ASSERT_EQUAL(under_control(1.3, 0.8, 0.01, &c), STT_CMP_REGRESSION);
 	stt_comparison_release(&c);
 	/* but does explain a faster one; a slower machine does not */
-	CU_ASSERT_EQUAL(under_control(0.7, 0.8, &c), STT_CMP_INCONCLUSIVE);
+	CU_ASSERT_EQUAL(under_control(0.7, 0.8, 0.01, &c), STT_CMP_INCONCLUSIVE);
 	CU_ASSERT_PTR_NOT_NULL(strstr(c.m[0].r.why, "20% faster in the candidate"));
 	CU_ASSERT_EQUAL(c.improvements, 0);
 	stt_comparison_release(&c);
-	CU_ASSERT_EQUAL(under_control(0.7, 1.2, &c), STT_CMP_IMPROVEMENT);
+	CU_ASSERT_EQUAL(under_control(0.7, 1.2, 0.01, &c), STT_CMP_IMPROVEMENT);
+	stt_comparison_release(&c);
+	/* --no-control: the 20% slower machine excuses nothing */
+	CU_ASSERT_EQUAL(under_control_p(1.3, 1.2, 0.01, true, &c), STT_CMP_REGRESSION);
+	CU_ASSERT_PTR_NOT_NULL(strstr(c.m[1].r.why, "--no-control"));
 	stt_comparison_release(&c);
 }
 
