@@ -344,11 +344,10 @@ static void control_rule(struct stt_comparison *c)
 			m->r.verdict = STT_CMP_INCONCLUSIVE;
 			snprintf(m->r.why, sizeof(m->r.why),
 				 "the machine itself ran %.0f%% %s in the candidate (%s, no "
-				 "storage): a %s machine moves this figure as much as the storage "
-				 "does; rerun both on a quiet machine",
+				 "storage): the machine's own speed moves this figure as much as "
+				 "the storage does; rerun both on a quiet machine",
 				 fabs(ctl->r.change) * 100.0,
-				 v == STT_CMP_REGRESSION ? "slower" : "faster",
-				 ctl->name, v == STT_CMP_REGRESSION ? "busier" : "quieter");
+				 v == STT_CMP_REGRESSION ? "slower" : "faster", ctl->name);
 		}
 		ctl->r.verdict = STT_CMP_NOT_GATED;
 		snprintf(ctl->r.why, sizeof(ctl->r.why),
