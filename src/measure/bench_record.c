@@ -199,7 +199,9 @@ struct json_object *stt_bench_mode_json(const struct run *r, const struct mode_r
 				       json_object_new_int((int)r->p->concurrency));
 		json_object_object_add(o, "storm", storm);
 	}
-	json_object_object_add(o, "control_ns", stt_bench_summary_json(m->control_ns, n, "ns"));
+	if (r->ctl_dir[0]) /* the machine's control ran (a tmpfs at /dev/shm) */
+		json_object_object_add(o, "control_ns",
+				       stt_bench_summary_json(m->control_ns, n, "ns"));
 	json_object_object_add(o, "page_cache_per_container_bytes",
 			       stt_bench_summary_json(m->pc_per_ctr, n, "bytes"));
 	if (r->b && r->b->ops->pool_status)
