@@ -304,14 +304,16 @@ static void control_rule(struct stt_comparison *c)
 	for (size_t i = 0; i < c->n; i++) {
 		struct stt_cmp_metric *ctl = &c->m[i];
 		bool lg = ctl->r.log_scale;
-		double lo = lg ? log1p(ctl->r.lo) : ctl->r.lo, hi = lg ? log1p(ctl->r.hi) : ctl->r.hi;
-		double lt = lg ? log1p(ctl->threshold) : ctl->threshold;
+		double lo, hi, lt;
 		enum stt_cmp_verdict v;
 		const char *slash;
 		size_t plen;
 
 		if (!ctl->control || ctl->r.method != STT_CMP_TEST)
 			continue;
+		lo = lg ? log1p(ctl->r.lo) : ctl->r.lo;
+		hi = lg ? log1p(ctl->r.hi) : ctl->r.hi;
+		lt = lg ? log1p(ctl->threshold) : ctl->threshold;
 		if (c->params.no_control) {
 			ctl->r.verdict = STT_CMP_NOT_GATED;
 			snprintf(ctl->r.why, sizeof(ctl->r.why),

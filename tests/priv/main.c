@@ -56,10 +56,12 @@ bool priv_run_left_nothing(const char *work, const char *jdir, const char *what)
 	}
 	if (priv_sh("grep -q ' %s' /proc/self/mountinfo", work) == 0) {
 		fprintf(stderr, "%s: mounts left\n", what);
+		priv_sh("grep ' %s' /proc/self/mountinfo >&2", work);
 		ok = false;
 	}
 	if (priv_sh("losetup -a | grep -q '%s'", work) == 0) {
 		fprintf(stderr, "%s: loop devices left\n", what);
+		priv_sh("losetup -a | grep '%s' >&2", work);
 		ok = false;
 	}
 	if (priv_sh("[ -z \"$(ls -A '%s' 2>/dev/null)\" ]", work)) {

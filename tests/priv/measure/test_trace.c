@@ -12,7 +12,6 @@
  */
 #include "priv.h"
 
-#include "sys/proc.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -53,39 +52,13 @@ static int suite_init(void)
 	return 0;
 }
 
+/* Nothing of the run left (priv_run_left_nothing), once its lazily freed loop devices went. */
 static bool clean(const char *work, const char *jdir, const char *what)
 {
-	pid_t pids[16];
-	size_t n = 0;
-	bool ok = true;
-
-	if (stt_proc_naming(work, pids, 16, &n) == 0 && n) {
-		fprintf(stderr, "%s: %zu processes left (pid %d, ...)\n", what, n, (int)pids[0]);
-		ok = false;
-	}
-	if (priv_sh("grep -q ' %s' /proc/self/mountinfo", work) == 0) {
-		fprintf(stderr, "%s: mounts left\n", what);
-		priv_sh("grep ' %s' /proc/self/mountinfo >&2", work);
-		ok = false;
-	}
 	/* A loop device whose filesystem was lazily unmounted goes when its last user has. */
 	for (int i = 0; i < 50 && priv_sh("losetup -a | grep -q '%s'", work) == 0; i++)
 		usleep(100000);
-	if (priv_sh("losetup -a | grep -q '%s'", work) == 0) {
-		fprintf(stderr, "%s: loop devices left\n", what);
-		priv_sh("losetup -a | grep '%s' >&2", work);
-		ok = false;
-	}
-	if (priv_sh("[ -z \"$(ls -A '%s' 2>/dev/null)\" ]", work)) {
-		fprintf(stderr, "%s: files left in %s\n", what, work);
-		priv_sh("find '%s' -maxdepth 3 >&2", work);
-		ok = false;
-	}
-	if (priv_sh("[ -z \"$(ls -A '%s' 2>/dev/null)\" ]", jdir)) {
-		fprintf(stderr, "%s: journal left in %s\n", what, jdir);
-		ok = false;
-	}
-	return ok;
+	return priv_run_left_nothing(work, jdir, what);
 }
 
 /* jq -e @q on @file; says which check failed. */
