@@ -8,7 +8,7 @@
 # Baseline: results/baselines/KIND.json, KIND from scripts/machine-kind.sh. Thresholds:
 # results/baselines/KIND.thresholds (one --threshold argument a line, '#' comments), else 5%.
 #
-# Environment: PROFILE (ci), REPETITIONS (30), CONTAINERS (40), METRICS (the gated metrics,
+# Environment: PROFILE (ci), REPETITIONS (the profile's), CONTAINERS (40), METRICS (the gated metrics,
 # space-separated globs), COMPARE_FLAGS (more compare options), MACHINE_KIND, BASELINE (a path
 # instead of results/baselines/KIND.json), THRESHOLDS (a file instead of KIND.thresholds),
 # JOURNAL_DIR, OUT (build/bench-ci).
@@ -16,7 +16,7 @@ set -eu
 cd "$(dirname "$0")/.."
 mode=${1:-compare}
 profile=${PROFILE:-ci}
-reps=${REPETITIONS:-30}
+reps=${REPETITIONS:-}
 containers=${CONTAINERS:-40}
 metrics=${METRICS:-"*/p50 */containers_per_s */amplification"}
 out=${OUT:-build/bench-ci}
@@ -38,9 +38,9 @@ fi
 mkdir -p "$out"
 result=$out/candidate.json
 [ "$mode" = baseline ] && result=$out/baseline.json
-echo "== stortune bench: overlay, profile $profile, $reps repetitions of $containers containers" \
-	"(journal in $JOURNAL_DIR)"
-./stortune bench --backend overlay --profile "$profile" --repetitions "$reps" \
+echo "== stortune bench: overlay, profile $profile, ${reps:-the profile's} repetitions of" \
+	"$containers containers (journal in $JOURNAL_DIR)"
+./stortune bench --backend overlay --profile "$profile" ${reps:+--repetitions "$reps"} \
 	--containers "$containers" --journal-dir "$JOURNAL_DIR" -q -o "$result" \
 	>"$out/bench.txt" || {
 	echo "bench-ci: the benchmark failed; nothing compared (if it was killed:" \

@@ -239,8 +239,15 @@ int stt_stats_spread(const double *x, size_t n, bool logs, double ref, double *o
 		}
 		v[i] = logs ? log(x[i]) : x[i];
 	}
-	qsort(v, n, sizeof(*v), cmp_double);
-	w = (quantile_sorted(v, n, 0.9) - quantile_sorted(v, n, 0.1)) / (2.0 * 1.2816);
+	/* successive differences, in place: each value but the last becomes its step to the next */
+	for (size_t i = 0; i + 1 < n; i++)
+		v[i] = v[i + 1] - v[i];
+	w = 0.0;
+	if (n > 1) {
+		qsort(v, n - 1, sizeof(*v), cmp_double);
+		w = (quantile_sorted(v, n - 1, 0.9) - quantile_sorted(v, n - 1, 0.1)) /
+		    (2.0 * 1.2816 * M_SQRT2);
+	}
 	free(v);
 	*out = logs || w == 0.0 ? w : ref != 0.0 ? w / fabs(ref) : INFINITY;
 	return 0;

@@ -91,20 +91,25 @@ __attribute__((warn_unused_result)) int stt_stats_summarize(const double *x, siz
 							    struct stt_summary *s, bool *outlier);
 
 /*
- * The spread of one repetition, relative: (q90 - q10) / (2 x 1.2816) -- the standard deviation
- * for normal data -- of the log values (@logs; every value must be positive), else of the
- * values over |@ref| (0 when they are all equal, INFINITY when @ref is 0 and they are not).
- * Quantiles interpolate between order statistics. Unlike the MAD it sees a figure that is
- * bimodal across repetitions. 0, -EINVAL (@n is 0, a value not finite or, with @logs, not
- * positive) or -ENOMEM.
+ * The spread of one repetition, relative, seen from its neighbours: (q90 - q10) / (2 x 1.2816)
+ * -- the standard deviation for normal data -- of the steps between successive values, over
+ * sqrt(2) (a step spreads sqrt(2) times as much as a value). @x is in run order. Of the log
+ * values (@logs; every value must be positive), else of the values over |@ref| (0 when they are
+ * all equal or @n is 1, INFINITY when @ref is 0 and they are not). Steps, not the values
+ * themselves: a machine whose speed wanders over a long run (tens of seconds a state here)
+ * moves the run's values together, which the run's median averages, and would otherwise count
+ * as noise of every repetition. Unlike the MAD it sees a figure that flips between two levels
+ * from one repetition to the next. Quantiles interpolate between order statistics. 0, -EINVAL
+ * (@n is 0, a value not finite or, with @logs, not positive) or -ENOMEM.
  */
 __attribute__((warn_unused_result)) int stt_stats_spread(const double *x, size_t n, bool logs,
 							 double ref, double *out);
 
 /*
- * Two runs of one build a minute apart move by about one such spread; a figure whose spread
- * times this factor reaches 1 (+-33% a repetition) cannot tell a change from that drift. The
- * factor compare raises its thresholds by, and what makes bench call a figure noisy.
+ * Two runs of one build back to back move by more than the spread of their repetitions says
+ * (on a shared VM, the machine's speed wanders for tens of seconds at a time); a figure whose
+ * spread times this factor reaches 1 (+-33% a repetition) cannot tell a change from that
+ * drift. The factor compare raises its thresholds by, and what makes bench call a figure noisy.
  */
 #define STT_STATS_NOISE_FACTOR 3.0
 

@@ -13,7 +13,7 @@
 #      median over the trials of the candidate's median over the baseline's, and a trial
 #      counts as caught when compare exits 1.
 #
-# Usage: tests/perf/compare_rates.sh [PAIRS] [TRIALS]     (as root; about 10 s a pair here)
+# Usage: tests/perf/compare_rates.sh [PAIRS] [TRIALS]     (as root; about 85 s a pair here)
 # Env: LEVELS="300 120" (IOPS caps), STT=./stortune, OUT=build/perf/compare_rates,
 #      REDECIDE=1: no bench, decide the documents an earlier run left in OUT with this build,
 #      COMPARE_FLAGS="--no-control": compare's options beyond the defaults (to weigh a rule)

@@ -297,10 +297,15 @@ static void add_raw(struct json_object *doc, double iops, double p99_ns)
 
 /* ---- the noise rule ---- */
 
-/* 100 x exp(@sd x z) for ten fixed z, times @ratio: a spread known exactly. */
+/*
+ * 100 x exp(@sd x z) for ten fixed z in run order, times @ratio: a spread known exactly. The
+ * steps between successive z, sorted: -2.5 -1.6 -0.9 -0.3 0.1 0.6 1.2 2 3, so q10 = -1.78 and
+ * q90 = 2.2 and one repetition spreads 3.98 sd / (2.5632 sqrt(2)) = 1.0979 sd.
+ */
+#define SPREAD_PER_SD (3.98 / (2.0 * 1.2816 * M_SQRT2))
 static void spread_of(double *v, double sd, double ratio)
 {
-	static const double z[10] = {-1.5, -1, -0.6, -0.3, 0, 0.1, 0.3, 0.6, 1, 1.5};
+	static const double z[10] = {-1.5, 1.5, -1, 1, -0.6, 0.6, -0.3, 0.3, 0, 0.1};
 
 	for (int i = 0; i < 10; i++)
 		v[i] = 100.0 * ratio * exp(sd * z[i]);
@@ -312,16 +317,15 @@ static void test_noise(void)
 	struct stt_cmp_sample b = {.values = bv, .n = 10}, c = {.values = cv_, .n = 10};
 	struct stt_cmp_params p;
 	struct stt_cmp_result r;
-	/* q90 - q10 of z is 2.1, so the spread is 2.1 sd / 2.5632 */
-	double noise = 2.1 * 0.1 / (2.0 * 1.2816);
+	double noise = SPREAD_PER_SD * 0.1;
 
 	stt_compare_params_init(&p);
 	CU_ASSERT_DOUBLE_EQUAL(p.noise_factor, 3.0, 0);
-	/* +20% where one repetition spreads +-8%: the threshold rises to 3 x 8.2% = 24.6% */
+	/* +20% where one repetition spreads +-11%: the threshold rises to 3 x 11% = 33% */
 	spread_of(bv, 0.1, 1.0);
 	spread_of(cv_, 0.1, 1.2);
-	b.median = (bv[4] + bv[5]) / 2;
-	c.median = (cv_[4] + cv_[5]) / 2;
+	b.median = median_of(bv, 10);
+	c.median = median_of(cv_, 10);
 	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
 	CU_ASSERT_DOUBLE_EQUAL(r.noise, noise, 1e-9);
 	CU_ASSERT_DOUBLE_EQUAL(r.threshold_eff, 3 * noise, 1e-9);
@@ -335,7 +339,7 @@ static void test_noise(void)
 	/* +60% at the same noise is beyond it: a regression with the rule too */
 	p.noise_factor = 3;
 	spread_of(cv_, 0.1, 1.6);
-	c.median = (cv_[4] + cv_[5]) / 2;
+	c.median = median_of(cv_, 10);
 	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
 	CU_ASSERT_EQUAL(r.verdict, STT_CMP_REGRESSION);
 	/* a threshold given above the noise's is kept */
@@ -347,23 +351,23 @@ static void test_noise(void)
 	p.threshold = 0.05;
 	spread_of(bv, 0.5, 1.0);
 	spread_of(cv_, 0.5, 3.0);
-	b.median = (bv[4] + bv[5]) / 2;
-	c.median = (cv_[4] + cv_[5]) / 2;
+	b.median = median_of(bv, 10);
+	c.median = median_of(cv_, 10);
 	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
 	CU_ASSERT_EQUAL(r.verdict, STT_CMP_NOT_GATED);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.why, "too noisy at n=10"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.why, "--containers"));
 	/*
 	 * A factor counts the same either way: a rate that falls to 0.4 of the baseline (a start
-	 * 2.5 times as slow) is beyond 3 x 20.5% of log ratio, though its relative drop's bound
+	 * 2.5 times as slow) is beyond 3 x 22% of log ratio, though its relative drop's bound
 	 * (-60% less the interval) is not.
 	 */
-	spread_of(bv, 0.25, 1.0);
-	spread_of(cv_, 0.25, 0.4);
-	b.median = (bv[4] + bv[5]) / 2;
-	c.median = (cv_[4] + cv_[5]) / 2;
+	spread_of(bv, 0.2, 1.0);
+	spread_of(cv_, 0.2, 0.4);
+	b.median = median_of(bv, 10);
+	c.median = median_of(cv_, 10);
 	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_HIGHER_BETTER, &b, &c, &r), 0);
-	CU_ASSERT_DOUBLE_EQUAL(r.threshold_eff, 3 * 2.1 * 0.25 / (2.0 * 1.2816), 1e-9);
+	CU_ASSERT_DOUBLE_EQUAL(r.threshold_eff, 3 * SPREAD_PER_SD * 0.2, 1e-9);
 	CU_ASSERT(-r.hi < r.threshold_eff);
 	CU_ASSERT_EQUAL(r.verdict, STT_CMP_REGRESSION);
 	p.noise_factor = 101;

@@ -749,6 +749,42 @@ static void test_summary_errors(void)
 	CU_ASSERT_EQUAL(stt_stats_summarize(x, 1, NULL, NULL), -EINVAL);
 }
 
+/* ---- the spread of one repetition, from the steps between neighbours ---- */
+
+static void test_spread(void)
+{
+	/* steps 1 -2 3 -4 5 -6 7 -8 9, sorted -8 -6 -4 -2 1 3 5 7 9: q10 -6.4, q90 7.4 */
+	const double zig[10] = { 0, 1, -1, 2, -2, 3, -3, 4, -4, 5 };
+	/* the same values in order: every step 1, so q90 - q10 is 0 */
+	const double ramp[10] = { -4, -3, -2, -1, 0, 1, 2, 3, 4, 5 };
+	/*
+	 * Two levels, flipping at every repetition: seen. The same two levels in halves: one
+	 * step of 19 between them, beyond q90, so not (the run's median averages that drift).
+	 */
+	const double flip[8] = { 10, 20, 10, 20, 10, 20, 10, 20 };
+	const double halves[20] = { 10, 10, 10, 10, 10, 10, 10, 10, 10, 10,
+				    20, 20, 20, 20, 20, 20, 20, 20, 20, 20 };
+	const double bad[3] = { 1, -1, 2 };
+	double w;
+
+	CU_ASSERT_EQUAL(stt_stats_spread(zig, 10, false, 10.0, &w), 0);
+	CU_ASSERT_DOUBLE_EQUAL(w, (7.4 + 6.4) / (2 * 1.2816 * M_SQRT2) / 10.0, 1e-12);
+	CU_ASSERT_EQUAL(stt_stats_spread(ramp, 10, false, 1.0, &w), 0);
+	CU_ASSERT_DOUBLE_EQUAL(w, 0.0, 0);
+	CU_ASSERT_EQUAL(stt_stats_spread(flip, 8, true, 0, &w), 0);
+	/* 7 steps +-log 2, four up: q10 -log 2, q90 +log 2 */
+	CU_ASSERT_DOUBLE_EQUAL(w, 2 * M_LN2 / (2 * 1.2816 * M_SQRT2), 1e-12);
+	CU_ASSERT_EQUAL(stt_stats_spread(halves, 20, true, 0, &w), 0);
+	CU_ASSERT_DOUBLE_EQUAL(w, 0.0, 1e-12);
+	/* relative to a zero reference: infinite unless every value is equal */
+	CU_ASSERT_EQUAL(stt_stats_spread(zig, 10, false, 0.0, &w), 0);
+	CU_ASSERT_TRUE(isinf(w));
+	CU_ASSERT_EQUAL(stt_stats_spread(ramp, 1, false, 0.0, &w), 0);
+	CU_ASSERT_DOUBLE_EQUAL(w, 0.0, 0);
+	CU_ASSERT_EQUAL(stt_stats_spread(bad, 3, true, 1.0, &w), -EINVAL);
+	CU_ASSERT_EQUAL(stt_stats_spread(zig, 0, false, 1.0, &w), -EINVAL);
+}
+
 static int cmp_dbl2(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -926,6 +962,7 @@ int unit_register_stats(void)
 		{ "summary: median interval", test_summary_ci },
 		{ "summary: outliers", test_summary_outliers },
 		{ "summary: errors", test_summary_errors },
+		{ "spread: steps between neighbours", test_spread },
 		{ "Mann-Whitney: distribution against enumeration", test_mw_distribution },
 		{ "normal distribution and quantile", test_norm },
 		{ "Mann-Whitney: p-values, ties", test_mann_whitney },

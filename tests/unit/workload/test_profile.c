@@ -111,7 +111,7 @@ static void test_values(void)
 	CU_ASSERT_FALSE(p.startup.fsync_writes);
 	CU_ASSERT_EQUAL(p.run.containers, 40);
 	CU_ASSERT_EQUAL(p.run.concurrency, 2);
-	CU_ASSERT_EQUAL(p.run.repetitions, 10);
+	CU_ASSERT_EQUAL(p.run.repetitions, 150);
 	CU_ASSERT_TRUE(p.run.cold);
 	CU_ASSERT_TRUE(p.run.warm);
 	stt_profile_file_classes(&p.image, &small, &medium, &large);
