@@ -8,10 +8,10 @@
 # Baseline: results/baselines/KIND.json, KIND from scripts/machine-kind.sh. Thresholds:
 # results/baselines/KIND.thresholds (one --threshold argument a line, '#' comments), else 5%.
 #
-# Environment: PROFILE (ci), REPETITIONS (the profile's), CONTAINERS (40), METRICS (the gated metrics,
-# space-separated globs), COMPARE_FLAGS (more compare options), MACHINE_KIND, BASELINE (a path
-# instead of results/baselines/KIND.json), THRESHOLDS (a file instead of KIND.thresholds),
-# JOURNAL_DIR, OUT (build/bench-ci).
+# Environment: PROFILE (ci), REPETITIONS (the profile's), CONTAINERS (40), METRICS (the gated
+# metrics, space-separated globs), COMPARE_FLAGS (more compare options), MACHINE_KIND,
+# BASELINE (a path instead of results/baselines/KIND.json), THRESHOLDS (a file instead of
+# KIND.thresholds), JOURNAL_DIR, OUT (build/bench-ci).
 set -eu
 cd "$(dirname "$0")/.."
 mode=${1:-compare}

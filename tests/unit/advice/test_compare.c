@@ -347,7 +347,7 @@ static void test_noise(void)
 	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
 	CU_ASSERT_DOUBLE_EQUAL(r.threshold_eff, log1p(0.7), 1e-12);
 	CU_ASSERT_EQUAL(r.verdict, STT_CMP_WITHIN);
-	/* one repetition spreading +-41%: 3 x 41% is past 100%, not gated, even for +200% */
+	/* one repetition spreading +-55%: 3 x 55% is past 100%, not gated, even for +200% */
 	p.threshold = 0.05;
 	spread_of(bv, 0.5, 1.0);
 	spread_of(cv_, 0.5, 3.0);
