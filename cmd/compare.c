@@ -96,6 +96,27 @@ static void fmt_pct(char *buf, size_t len, double v)
 		snprintf(buf, len, "%+.1f%%", v * 100.0);
 }
 
+/* The change, with @mark after it when the metric was adjusted for the machine's control. */
+static void fmt_change(char *buf, size_t len, const struct stt_cmp_metric *m, const char *mark)
+{
+	char ch[32];
+
+	fmt_pct(ch, sizeof(ch), m->r.change);
+	snprintf(buf, len, "%s%s", ch, m->adjusted ? mark : "");
+}
+
+static bool any_adjusted(const struct stt_comparison *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->m[i].adjusted)
+			return true;
+	return false;
+}
+
+#define ADJUSTED_NOTE                                                                           \
+	"adjusted for the machine's control, repetition by repetition (slopes in --json); the " \
+	"medians beside it are as recorded"
+
 static void fmt_interval(char *buf, size_t len, const struct stt_cmp_result *r)
 {
 	char lo[32], hi[32];
@@ -204,14 +225,17 @@ static void fmt_rule(char *buf, size_t len, const struct stt_cmp_params *p)
 		 "one-sided %g%% bound lies beyond the threshold (%g%%%s, raised to %g times the "
 		 "spread of one repetition: ~; interval shown: both bounds, %g%% two-sided); "
 		 "not gated: a threshold so raised to %g%% or more, a percentile with fewer "
-		 "than %d samples beyond it a repetition; inconclusive: fewer than %d "
-		 "repetitions a side, or a mode's regressions when its control (tmpfs "
-		 "directories, no storage) would itself be a regression at the threshold "
-		 "(its improvements, when faster)",
+		 "than %d samples beyond it a repetition; times and rates with %d or more "
+		 "repetitions a side are first adjusted for the mode's control (tmpfs "
+		 "directories, no storage; %s); inconclusive: fewer than %d repetitions a "
+		 "side, or, of the figures not adjusted, a mode's regressions when its "
+		 "control would itself be a regression at the threshold (its improvements, "
+		 "when faster)",
 		 p->alpha, p->confidence * 100.0, p->threshold * 100.0,
 		 p->n_per_metric ? " unless the metric has its own" : "", p->noise_factor,
 		 (2.0 * p->confidence - 1.0) * 100.0, STT_COMPARE_MAX_GATED * 100.0,
-		 STT_COMPARE_TAIL_MIN, STT_COMPARE_MIN_N);
+		 STT_COMPARE_TAIL_MIN, STT_COMPARE_ADJUST_MIN_N,
+		 p->no_control ? "off: --no-control" : "marked *", STT_COMPARE_MIN_N);
 }
 
 static size_t count_failing(const struct opts *o, const struct stt_comparison *c)
@@ -245,7 +269,7 @@ static void print_table(const struct opts *o, const struct stt_comparison *c, ch
 
 		fmt_value(a, sizeof(a), m->base.median, m->unit);
 		fmt_value(b, sizeof(b), m->cand.median, m->unit);
-		fmt_pct(ch, sizeof(ch), m->r.change);
+		fmt_change(ch, sizeof(ch), m, "*");
 		fmt_interval(iv, sizeof(iv), &m->r);
 		fmt_p(p, sizeof(p), m->r.p_worse);
 		fmt_verdict(v, sizeof(v), m);
@@ -253,6 +277,8 @@ static void print_table(const struct opts *o, const struct stt_comparison *c, ch
 		fprintf(f, "%-*s  %12s  %12s  %8s  %-20s  %8s  %9s  %s\n", w, m->name, a, b, ch, iv,
 			p, t, v);
 	}
+	if (any_adjusted(c))
+		fprintf(f, "*: %s\n", ADJUSTED_NOTE);
 	fputc('\n', f);
 	print_reasons(c, f);
 	for (size_t i = 0; i < nenv; i++)
@@ -302,11 +328,11 @@ static void xml_put(FILE *f, const char *s)
 /* "+12.0% [+7.1%, +16.9%], p=0.0003; baseline 0.43 ms (n=10), candidate 0.51 ms (n=10)" */
 static void fmt_detail(char *buf, size_t len, const struct stt_cmp_metric *m)
 {
-	char a[32], b[32], ch[32], iv[64], p[16];
+	char a[32], b[32], ch[64], iv[64], p[16];
 
 	fmt_value(a, sizeof(a), m->base.median, m->unit);
 	fmt_value(b, sizeof(b), m->cand.median, m->unit);
-	fmt_pct(ch, sizeof(ch), m->r.change);
+	fmt_change(ch, sizeof(ch), m, " (adjusted for the control)");
 	fmt_interval(iv, sizeof(iv), &m->r);
 	fmt_p(p, sizeof(p), m->r.p_worse);
 	snprintf(
@@ -461,7 +487,7 @@ static void write_markdown(const struct opts *o, const struct stt_comparison *c,
 
 		fmt_value(a, sizeof(a), m->base.median, m->unit);
 		fmt_value(b, sizeof(b), m->cand.median, m->unit);
-		fmt_pct(ch, sizeof(ch), m->r.change);
+		fmt_change(ch, sizeof(ch), m, "\\*");
 		fmt_interval(iv, sizeof(iv), &m->r);
 		fmt_p(p, sizeof(p), m->r.p_worse);
 		fmt_verdict(v, sizeof(v), m);
@@ -478,6 +504,8 @@ static void write_markdown(const struct opts *o, const struct stt_comparison *c,
 		}
 		fprintf(f, "%s |\n", bold ? "**" : "");
 	}
+	if (any_adjusted(c))
+		fputs("\n\\*: " ADJUSTED_NOTE ".\n", f);
 	fputs("\n<sub>", f);
 	md_put(f, rule);
 	fputs(".</sub>\n", f);
@@ -767,9 +795,10 @@ out:
 const struct cmd_entry cmd_compare_entry = {
     .name = "compare",
     .summary = "compare two results files: exit 1 on a statistically significant regression",
-    .synopsis = "compare BASELINE.json CANDIDATE.json [--threshold [GLOB=]5%] [--alpha 0.05] "
-		"[--noise-factor 3] [--no-control] [--metric GLOB] [--fail-on regression|improvement|any|"
-		"inconclusive] [--junit FILE] [--markdown FILE] [--allow-env-mismatch]",
+    .synopsis =
+	"compare BASELINE.json CANDIDATE.json [--threshold [GLOB=]5%] [--alpha 0.05] "
+	"[--noise-factor 3] [--no-control] [--metric GLOB] [--fail-on regression|improvement|any|"
+	"inconclusive] [--junit FILE] [--markdown FILE] [--allow-env-mismatch]",
     .help = "Compares every figure present in both runs -- per backend, mode and phase the\n"
 	    "latency p50 and p99 and the amplification, the storm's containers/s, and the raw\n"
 	    "device's IOPS and clat p99 -- repetition by repetition. A regression needs both\n"
@@ -791,12 +820,20 @@ const struct cmd_entry cmd_compare_entry = {
 	    "    repetitions a side, or a file without them; the medians are shown and the\n"
 	    "    reason gives the command that would settle it;\n"
 	    "  - the machine's control (BACKEND/MODE/control/ns, never gated: directories\n"
-	    "    made and removed on a tmpfs before each phase, no storage): when it would\n"
+	    "    made and removed on a tmpfs before each phase, no storage) is measured in\n"
+	    "    every repetition, and the machine's wander moves a repetition's figures\n"
+	    "    with it. With 20 or more repetitions a side, each time and rate of its\n"
+	    "    backend and mode is adjusted for it before the test, repetition by\n"
+	    "    repetition: log value - slope x (log control - the baseline's mean), the\n"
+	    "    slope fitted inside the two runs (pooled, as in an analysis of covariance),\n"
+	    "    so a change between the runs that the control explains is taken out. Such\n"
+	    "    a change is marked * and its slope is in --json; the medians are shown as\n"
+	    "    recorded. Figures not adjusted (fewer repetitions): when the control would\n"
 	    "    itself be a regression at the threshold as given (p < alpha, its bound\n"
 	    "    beyond the threshold), the mode's regressions are inconclusive -- the\n"
 	    "    kernel itself ran slower, which moves the phases as much as slower storage\n"
-	    "    would; when faster, its improvements. It is compared whatever --metric\n"
-	    "    keeps; a document without it (older) is decided without it.\n"
+	    "    would; when faster, its improvements. The control is compared whatever\n"
+	    "    --metric keeps; a document without it (older) is decided without it.\n"
 	    "Runs from different environments (kernel, device model, profile, options,\n"
 	    "Docker version, the tool's major version) are refused.\n"
 	    "\noptions:\n"
@@ -811,7 +848,8 @@ const struct cmd_entry cmd_compare_entry = {
 	    "                         inconclusive (a regression or an undecided metric)\n"
 	    "  --noise-factor K       raise each threshold to K x the baseline's spread of one\n"
 	    "                         repetition (default 3; 0 turns the rule off)\n"
-	    "  --no-control           the machine's control excuses nothing (shown only)\n"
+	    "  --no-control           the machine's control adjusts and excuses nothing\n"
+	    "                         (shown only)\n"
 	    "  --junit FILE           JUnit XML: a test case per metric, failures as --fail-on\n"
 	    "  --markdown FILE        a Markdown table, for a pull-request comment\n"
 	    "  --allow-env-mismatch   compare runs from different environments (listed)\n"

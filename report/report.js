@@ -440,14 +440,17 @@
 			' not gated. A regression needs a one-sided Mann-Whitney p below ' +
 			c.params.alpha + ' and the change\'s bound beyond the threshold (' + pct(c.params.threshold) + ', raised to ' +
 			(c.params.noise_factor ?? '-') + ' times the spread of one of the baseline\'s repetitions); ' +
-			'the interval is the one-sided bounds of the relative change at ' + c.params.confidence + '.')];
+			'the interval is the one-sided bounds of the relative change at ' + c.params.confidence + '. A change adjusted for ' +
+			'the machine\'s control (its method says so) is the storage\'s once the control\'s share is taken out; the medians ' +
+			'are as recorded.')];
 		if (c.environment_differences && c.environment_differences.length)
 			kids.push(el('p', { class: 'warn' }, 'The runs come from different environments: ' + c.environment_differences.join('; ')));
 		kids.push(table('compare', ['metric', 'verdict', 'change', 'interval', 'baseline', 'n', 'candidate', 'n', 'p (worse)', 'method'],
 			ms2.map((m) => row({ 'data-metric': m.name, class: 'v-' + m.verdict.replace(/ /g, '-') }, m.name, m.verdict, num(m.change, pct, { 'data-k': 'change' }),
 				'[' + pct(m.change_lo) + ', ' + pct(m.change_hi) + ']', num(m.baseline.median, m.unit === 'ns' ? ms : sig),
 				num(m.baseline.n, sig), num(m.candidate.median, m.unit === 'ns' ? ms : sig), num(m.candidate.n, sig),
-				num(m.p_worse, (v) => sig(v, 2)), m.method))));
+				num(m.p_worse, (v) => sig(v, 2)),
+				m.method + (fin(m.control_slope) ? ', adjusted for the control (slope ' + sig(m.control_slope, 2) + ')' : '')))));
 		return el('section', { class: 'compare', id: 'compare' }, el('h2', {}, 'Comparison'), ...kids);
 	}
 

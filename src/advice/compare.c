@@ -291,6 +291,115 @@ static void tail_rule(struct stt_cmp_metric *m)
 		 m->per_rep, m->quantile * 100.0, tail, STT_COMPARE_TAIL_MIN, need);
 }
 
+/* The length of BACKEND/MODE/ at the start of @name (through its second slash); 0: none. */
+static size_t mode_prefix(const char *name)
+{
+	const char *s = strchr(name, '/');
+
+	s = s ? strchr(s + 1, '/') : NULL;
+	return s ? (size_t)(s - name) + 1 : 0;
+}
+
+/* A time or a rate: what the machine's own speed moves (not bytes, not amplification). */
+static bool speed_unit(const char *unit)
+{
+	return unit &&
+	       (!strcmp(unit, "ns") || !strcmp(unit, "ms") || !strcmp(unit, "containers/s"));
+}
+
+static bool positive(const struct stt_cmp_sample *s)
+{
+	if (!s->values)
+		return false;
+	for (size_t i = 0; i < s->n; i++)
+		if (!(s->values[i] > 0.0 && isfinite(s->values[i])))
+			return false;
+	return true;
+}
+
+/* @s's values as logarithms into @out (positive() holds). */
+static void logs_of(const struct stt_cmp_sample *s, double *out)
+{
+	for (size_t i = 0; i < s->n; i++)
+		out[i] = log(s->values[i]);
+}
+
+/*
+ * Adjusts metric @m for the machine's control of its backend and mode, repetition by repetition
+ * (the control ran inside each repetition): log v becomes log v - slope * (log c - mean log c
+ * of the baseline), the slope pooled within the two runs (stt_stats_pooled_slope). The
+ * machine's wander moves a repetition's figures with its control; the adjustment takes out
+ * what the control explains, between the runs as within them. @lc: the control's logs,
+ * baseline then candidate.
+ */
+static int adjust_one(struct stt_cmp_metric *m, const double *lc)
+{
+	size_t nb = m->base.n, nc = m->cand.n;
+	double *ly = malloc((nb + nc) * sizeof(*ly)), mean = 0.0, slope;
+	int r;
+
+	if (!ly)
+		return -ENOMEM;
+	logs_of(&m->base, ly);
+	logs_of(&m->cand, ly + nb);
+	r = stt_stats_pooled_slope(ly, lc, nb, ly + nb, lc + nb, nc, &slope);
+	if (!r) {
+		for (size_t i = 0; i < nb; i++)
+			mean += lc[i];
+		mean /= (double)nb;
+		for (size_t i = 0; i < nb + nc; i++) {
+			double v = exp(ly[i] - slope * (lc[i] - mean));
+
+			if (i < nb)
+				m->base.values[i] = v;
+			else
+				m->cand.values[i - nb] = v;
+		}
+		m->adjusted = true;
+		m->slope = slope;
+	}
+	free(ly);
+	return r == -EINVAL ? 0 : r; /* a constant control explains nothing */
+}
+
+/*
+ * The machine's control as a covariate: each time or rate of a backend and mode whose
+ * repetitions line up with its control's (the same number on each side, at least
+ * STT_COMPARE_ADJUST_MIN_N) is adjusted by adjust_one() before it is compared.
+ */
+static int control_adjust(struct stt_comparison *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		struct stt_cmp_metric *ctl = &c->m[i];
+		size_t nb = ctl->base.n, nc = ctl->cand.n, plen = mode_prefix(ctl->name);
+		double *lc;
+		int r = 0;
+
+		if (!ctl->control || c->params.no_control || !plen ||
+		    nb < STT_COMPARE_ADJUST_MIN_N || nc < STT_COMPARE_ADJUST_MIN_N ||
+		    !positive(&ctl->base) || !positive(&ctl->cand))
+			continue;
+		if (!(lc = malloc((nb + nc) * sizeof(*lc))))
+			return -ENOMEM;
+		logs_of(&ctl->base, lc);
+		logs_of(&ctl->cand, lc + nb);
+		for (size_t j = 0; j < c->n && !r; j++) {
+			struct stt_cmp_metric *m = &c->m[j];
+
+			if (m->control || !speed_unit(m->unit) || m->base.n != nb ||
+			    m->cand.n != nc || strncmp(m->name, ctl->name, plen) ||
+			    !positive(&m->base) || !positive(&m->cand))
+				continue;
+			r = adjust_one(m, lc);
+			ctl->adjusting |= m->adjusted;
+		}
+		free(lc);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 /*
  * The machine's control never gates. It says the machine was slower in the candidate when it
  * would itself be a regression at its threshold as given (not the noise-raised one): p < alpha
@@ -305,43 +414,30 @@ static void control_rule(struct stt_comparison *c)
 		struct stt_cmp_metric *ctl = &c->m[i];
 		bool lg = ctl->r.log_scale;
 		double lo, hi, lt;
-		enum stt_cmp_verdict v;
-		const char *slash;
-		size_t plen;
+		enum stt_cmp_verdict v = STT_CMP_NO_CHANGE;
+		size_t plen = mode_prefix(ctl->name), made = 0;
 
 		if (!ctl->control || ctl->r.method != STT_CMP_TEST)
 			continue;
 		lo = lg ? log1p(ctl->r.lo) : ctl->r.lo;
 		hi = lg ? log1p(ctl->r.hi) : ctl->r.hi;
 		lt = lg ? log1p(ctl->threshold) : ctl->threshold;
+		ctl->r.verdict = STT_CMP_NOT_GATED;
 		if (c->params.no_control) {
-			ctl->r.verdict = STT_CMP_NOT_GATED;
 			snprintf(ctl->r.why, sizeof(ctl->r.why),
 				 "the machine's control (no storage, never gated): turned off by "
-				 "--no-control, so it excuses nothing");
+				 "--no-control, so it adjusts and excuses nothing");
 			continue;
 		}
 		if (ctl->r.p_worse < c->params.alpha && lo > lt)
 			v = STT_CMP_REGRESSION;
 		else if (ctl->r.p_better < c->params.alpha && -hi > lt)
 			v = STT_CMP_IMPROVEMENT;
-		else {
-			ctl->r.verdict = STT_CMP_NOT_GATED;
-			snprintf(ctl->r.why, sizeof(ctl->r.why),
-				 "the machine's control (no storage, never gated): no change "
-				 "surely beyond %g%%, so the storage figures beside it stand",
-				 ctl->threshold * 100.0);
-			continue;
-		}
-		/* BACKEND/MODE/ of BACKEND/MODE/control/ns */
-		slash = strrchr(ctl->name, '/');
-		while (slash > ctl->name && *--slash != '/')
-			;
-		plen = (size_t)(slash - ctl->name) + 1;
-		for (size_t j = 0; j < c->n; j++) {
+		for (size_t j = 0; j < c->n && v != STT_CMP_NO_CHANGE; j++) {
 			struct stt_cmp_metric *m = &c->m[j];
 
-			if (m->control || m->r.verdict != v || strncmp(m->name, ctl->name, plen))
+			if (m->control || m->adjusted || m->r.verdict != v ||
+			    strncmp(m->name, ctl->name, plen))
 				continue;
 			m->r.verdict = STT_CMP_INCONCLUSIVE;
 			snprintf(m->r.why, sizeof(m->r.why),
@@ -350,13 +446,29 @@ static void control_rule(struct stt_comparison *c)
 				 "the storage does; rerun both on a quiet machine",
 				 fabs(ctl->r.change) * 100.0,
 				 v == STT_CMP_REGRESSION ? "slower" : "faster", ctl->name);
+			made++;
 		}
-		ctl->r.verdict = STT_CMP_NOT_GATED;
-		snprintf(ctl->r.why, sizeof(ctl->r.why),
-			 "the machine's control (no storage, never gated): %+.0f%%, so this backend "
-			 "and mode's %s are inconclusive",
-			 ctl->r.change * 100.0,
-			 v == STT_CMP_REGRESSION ? "regressions" : "improvements");
+		if (ctl->adjusting)
+			snprintf(ctl->r.why, sizeof(ctl->r.why),
+				 "the machine's control (no storage, never gated): %+.0f%%; this "
+				 "backend and mode's times and rates are adjusted for it (*)%s",
+				 ctl->r.change * 100.0,
+				 !made ? ""
+				 : v == STT_CMP_REGRESSION
+				     ? ", its other regressions inconclusive"
+				     : ", its other improvements inconclusive");
+		else if (made || v != STT_CMP_NO_CHANGE)
+			snprintf(
+			    ctl->r.why, sizeof(ctl->r.why),
+			    "the machine's control (no storage, never gated): %+.0f%%, so this "
+			    "backend and mode's %s are inconclusive",
+			    ctl->r.change * 100.0,
+			    v == STT_CMP_REGRESSION ? "regressions" : "improvements");
+		else
+			snprintf(ctl->r.why, sizeof(ctl->r.why),
+				 "the machine's control (no storage, never gated): no change "
+				 "surely beyond %g%%, so the storage figures beside it stand",
+				 ctl->threshold * 100.0);
 	}
 }
 
@@ -398,6 +510,12 @@ int stt_compare_docs(struct json_object *base, struct json_object *cand,
 		m->cand = c->base;
 		memset(&c->base, 0, sizeof(c->base));
 		memset(b, 0, sizeof(*b));
+	}
+	if ((r = control_adjust(out)))
+		goto out;
+	for (size_t i = 0; i < out->n; i++) {
+		struct stt_cmp_metric *m = &out->m[i];
+
 		one.threshold = m->threshold = stt_compare_threshold(p, m->name);
 		if ((r = stt_compare_samples(&one, m->better, &m->base, &m->cand, &m->r))) {
 			r = stt_err(r, "%s: %s", m->name, stt_err_msg());
@@ -514,10 +632,10 @@ static struct json_object *metric_json(const struct stt_cmp_metric *m)
 	    json_object_object_add(o, "p_worse", jnum(r->p_worse)) ||
 	    json_object_object_add(o, "p_better", jnum(r->p_better)) ||
 	    json_object_object_add(o, "noise", jnum(r->noise)) ||
+	    json_object_object_add(o, "control_slope", jnum(m->adjusted ? m->slope : NAN)) ||
 	    stt_json_add(o, "threshold_applied", json_object_new_double(r->threshold_eff)) ||
 	    stt_json_add(o, "verdict", json_object_new_string(stt_cmp_verdict_name(r->verdict))) ||
-	    json_object_object_add(o, "why",
-				   r->why[0] ? json_object_new_string(r->why) : NULL)) {
+	    json_object_object_add(o, "why", r->why[0] ? json_object_new_string(r->why) : NULL)) {
 		json_object_put(o);
 		return NULL;
 	}

@@ -22,7 +22,8 @@
  *
  * What the data cannot decide is not decided:
  *   - the threshold of a metric is raised to @noise_factor times its noise, the spread of one
- *     repetition of the baseline ((q90 - q10) / 2.563 of the log values): two runs of one build a minute apart move by about that much, more than the
+ *     repetition of the baseline (stt_stats_spread: from the steps between successive log
+ *     values): two runs of one build a minute apart move by about that much, more than the
  *     repetitions of either run show; a metric whose raised threshold reaches
  *     STT_COMPARE_MAX_GATED is "not gated" (too noisy at its n);
  *   - a percentile with fewer than STT_COMPARE_TAIL_MIN samples beyond it in a repetition
@@ -30,10 +31,16 @@
  *   - fewer than STT_COMPARE_MIN_N repetitions on a side, or a file without "values": the
  *     medians are shown and the verdict is "inconclusive";
  *   - the machine's control (BACKEND/MODE/control/ns: directories made and removed on a
- *     tmpfs before each phase, no storage) is compared like any figure but never gates:
- *     when it says the machine itself was slower in the candidate (its verdict would be a
- *     regression), the regressions of that backend and mode are "inconclusive" -- a slower
- *     kernel slows the phases as much as slower storage does; when faster, the improvements.
+ *     tmpfs before each phase, no storage) is compared like any figure but never gates.
+ *     With STT_COMPARE_ADJUST_MIN_N or more repetitions a side, the times and rates of its
+ *     backend and mode are adjusted for it, repetition by repetition, before they are
+ *     compared (log value - slope x (log control - the baseline's mean log control), the
+ *     slope pooled within the two runs): the machine's wander moves a repetition's figures
+ *     with its control, between the runs as within them. Of the figures not adjusted:
+ *     when the control says the machine itself was slower in the candidate (its verdict
+ *     would be a regression), the regressions of that backend and mode are "inconclusive"
+ *     -- a slower kernel slows the phases as much as slower storage does; when faster, the
+ *     improvements. @no_control turns both off.
  *
  * No I/O: documents come in as json-c objects, comparisons go out as structs and JSON.
  */
@@ -54,6 +61,8 @@ struct json_object;
 #define STT_COMPARE_MAX_GATED 1.0
 /* Samples beyond a percentile that each repetition needs for the percentile to be gated. */
 #define STT_COMPARE_TAIL_MIN 5
+/* Repetitions a side from which a figure is adjusted for the machine's control. */
+#define STT_COMPARE_ADJUST_MIN_N 20
 
 enum stt_cmp_better { STT_CMP_LOWER_BETTER, STT_CMP_HIGHER_BETTER };
 
@@ -93,7 +102,7 @@ struct stt_cmp_params {
 	double threshold;  /* relative change that counts, e.g. 0.05 */
 	double confidence; /* of each one-sided bound of the change (0.90) */
 	double noise_factor; /* the threshold is at least this times the noise (3); 0: off */
-	bool no_control;     /* the machine's control is shown but excuses nothing */
+	bool no_control;     /* the machine's control is shown but adjusts and excuses nothing */
 	/* thresholds of some metrics (borrowed): the last one whose glob matches wins */
 	const struct stt_cmp_threshold *per_metric;
 	size_t n_per_metric;
@@ -137,6 +146,9 @@ struct stt_cmp_metric {
 	double quantile;  /* 0.5 for a p50, 0.99 for a p99; 0 for other figures */
 	double per_rep;	  /* samples behind each repetition's percentile (baseline); 0 unknown */
 	bool control;	  /* the machine's control of its backend and mode, not a storage figure */
+	bool adjusted;	  /* its repetitions were adjusted for the control's (control_adjust) */
+	bool adjusting;	  /* the control: it adjusted some figures of its backend and mode */
+	double slope;	  /* then the slope of its log values on the control's */
 	struct stt_cmp_sample base, cand;
 	struct stt_cmp_result r;
 };
@@ -187,7 +199,8 @@ void stt_comparison_release(struct stt_comparison *c);
  *   confidence, thresholds: [{glob, threshold}]}, "metrics": [ { name, unit, better,
  *   threshold, method, scale, baseline: {n, median},
  *   candidate: {n, median}, change, change_lo, change_hi, p_worse, p_better, noise,
- *   threshold_applied, verdict, why } ], "only_in_baseline": [..], "only_in_candidate": [..],
+ *   control_slope (null: not adjusted), threshold_applied, verdict, why } ],
+ *   "only_in_baseline": [..], "only_in_candidate": [..],
  *   "regressions", "improvements", "inconclusive", "not_gated" }
  * Numbers that are not finite (a change from 0, an absent bound) are null.
  */

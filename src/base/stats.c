@@ -253,6 +253,43 @@ int stt_stats_spread(const double *x, size_t n, bool logs, double ref, double *o
 	return 0;
 }
 
+/* Adds group @y, @c (n >= 2) to the sums of the pooled slope; -EINVAL when a value is not finite.
+ */
+static int slope_sums(const double *y, const double *c, size_t n, double *sxy, double *sxx)
+{
+	double my = 0.0, mc = 0.0;
+
+	if (n < 2)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(y[i]) || !isfinite(c[i]))
+			return -EINVAL;
+		my += y[i];
+		mc += c[i];
+	}
+	my /= (double)n;
+	mc /= (double)n;
+	for (size_t i = 0; i < n; i++) {
+		*sxy += (c[i] - mc) * (y[i] - my);
+		*sxx += (c[i] - mc) * (c[i] - mc);
+	}
+	return 0;
+}
+
+int stt_stats_pooled_slope(const double *y1, const double *c1, size_t n1, const double *y2,
+			   const double *c2, size_t n2, double *out)
+{
+	double sxy = 0.0, sxx = 0.0;
+	int r;
+
+	if ((r = slope_sums(y1, c1, n1, &sxy, &sxx)) || (r = slope_sums(y2, c2, n2, &sxy, &sxx)))
+		return r;
+	if (!(sxx > 0.0))
+		return -EINVAL;
+	*out = sxy / sxx;
+	return 0;
+}
+
 /* Median of the sorted @v[0..n-1], n > 0. */
 static double sorted_median(const double *v, size_t n)
 {

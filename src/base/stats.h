@@ -106,6 +106,18 @@ __attribute__((warn_unused_result)) int stt_stats_spread(const double *x, size_t
 							 double ref, double *out);
 
 /*
+ * The slope of y on a covariate c within two groups, pooled (the slope of an analysis of
+ * covariance): the sum over both groups of (c - the group's mean c)(y - the group's mean y)
+ * over the sum of (c - the group's mean c)^2. Only the scatter inside each group counts, so
+ * a difference between the groups' means (what is being tested) does not make the slope.
+ * 0, -EINVAL (a group of fewer than 2, a value not finite, or c constant in both groups).
+ */
+__attribute__((warn_unused_result)) int stt_stats_pooled_slope(const double *y1, const double *c1,
+							       size_t n1, const double *y2,
+							       const double *c2, size_t n2,
+							       double *out);
+
+/*
  * Two runs of one build back to back move by more than the spread of their repetitions says
  * (on a shared VM, the machine's speed wanders for tens of seconds at a time); a figure whose
  * spread times this factor reaches 1 (+-33% a repetition) cannot tell a change from that

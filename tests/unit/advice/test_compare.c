@@ -501,6 +501,118 @@ static void test_control(void)
 	stt_comparison_release(&c);
 }
 
+/* ---- the control as a covariate ---- */
+
+static const struct stt_cmp_metric *named(const struct stt_comparison *c, const char *name)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(c->m[i].name, name))
+			return &c->m[i];
+	CU_FAIL_FATAL("metric not compared");
+	return NULL;
+}
+
+/*
+ * @n repetitions of start p50 and of the control, both moved by the machine: in spells of 8
+ * repetitions it runs 10% slower, and in the candidate all of it @machine times slower; the
+ * candidate's storage makes start @storage times slower. 1% noise of their own. Compared
+ * with @off as --no-control.
+ */
+static void machine_case(double storage, double machine, size_t n, bool off,
+			 struct stt_comparison *c)
+{
+	struct docspec bs = {"overlay", 1.0, 1.0, NULL, NULL, n, true, 1};
+	struct docspec cs = {"overlay", 1.0, 1.0, NULL, NULL, n, true, 2};
+	struct json_object *doc[2] = {make_doc(&bs), make_doc(&cs)};
+	struct stt_cmp_params p;
+	uint64_t st = 7;
+	double start[64], ctl[64];
+
+	for (int d = 0; d < 2; d++) {
+		struct json_object *be =
+		    json_object_array_get_idx(stt_json_get(doc[d], "backends"), 0);
+
+		for (size_t i = 0; i < n; i++) {
+			double m = ((i / 8) % 2 ? 1.1 : 1.0) * (d ? machine : 1.0);
+
+			start[i] = 1e6 * m * (d ? storage : 1.0) * (1.0 + 0.01 * normal(&st));
+			ctl[i] = 1e6 * m * (1.0 + 0.01 * normal(&st));
+		}
+		json_object_object_add(stt_json_get(be, "modes.cold.phases.start"), "p50_ns",
+				       summary(start, n, true));
+		json_object_object_add(stt_json_get(be, "modes.cold"), "control_ns",
+				       summary(ctl, n, true));
+	}
+	stt_compare_params_init(&p);
+	p.no_control = off;
+	CU_ASSERT_EQUAL_FATAL(stt_compare_docs(doc[0], doc[1], &p, NULL, 0, c), 0);
+	json_object_put(doc[0]);
+	json_object_put(doc[1]);
+}
+
+static void test_adjust(void)
+{
+	struct stt_comparison c;
+	const struct stt_cmp_metric *m, *ctl;
+	struct json_object *j;
+
+	/* the machine 30% slower, the storage the same: the control explains it all */
+	machine_case(1.0, 1.3, 40, false, &c);
+	m = named(&c, "overlay/cold/start/p50");
+	CU_ASSERT(m->adjusted);
+	CU_ASSERT(m->slope > 0.9 && m->slope < 1.1);
+	CU_ASSERT(fabs(m->r.change) < 0.03);
+	CU_ASSERT(m->r.verdict == STT_CMP_NO_CHANGE || m->r.verdict == STT_CMP_WITHIN);
+	CU_ASSERT_EQUAL(c.regressions, 0);
+	ctl = named(&c, "overlay/cold/control/ns");
+	CU_ASSERT(ctl->adjusting && !ctl->adjusted);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ctl->r.why, "adjusted for it"));
+	/* the other figures of the mode: the storm's rate (no spells in it) adjusted by a slope
+	 * near 0, the amplification (bytes, and 0) not at all */
+	m = named(&c, "overlay/cold/storm/containers_per_s");
+	CU_ASSERT(m->adjusted && fabs(m->slope) < 0.3);
+	CU_ASSERT(!named(&c, "overlay/cold/first-read/amplification")->adjusted);
+	CU_ASSERT_EQUAL_FATAL(stt_comparison_to_json(&c, &j), 0);
+	for (size_t i = 0; i < c.n; i++) {
+		struct json_object *s = stt_json_get(
+		    json_object_array_get_idx(stt_json_get(j, "metrics"), i), "control_slope");
+
+		if (c.m[i].adjusted) {
+			CU_ASSERT_DOUBLE_EQUAL(json_object_get_double(s), c.m[i].slope, 1e-12);
+		} else {
+			CU_ASSERT_PTR_NULL(s);
+		}
+	}
+	json_object_put(j);
+	stt_comparison_release(&c);
+	/* without the control, the same +30% is a regression */
+	machine_case(1.0, 1.3, 40, true, &c);
+	m = named(&c, "overlay/cold/start/p50");
+	CU_ASSERT(!m->adjusted);
+	CU_ASSERT_EQUAL(m->r.verdict, STT_CMP_REGRESSION);
+	CU_ASSERT_PTR_NOT_NULL(strstr(named(&c, "overlay/cold/control/ns")->r.why, "--no-control"));
+	stt_comparison_release(&c);
+	/* storage 30% slower on the same machine: a regression of +30% */
+	machine_case(1.3, 1.0, 40, false, &c);
+	m = named(&c, "overlay/cold/start/p50");
+	CU_ASSERT(m->adjusted);
+	CU_ASSERT_EQUAL(m->r.verdict, STT_CMP_REGRESSION);
+	CU_ASSERT(fabs(m->r.change - 0.3) < 0.03);
+	stt_comparison_release(&c);
+	/* both: still the storage's +30%, not "inconclusive" as without the adjustment */
+	machine_case(1.3, 1.3, 40, false, &c);
+	m = named(&c, "overlay/cold/start/p50");
+	CU_ASSERT_EQUAL(m->r.verdict, STT_CMP_REGRESSION);
+	CU_ASSERT(fabs(m->r.change - 0.3) < 0.03);
+	stt_comparison_release(&c);
+	/* below STT_COMPARE_ADJUST_MIN_N repetitions: not adjusted, the control excuses */
+	machine_case(1.3, 1.3, 16, false, &c);
+	m = named(&c, "overlay/cold/start/p50");
+	CU_ASSERT(!m->adjusted);
+	CU_ASSERT_EQUAL(m->r.verdict, STT_CMP_INCONCLUSIVE);
+	stt_comparison_release(&c);
+}
+
 static void test_raw(void)
 {
 	struct docspec bs = {"overlay", 1.0, 1.0, NULL, NULL, 10, true, 1};
@@ -904,6 +1016,7 @@ int unit_register_compare(void)
 	CU_add_test(s, "documents: figures, globs, environment", test_docs);
 	CU_add_test(s, "documents: raw device figures, medians", test_raw);
 	CU_add_test(s, "the machine's control: a changed machine is inconclusive", test_control);
+	CU_add_test(s, "the machine's control as a covariate: adjusted figures", test_adjust);
 	CU_add_test(s, "command: bad input is exit 2 and one line", test_bad_input);
 	CU_add_test(s, "command: JUnit (schema), Markdown, JSON, --fail-on", test_outputs);
 	return CU_get_error();

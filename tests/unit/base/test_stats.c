@@ -785,6 +785,32 @@ static void test_spread(void)
 	CU_ASSERT_EQUAL(stt_stats_spread(zig, 0, false, 1.0, &w), -EINVAL);
 }
 
+static void test_pooled_slope(void)
+{
+	/* slope 2 in each group; the groups 100 apart: that offset is not the slope */
+	const double c1[3] = {0, 1, 2}, y1[3] = {0, 2, 4};
+	const double c2[3] = {10, 11, 12}, y2[3] = {100, 102, 104};
+	/* slopes 1 and 3 over equal scatter of c: pooled 2; y2 flat: pooled 0.5 */
+	const double y3[3] = {5, 6, 7}, y4[3] = {0, 3, 6}, flat[3] = {9, 9, 9};
+	const double cconst[3] = {4, 4, 4}, bad[3] = {0, NAN, 2};
+	double b;
+
+	CU_ASSERT_EQUAL(stt_stats_pooled_slope(y1, c1, 3, y2, c2, 3, &b), 0);
+	CU_ASSERT_DOUBLE_EQUAL(b, 2.0, 1e-12);
+	CU_ASSERT_EQUAL(stt_stats_pooled_slope(y3, c1, 3, y4, c2, 3, &b), 0);
+	CU_ASSERT_DOUBLE_EQUAL(b, 2.0, 1e-12);
+	CU_ASSERT_EQUAL(stt_stats_pooled_slope(y1, c1, 3, flat, c2, 3, &b), 0);
+	CU_ASSERT_DOUBLE_EQUAL(b, 1.0, 1e-12);
+	/* one group's c constant: the other alone makes the slope */
+	CU_ASSERT_EQUAL(stt_stats_pooled_slope(y1, c1, 3, y4, cconst, 3, &b), 0);
+	CU_ASSERT_DOUBLE_EQUAL(b, 2.0, 1e-12);
+	/* c constant in both, a group of one, a value not finite */
+	CU_ASSERT_EQUAL(stt_stats_pooled_slope(y1, cconst, 3, y2, cconst, 3, &b), -EINVAL);
+	CU_ASSERT_EQUAL(stt_stats_pooled_slope(y1, c1, 1, y2, c2, 3, &b), -EINVAL);
+	CU_ASSERT_EQUAL(stt_stats_pooled_slope(bad, c1, 3, y2, c2, 3, &b), -EINVAL);
+	CU_ASSERT_EQUAL(stt_stats_pooled_slope(y1, c1, 3, y2, bad, 3, &b), -EINVAL);
+}
+
 static int cmp_dbl2(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -963,6 +989,7 @@ int unit_register_stats(void)
 		{ "summary: outliers", test_summary_outliers },
 		{ "summary: errors", test_summary_errors },
 		{ "spread: steps between neighbours", test_spread },
+		{ "pooled slope within two groups", test_pooled_slope },
 		{ "Mann-Whitney: distribution against enumeration", test_mw_distribution },
 		{ "normal distribution and quantile", test_norm },
 		{ "Mann-Whitney: p-values, ties", test_mann_whitney },
