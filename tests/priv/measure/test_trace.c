@@ -12,7 +12,6 @@
  */
 #include "priv.h"
 
-
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
