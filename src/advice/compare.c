@@ -98,6 +98,17 @@ static int check_params(const struct stt_cmp_params *p)
 	return 0;
 }
 
+/* Values, every one positive and finite: the log scale, and what can be adjusted. */
+static bool positive(const struct stt_cmp_sample *s)
+{
+	if (!s->values)
+		return false;
+	for (size_t i = 0; i < s->n; i++)
+		if (!(s->values[i] > 0.0 && isfinite(s->values[i])))
+			return false;
+	return true;
+}
+
 static int test_samples(const struct stt_cmp_params *p, const struct stt_cmp_sample *base,
 			const struct stt_cmp_sample *cand, struct stt_cmp_result *out, double *p_up,
 			double *p_down)
@@ -107,11 +118,7 @@ static int test_samples(const struct stt_cmp_params *p, const struct stt_cmp_sam
 	struct stt_mw mw;
 	int r = -ENOMEM;
 
-	out->log_scale = true;
-	for (size_t i = 0; i < base->n; i++)
-		out->log_scale &= base->values[i] > 0.0;
-	for (size_t i = 0; i < cand->n; i++)
-		out->log_scale &= cand->values[i] > 0.0;
+	out->log_scale = positive(base) && positive(cand);
 	x = calloc(base->n, sizeof(*x));
 	y = calloc(cand->n, sizeof(*y));
 	if (!x || !y)
@@ -307,16 +314,6 @@ static bool speed_unit(const char *unit)
 	       (!strcmp(unit, "ns") || !strcmp(unit, "ms") || !strcmp(unit, "containers/s"));
 }
 
-static bool positive(const struct stt_cmp_sample *s)
-{
-	if (!s->values)
-		return false;
-	for (size_t i = 0; i < s->n; i++)
-		if (!(s->values[i] > 0.0 && isfinite(s->values[i])))
-			return false;
-	return true;
-}
-
 /* @s's values as logarithms into @out (positive() holds). */
 static void logs_of(const struct stt_cmp_sample *s, double *out)
 {
@@ -326,16 +323,16 @@ static void logs_of(const struct stt_cmp_sample *s, double *out)
 
 /*
  * Adjusts metric @m for the machine's control of its backend and mode, repetition by repetition
- * (the control ran inside each repetition): log v becomes log v - slope * (log c - mean log c
- * of the baseline), the slope pooled within the two runs (stt_stats_pooled_slope). The
- * machine's wander moves a repetition's figures with its control; the adjustment takes out
- * what the control explains, between the runs as within them. @lc: the control's logs,
- * baseline then candidate.
+ * (the control ran inside each repetition): log v becomes log v - slope * @lc, the slope pooled
+ * within the two runs (stt_stats_pooled_slope). The machine's wander moves a repetition's
+ * figures with its control; the adjustment takes out what the control explains, between the
+ * runs as within them. @lc: the control's logs less the baseline's mean of them, baseline then
+ * candidate.
  */
 static int adjust_one(struct stt_cmp_metric *m, const double *lc)
 {
 	size_t nb = m->base.n, nc = m->cand.n;
-	double *ly = malloc((nb + nc) * sizeof(*ly)), mean = 0.0, slope;
+	double *ly = malloc((nb + nc) * sizeof(*ly)), slope;
 	int r;
 
 	if (!ly)
@@ -345,16 +342,9 @@ static int adjust_one(struct stt_cmp_metric *m, const double *lc)
 	r = stt_stats_pooled_slope(ly, lc, nb, ly + nb, lc + nb, nc, &slope);
 	if (!r) {
 		for (size_t i = 0; i < nb; i++)
-			mean += lc[i];
-		mean /= (double)nb;
-		for (size_t i = 0; i < nb + nc; i++) {
-			double v = exp(ly[i] - slope * (lc[i] - mean));
-
-			if (i < nb)
-				m->base.values[i] = v;
-			else
-				m->cand.values[i - nb] = v;
-		}
+			m->base.values[i] = exp(ly[i] - slope * lc[i]);
+		for (size_t i = 0; i < nc; i++)
+			m->cand.values[i] = exp(ly[nb + i] - slope * lc[nb + i]);
 		m->adjusted = true;
 		m->slope = slope;
 	}
@@ -372,7 +362,7 @@ static int control_adjust(struct stt_comparison *c)
 	for (size_t i = 0; i < c->n; i++) {
 		struct stt_cmp_metric *ctl = &c->m[i];
 		size_t nb = ctl->base.n, nc = ctl->cand.n, plen = mode_prefix(ctl->name);
-		double *lc;
+		double *lc, mean = 0.0;
 		int r = 0;
 
 		if (!ctl->control || c->params.no_control || !plen ||
@@ -383,6 +373,10 @@ static int control_adjust(struct stt_comparison *c)
 			return -ENOMEM;
 		logs_of(&ctl->base, lc);
 		logs_of(&ctl->cand, lc + nb);
+		for (size_t k = 0; k < nb; k++)
+			mean += lc[k] / (double)nb;
+		for (size_t k = 0; k < nb + nc; k++)
+			lc[k] -= mean;
 		for (size_t j = 0; j < c->n && !r; j++) {
 			struct stt_cmp_metric *m = &c->m[j];
 
@@ -457,7 +451,7 @@ static void control_rule(struct stt_comparison *c)
 				 : v == STT_CMP_REGRESSION
 				     ? ", its other regressions inconclusive"
 				     : ", its other improvements inconclusive");
-		else if (made || v != STT_CMP_NO_CHANGE)
+		else if (v != STT_CMP_NO_CHANGE)
 			snprintf(
 			    ctl->r.why, sizeof(ctl->r.why),
 			    "the machine's control (no storage, never gated): %+.0f%%, so this "
