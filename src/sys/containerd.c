@@ -18,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SOCK_MAX     107
 #define TTRPC_SUFFIX "/containerd.sock.ttrpc"
 #define RUN_DIR	     "/run/containerd"
 #define RUNC_ROOT    RUN_DIR "/runc"
@@ -182,11 +181,11 @@ int stt_containerd_start(const struct stt_containerd_opts *o, struct stt_contain
 		return -ENOMEM;
 	if ((r = stt_containerd_find(c->binary, sizeof(c->binary), c->version, sizeof(c->version))))
 		goto fail;
-	if (strlen(o->dir) + strlen(TTRPC_SUFFIX) > SOCK_MAX) {
+	if (strlen(o->dir) + strlen(TTRPC_SUFFIX) > STT_CONTAINERD_SOCK_MAX) {
 		r = stt_err(-ENAMETOOLONG,
 			    "%s: too long for containerd's sockets in it (at most %zu bytes; use a "
 			    "shorter --workdir)",
-			    o->dir, SOCK_MAX - strlen(TTRPC_SUFFIX));
+			    o->dir, STT_CONTAINERD_SOCK_MAX - strlen(TTRPC_SUFFIX));
 		goto fail;
 	}
 	if (!access(o->dir, F_OK)) {

@@ -28,6 +28,12 @@
 struct stt_journal;
 
 #define STT_CONTAINERD_TIMEOUT_MS	60000
+/*
+ * The longest unix socket path containerd takes: the BSDs' limit, which it keeps on Linux too,
+ * where the kernel's is 107 (containerd 1.6 here: a socket path of 104 bytes starts, 105 makes
+ * it exit -- also the one dockerd's containerd makes below dockerd's exec root).
+ */
+#define STT_CONTAINERD_SOCK_MAX		104
 #define STT_CONTAINERD_SNAPSHOTTER_TYPE "io.containerd.snapshotter.v1"
 
 struct stt_containerd_opts {

@@ -2,6 +2,7 @@
 #include "sys/dockerd.h"
 
 #include "base/err.h"
+#include "sys/containerd.h"
 #include "sys/exec.h"
 #include "sys/fsutil.h"
 #include "sys/http.h"
@@ -18,8 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SOCK_MAX 107
-/* The longest socket path dockerd makes below its exec root. */
+/* The longest socket path dockerd makes below its exec root (its containerd's). */
 #define EXEC_SOCK_SUFFIX "/exec/containerd/containerd.sock.ttrpc"
 
 static const char *const run_dirs[] = {"/run/docker", "/run/containerd"};
@@ -237,11 +237,11 @@ int stt_dockerd_start(const struct stt_dockerd_opts *o, struct stt_dockerd **out
 		return -ENOMEM;
 	if ((r = stt_dockerd_find(d->binary, sizeof(d->binary), d->version, sizeof(d->version))))
 		goto fail;
-	if (strlen(o->dir) + strlen(EXEC_SOCK_SUFFIX) > SOCK_MAX) {
+	if (strlen(o->dir) + strlen(EXEC_SOCK_SUFFIX) > STT_CONTAINERD_SOCK_MAX) {
 		r = stt_err(-ENAMETOOLONG,
 			    "%s: too long for dockerd's sockets below it (at most %zu bytes; use a "
 			    "shorter --workdir)",
-			    o->dir, SOCK_MAX - strlen(EXEC_SOCK_SUFFIX));
+			    o->dir, STT_CONTAINERD_SOCK_MAX - strlen(EXEC_SOCK_SUFFIX));
 		goto fail;
 	}
 	if (!access(o->dir, F_OK)) {

@@ -202,6 +202,7 @@ static const struct {
 	{ "faults", priv_register_faults },
 	{ "trace", priv_register_trace },
 	{ "ctrkill", priv_register_ctrkill },
+	{ "socklen", priv_register_socklen },
 };
 
 /* Caught rather than ignored, so that the commands the tests run get the default back. */

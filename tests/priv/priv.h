@@ -23,6 +23,7 @@ int priv_register_apikill(void);
 int priv_register_faults(void);
 int priv_register_trace(void);
 int priv_register_ctrkill(void);
+int priv_register_socklen(void);
 
 /* The scratch directory of this run (under /var/tmp), made by the runner. */
 const char *priv_dir(void);
