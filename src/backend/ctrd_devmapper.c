@@ -505,17 +505,19 @@ static int ctrd_dm_teardown(struct stt_backend *b)
 	struct ctrd_dm *p = cdm(b);
 	const unsigned int recs[4] = {p ? p->rec_dir : 0, p ? p->lp.rec_data : 0,
 				      p ? p->lp.rec_meta : 0, p ? p->lp.rec_pool : 0};
+	int r;
 
 	if (!p)
 		return 0;
 	stt_boltsim_close(&p->snapdb);
 	stt_boltsim_close(&p->pooldb);
 	stt_boltsim_close(&p->metadb);
-	stt_backend_undo(b->opts.journal, recs, 4);
+	/* what could not be undone stays in the journal, for "stortune cleanup" to name */
+	r = stt_backend_undo(b->opts.journal, recs, 4);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 	b->priv = NULL;
-	return 0;
+	return r;
 }
 
 static int ctrd_dm_pool_status(struct stt_backend *b, struct stt_pool_status *st)
