@@ -147,6 +147,8 @@ if [ -n "$LEVELS" ] && [ "$TRIALS" -gt 0 ]; then
 import sys
 bins = [("under 5%", 0, .05), ("5-15% (the 10%)", .05, .15), ("15-35% (the 25%)", .15, .35),
         ("35% and more", .35, float("inf"))]
+# the same trials in 5% steps: how the rate rises with the size
+bins += [("  %d-%d%%" % (lo, lo + 5), lo / 100, (lo + 5) / 100) for lo in range(5, 35, 5)]
 n = {b[0]: [0, 0, 0] for b in bins}
 for line in sys.stdin:
     c, reg, inc = line.split()
