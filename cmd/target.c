@@ -13,9 +13,13 @@
 #include "sys/probe.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void cmd_target_init(struct cmd_target *t)
@@ -129,17 +133,42 @@ static int refuse(const struct cmd_entry *e, int r)
 			"%s", stt_err_msg());
 }
 
+/* The scratch directory this process made (it did not exist before), to go when it ends. */
+static char made_workdir[PATH_MAX];
+
+/*
+ * At exit: the scratch directory this process made is removed when it is empty (each run
+ * removes what it made inside), under its lock, so that never a directory another run holds.
+ */
+static void remove_made_workdir(void)
+{
+	int fd = open(made_workdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (!flock(fd, LOCK_EX | LOCK_NB))
+		(void)rmdir(made_workdir);
+	close(fd);
+}
+
 int cmd_target_lock(const struct cmd_entry *e, struct cmd_target *t)
 {
+	struct stat st;
+	bool existed;
 	int r;
 
 	if (t->lock_fd >= 0)
 		return CMD_CONTINUE;
 	/* the journal directory first: a refusal there leaves the scratch directory unmade */
-	if ((r = stt_fs_check_own_dir(t->journal_dir)) ||
-	    (r = stt_fs_own_dir(t->o.workdir, 0700)) ||
+	if ((r = stt_fs_check_own_dir(t->journal_dir)))
+		return refuse(e, r);
+	existed = !lstat(t->o.workdir, &st);
+	if ((r = stt_fs_own_dir(t->o.workdir, 0700)) ||
 	    (r = stt_fs_lock_dir(t->o.workdir, &t->lock_fd)))
 		return refuse(e, r);
+	if (!existed && !made_workdir[0] &&
+	    strlen(t->o.workdir) < sizeof(made_workdir) && !atexit(remove_made_workdir))
+		snprintf(made_workdir, sizeof(made_workdir), "%s", t->o.workdir);
 	return CMD_CONTINUE;
 }
 

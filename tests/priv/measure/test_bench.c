@@ -101,13 +101,28 @@ static void test_overlay_ci(void)
 			0);
 	json_object_put(doc);
 
-	/* Nothing left: no mount, loop device, file or journal. */
+	/* Nothing left: no mount, loop device, file or journal; the scratch directory the run
+	 * made is gone too. */
 	CU_ASSERT_NOT_EQUAL(priv_sh("grep -q ' %s' /proc/self/mountinfo", work), 0);
 	CU_ASSERT_NOT_EQUAL(priv_sh("losetup -a | grep -q '%s'", work), 0);
-	CU_ASSERT_EQUAL(priv_sh("[ -z \"$(ls -A '%s')\" ] && [ -z \"$(ls -A '%s')\" ]", work,
-				jdir),
-			0);
+	CU_ASSERT_NOT_EQUAL(priv_sh("[ -e '%s' ]", work), 0);
+	CU_ASSERT_EQUAL(priv_sh("[ -z \"$(ls -A '%s')\" ]", jdir), 0);
 	priv_sh("rm -rf '%s' '%s' '%s'", work, jdir, out);
+}
+
+/* A scratch directory that was there before the run stays, as it was (empty here). */
+static void test_workdir_kept(void)
+{
+	char work[512];
+
+	snprintf(work, sizeof(work), "%s/bench-kept", priv_dir());
+	CU_ASSERT_EQUAL_FATAL(priv_sh("mkdir -m 0700 '%s'", work), 0);
+	CU_ASSERT_EQUAL(priv_sh("%s bench --backend overlay --profile ci --containers 2 "
+				"--repetitions 1 --workdir '%s' -q -o /dev/null >/dev/null",
+				priv_stortune(), work),
+			0);
+	CU_ASSERT_EQUAL(priv_sh("[ -d '%s' ] && [ -z \"$(ls -A '%s')\" ]", work, work), 0);
+	priv_sh("rmdir '%s'", work);
 }
 
 static void test_bad_profiles(void)
@@ -149,6 +164,7 @@ int priv_register_bench(void)
 	if (!s)
 		return CU_get_error();
 	CU_add_test(s, "overlay, ci profile: complete, plausible, nothing left", test_overlay_ci);
+	CU_add_test(s, "a scratch directory that was there stays", test_workdir_kept);
 	CU_add_test(s, "bad profiles: file, line, key; exit 2", test_bad_profiles);
 	return CU_get_error();
 }
