@@ -40,6 +40,8 @@ result=$out/candidate.json
 [ "$mode" = baseline ] && result=$out/baseline.json
 echo "== stortune bench: overlay, profile $profile, ${reps:-the profile's} repetitions of" \
 	"$containers containers (journal in $JOURNAL_DIR)"
+made_jdir=
+[ -e "$JOURNAL_DIR" ] || made_jdir=1
 ./stortune bench --backend overlay --profile "$profile" ${reps:+--repetitions "$reps"} \
 	--containers "$containers" --journal-dir "$JOURNAL_DIR" -q -o "$result" \
 	>"$out/bench.txt" || {
@@ -47,6 +49,8 @@ echo "== stortune bench: overlay, profile $profile, ${reps:-the profile's} repet
 		"stortune cleanup --journal-dir $JOURNAL_DIR)" >&2
 	exit 2
 }
+# a clean run leaves its journal directory empty; the one made for it goes too
+[ -z "$made_jdir" ] || rmdir "$JOURNAL_DIR" 2>/dev/null
 if [ "$mode" = baseline ]; then
 	mkdir -p "$(dirname "$baseline")"
 	mv "$result" "$baseline"
