@@ -227,7 +227,8 @@ static void fmt_rule(char *buf, size_t len, const struct stt_cmp_params *p)
 		 "not gated: a threshold so raised to %g%% or more, a percentile with fewer "
 		 "than %d samples beyond it a repetition; times and rates with %d or more "
 		 "repetitions a side are first adjusted for the mode's control (tmpfs "
-		 "directories, no storage; %s); inconclusive: fewer than %d repetitions a "
+		 "directories, no storage; %s), their thresholds raised by %g times what "
+		 "that moved them by; inconclusive: fewer than %d repetitions a "
 		 "side, or, of the figures not adjusted, a mode's regressions when its "
 		 "control would itself be a regression at the threshold (its improvements, "
 		 "when faster)",
@@ -235,7 +236,8 @@ static void fmt_rule(char *buf, size_t len, const struct stt_cmp_params *p)
 		 p->n_per_metric ? " unless the metric has its own" : "", p->noise_factor,
 		 (2.0 * p->confidence - 1.0) * 100.0, STT_COMPARE_MAX_GATED * 100.0,
 		 STT_COMPARE_TAIL_MIN, STT_COMPARE_ADJUST_MIN_N,
-		 p->no_control ? "off: --no-control" : "marked *", STT_COMPARE_MIN_N);
+		 p->no_control ? "off: --no-control" : "marked *", STT_COMPARE_ADJUST_HEDGE,
+		 STT_COMPARE_MIN_N);
 }
 
 static size_t count_failing(const struct opts *o, const struct stt_comparison *c)
@@ -797,7 +799,7 @@ const struct cmd_entry cmd_compare_entry = {
     .summary = "compare two results files: exit 1 on a statistically significant regression",
     .synopsis =
 	"compare BASELINE.json CANDIDATE.json [--threshold [GLOB=]5%] [--alpha 0.05] "
-	"[--noise-factor 3] [--no-control] [--metric GLOB] [--fail-on regression|improvement|any|"
+	"[--noise-factor 2.5] [--no-control] [--metric GLOB] [--fail-on regression|improvement|any|"
 	"inconclusive] [--junit FILE] [--markdown FILE] [--allow-env-mismatch]",
     .help = "Compares every figure present in both runs -- per backend, mode and phase the\n"
 	    "latency p50 and p99 and the amplification, the storm's containers/s, and the raw\n"
@@ -808,7 +810,7 @@ const struct cmd_entry cmd_compare_entry = {
 	    "likewise. Change and threshold are compared as log ratios, so a factor counts\n"
 	    "the same either way: a rate that halves as a time that doubles.\n"
 	    "\nIt decides only what the data can decide:\n"
-	    "  - a metric's threshold is raised to --noise-factor (3) times the spread of one\n"
+	    "  - a metric's threshold is raised to --noise-factor (2.5) times the spread of one\n"
 	    "    of the baseline's repetitions, seen from its neighbours ((q90-q10)/2.56 of\n"
 	    "    the steps between successive log values, over sqrt 2), shown as ~31%: two\n"
 	    "    runs of one build move by more than their repetitions' spread suggests\n"
@@ -826,14 +828,16 @@ const struct cmd_entry cmd_compare_entry = {
 	    "    backend and mode is adjusted for it before the test, repetition by\n"
 	    "    repetition: log value - slope x (log control - the baseline's mean), the\n"
 	    "    slope fitted inside the two runs (pooled, as in an analysis of covariance),\n"
-	    "    so a change between the runs that the control explains is taken out. Such\n"
-	    "    a change is marked * and its slope is in --json; the medians are shown as\n"
-	    "    recorded. Figures not adjusted (fewer repetitions): when the control would\n"
-	    "    itself be a regression at the threshold as given (p < alpha, its bound\n"
-	    "    beyond the threshold), the mode's regressions are inconclusive -- the\n"
-	    "    kernel itself ran slower, which moves the phases as much as slower storage\n"
-	    "    would; when faster, its improvements. The control is compared whatever\n"
-	    "    --metric keeps; a document without it (older) is decided without it.\n"
+	    "    so a change between the runs that the control explains is taken out. As the\n"
+	    "    control has jumps of its own, half of what the adjustment moved the figure\n"
+	    "    by is added to its threshold. Such a change is marked * and its slope is in\n"
+	    "    --json; the medians are shown as recorded. Figures not adjusted (fewer\n"
+	    "    repetitions): when the control would itself be a regression at the\n"
+	    "    threshold as given (p < alpha, its bound beyond the threshold), the mode's\n"
+	    "    regressions are inconclusive -- the kernel itself ran slower, which moves\n"
+	    "    the phases as much as slower storage would; when faster, its improvements.\n"
+	    "    The control is compared whatever --metric keeps; a document without it\n"
+	    "    (older) is decided without it.\n"
 	    "Runs from different environments (kernel, device model, profile, options,\n"
 	    "Docker version, the tool's major version) are refused.\n"
 	    "\noptions:\n"
@@ -847,7 +851,7 @@ const struct cmd_entry cmd_compare_entry = {
 	    "  --fail-on WHAT         exit 1 on: regression (default), improvement, any, or\n"
 	    "                         inconclusive (a regression or an undecided metric)\n"
 	    "  --noise-factor K       raise each threshold to K x the baseline's spread of one\n"
-	    "                         repetition (default 3; 0 turns the rule off)\n"
+	    "                         repetition (default 2.5; 0 turns the rule off)\n"
 	    "  --no-control           the machine's control adjusts and excuses nothing\n"
 	    "                         (shown only)\n"
 	    "  --junit FILE           JUnit XML: a test case per metric, failures as --fail-on\n"

@@ -441,8 +441,9 @@
 			c.params.alpha + ' and the change\'s bound beyond the threshold (' + pct(c.params.threshold) + ', raised to ' +
 			(c.params.noise_factor ?? '-') + ' times the spread of one of the baseline\'s repetitions); ' +
 			'the interval is the one-sided bounds of the relative change at ' + c.params.confidence + '. A change adjusted for ' +
-			'the machine\'s control (its method says so) is the storage\'s once the control\'s share is taken out; the medians ' +
-			'are as recorded.')];
+			'the machine\'s control (its method says so) is the storage\'s once the control\'s share is taken out' +
+			(fin(c.params.adjust_hedge) ? ', its threshold raised by ' + c.params.adjust_hedge + ' times what the adjustment moved it by' : '') +
+			'; the medians are as recorded.')];
 		if (c.environment_differences && c.environment_differences.length)
 			kids.push(el('p', { class: 'warn' }, 'The runs come from different environments: ' + c.environment_differences.join('; ')));
 		kids.push(table('compare', ['metric', 'verdict', 'change', 'interval', 'baseline', 'n', 'candidate', 'n', 'p (worse)', 'method'],

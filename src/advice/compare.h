@@ -36,7 +36,8 @@
  *     backend and mode are adjusted for it, repetition by repetition, before they are
  *     compared (log value - slope x (log control - the baseline's mean log control), the
  *     slope pooled within the two runs): the machine's wander moves a repetition's figures
- *     with its control, between the runs as within them. Of the figures not adjusted:
+ *     with its control, between the runs as within them; STT_COMPARE_ADJUST_HEDGE times
+ *     what that moved the figure by is added to its threshold. Of the figures not adjusted:
  *     when the control says the machine itself was slower in the candidate (its verdict
  *     would be a regression), the regressions of that backend and mode are "inconclusive"
  *     -- a slower kernel slows the phases as much as slower storage does; when faster, the
@@ -63,6 +64,12 @@ struct json_object;
 #define STT_COMPARE_TAIL_MIN 5
 /* Repetitions a side from which a figure is adjusted for the machine's control. */
 #define STT_COMPARE_ADJUST_MIN_N 20
+/*
+ * What the adjustment moved a figure by (slope x the control's change, as a log ratio) is no
+ * surer than the control, which has jumps of its own: this share of it is added to the
+ * figure's threshold.
+ */
+#define STT_COMPARE_ADJUST_HEDGE 0.5
 
 enum stt_cmp_better { STT_CMP_LOWER_BETTER, STT_CMP_HIGHER_BETTER };
 
@@ -101,7 +108,7 @@ struct stt_cmp_params {
 	double alpha;	   /* level of the one-sided Mann-Whitney test (0.05) */
 	double threshold;  /* relative change that counts, e.g. 0.05 */
 	double confidence; /* of each one-sided bound of the change (0.90) */
-	double noise_factor; /* the threshold is at least this times the noise (3); 0: off */
+	double noise_factor; /* the threshold is at least this times the noise (2.5); 0: off */
 	bool no_control;     /* the machine's control is shown but adjusts and excuses nothing */
 	/* thresholds of some metrics (borrowed): the last one whose glob matches wins */
 	const struct stt_cmp_threshold *per_metric;
@@ -121,7 +128,8 @@ struct stt_cmp_result {
 	double p_worse;	 /* one-sided Mann-Whitney p in the worse direction; NAN for medians */
 	double p_better; /* and in the better direction */
 	double noise;	 /* spread of one repetition (relative); NAN for medians */
-	double threshold_eff; /* the threshold applied: max(threshold, noise_factor x noise) */
+	double threshold_eff; /* the threshold applied: max(threshold, noise_factor x noise),
+			       * plus the hedge of an adjusted figure (STT_COMPARE_ADJUST_HEDGE) */
 	enum stt_cmp_verdict verdict;
 	char why[192]; /* for "inconclusive" and "not gated": the reason and what would settle it */
 };
@@ -149,6 +157,7 @@ struct stt_cmp_metric {
 	bool adjusted;	  /* its repetitions were adjusted for the control's (control_adjust) */
 	bool adjusting;	  /* the control: it adjusted some figures of its backend and mode */
 	double slope;	  /* then the slope of its log values on the control's */
+	double moved;	  /* and how far that moved the candidate's against the baseline's (log) */
 	struct stt_cmp_sample base, cand;
 	struct stt_cmp_result r;
 };

@@ -320,15 +320,15 @@ static void test_noise(void)
 	double noise = SPREAD_PER_SD * 0.1;
 
 	stt_compare_params_init(&p);
-	CU_ASSERT_DOUBLE_EQUAL(p.noise_factor, 3.0, 0);
-	/* +20% where one repetition spreads +-11%: the threshold rises to 3 x 11% = 33% */
+	CU_ASSERT_DOUBLE_EQUAL(p.noise_factor, 2.5, 0);
+	/* +20% where one repetition spreads +-11%: the threshold rises to 2.5 x 11% = 27% */
 	spread_of(bv, 0.1, 1.0);
 	spread_of(cv_, 0.1, 1.2);
 	b.median = median_of(bv, 10);
 	c.median = median_of(cv_, 10);
 	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
 	CU_ASSERT_DOUBLE_EQUAL(r.noise, noise, 1e-9);
-	CU_ASSERT_DOUBLE_EQUAL(r.threshold_eff, 3 * noise, 1e-9);
+	CU_ASSERT_DOUBLE_EQUAL(r.threshold_eff, 2.5 * noise, 1e-9);
 	CU_ASSERT_EQUAL(r.verdict, STT_CMP_WITHIN); /* significant, not beyond the drift */
 	CU_ASSERT_DOUBLE_EQUAL(r.change, 0.2, 1e-9);
 	/* the same data without the rule: a regression at 5% */
@@ -515,11 +515,12 @@ static const struct stt_cmp_metric *named(const struct stt_comparison *c, const 
 /*
  * @n repetitions of start p50 and of the control, both moved by the machine: in spells of 8
  * repetitions it runs 10% slower, and in the candidate all of it @machine times slower; the
- * candidate's storage makes start @storage times slower. 1% noise of their own. Compared
- * with @off as --no-control.
+ * candidate's storage makes start @storage times slower, and its control is @own times its
+ * own (a jump of the control alone). 1% noise of their own. Compared with @off as
+ * --no-control.
  */
-static void machine_case(double storage, double machine, size_t n, bool off,
-			 struct stt_comparison *c)
+static void machine_case_own(double storage, double machine, double own, size_t n, bool off,
+			     struct stt_comparison *c)
 {
 	struct docspec bs = {"overlay", 1.0, 1.0, NULL, NULL, n, true, 1};
 	struct docspec cs = {"overlay", 1.0, 1.0, NULL, NULL, n, true, 2};
@@ -536,7 +537,7 @@ static void machine_case(double storage, double machine, size_t n, bool off,
 			double m = ((i / 8) % 2 ? 1.1 : 1.0) * (d ? machine : 1.0);
 
 			start[i] = 1e6 * m * (d ? storage : 1.0) * (1.0 + 0.01 * normal(&st));
-			ctl[i] = 1e6 * m * (1.0 + 0.01 * normal(&st));
+			ctl[i] = 1e6 * m * (d ? own : 1.0) * (1.0 + 0.01 * normal(&st));
 		}
 		json_object_object_add(stt_json_get(be, "modes.cold.phases.start"), "p50_ns",
 				       summary(start, n, true));
@@ -548,6 +549,12 @@ static void machine_case(double storage, double machine, size_t n, bool off,
 	CU_ASSERT_EQUAL_FATAL(stt_compare_docs(doc[0], doc[1], &p, NULL, 0, c), 0);
 	json_object_put(doc[0]);
 	json_object_put(doc[1]);
+}
+
+static void machine_case(double storage, double machine, size_t n, bool off,
+			 struct stt_comparison *c)
+{
+	machine_case_own(storage, machine, 1.0, n, off, c);
 }
 
 static void test_adjust(void)
@@ -604,6 +611,25 @@ static void test_adjust(void)
 	m = named(&c, "overlay/cold/start/p50");
 	CU_ASSERT_EQUAL(m->r.verdict, STT_CMP_REGRESSION);
 	CU_ASSERT(fabs(m->r.change - 0.3) < 0.03);
+	stt_comparison_release(&c);
+	/*
+	 * The control 8% lower in the candidate on its own, the machine and the storage the
+	 * same: the adjustment moves start by slope x log(0.92), about +8%, and that move raises
+	 * the threshold by STT_COMPARE_ADJUST_HEDGE times itself.
+	 */
+	machine_case_own(1.0, 1.0, 0.92, 40, false, &c);
+	m = named(&c, "overlay/cold/start/p50");
+	CU_ASSERT(m->adjusted);
+	CU_ASSERT(fabs(m->moved - m->slope * log(0.92)) < 0.01);
+	CU_ASSERT(m->r.change > 0.06);
+	CU_ASSERT_DOUBLE_EQUAL(m->r.threshold_eff,
+			       fmax(log1p(m->threshold), STT_COMPARE_NOISE_FACTOR * m->r.noise) +
+				   STT_COMPARE_ADJUST_HEDGE * fabs(m->moved),
+			       1e-12);
+	/* the adjusted +8% would clear the threshold without the hedge; with it, it does not */
+	CU_ASSERT(log1p(m->r.lo) >
+		  fmax(log1p(m->threshold), STT_COMPARE_NOISE_FACTOR * m->r.noise));
+	CU_ASSERT_EQUAL(m->r.verdict, STT_CMP_WITHIN);
 	stt_comparison_release(&c);
 	/* below STT_COMPARE_ADJUST_MIN_N repetitions: not adjusted, the control excuses */
 	machine_case(1.3, 1.3, 16, false, &c);
