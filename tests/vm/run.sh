@@ -310,10 +310,15 @@ if [ $have_ctrd -eq 1 ] && [ -s "$TOUT/tune.json" ]; then
 		cadds=()
 		for b in $ctrd_bins; do cadds+=(--add "$b"); done
 		echo "== vm: booting the guest with containerd.sh (containerd $cver, devmapper; timeout 900s)"
-		TMPDIR=$TMPD "$GUEST" run "$HERE/containerd.sh" --out "$COUT" --timeout 900 --mem 3072 --quiet \
-			"${cadds[@]}" --file "$CDEP/containerd-snapshotter.toml:/deploy/containerd-snapshotter.toml" \
-			--file "$CDEP/image.tar:/deploy/image.tar" --file "$ROOT/profiles/ci.ini:/deploy/ci.ini"
-		RC=$?
+		for attempt in 1 2; do
+			TMPDIR=$TMPD "$GUEST" run "$HERE/containerd.sh" --out "$COUT" --timeout 900 --mem 3072 --quiet \
+				"${cadds[@]}" --file "$CDEP/containerd-snapshotter.toml:/deploy/containerd-snapshotter.toml" \
+				--file "$CDEP/image.tar:/deploy/image.tar" --file "$ROOT/profiles/ci.ini:/deploy/ci.ini"
+			RC=$?
+			# TCG can lock the guest's kernel up in runc (see deploy.sh): once, say so and boot again
+			[ $RC -eq 124 ] && [ $attempt -eq 1 ] && grep -q 'soft lockup' "$COUT/console.log" 2>/dev/null || break
+			echo "note   guest containerd.sh: the guest's kernel locked up under TCG (soft lockup in $COUT/console.log); booting it once more"
+		done
 		if [ $RC -eq 0 ]; then ok "guest ran containerd.sh and exited 0"; else bad "guest containerd.sh (exit $RC; $COUT/console.log)"; fi
 		steps_of "guest containerd:" "$COUT/containerd.txt" pool config.dump containerd.start \
 			plugin.devmapper import run engine engine.clean teardown
