@@ -25,11 +25,13 @@ TRIALS=${2:-10}
 LEVELS=${LEVELS-"300 120"}
 STT=${STT:-./stortune}
 OUT=${OUT:-build/perf/compare_rates}
-WORK=/var/tmp/stt-compare-rates
-JDIR=/dev/shm/stt-compare-rates
+# this run's own (a REDECIDE beside a run must not take its directories away)
+WORK=/var/tmp/stt-compare-rates.$$
+JDIR=/dev/shm/stt-compare-rates.$$
 CG=
 [ "$(id -u)" -eq 0 ] || { echo "compare_rates: needs root" >&2; exit 77; }
-mkdir -p "$OUT" "$WORK" "$JDIR"
+mkdir -p "$OUT"
+[ -n "${REDECIDE:-}" ] || mkdir -p "$WORK" "$JDIR"
 
 bench() { # bench OUTFILE: the documented command (its own scratch and journal directories)
 	"$STT" bench --backend overlay --profile ci --workdir "$WORK" --journal-dir "$JDIR" -q \
@@ -60,14 +62,14 @@ cap_devices() {
 throttle_cgroup() {
 	local iops=$1 majmin
 	if [ -d /sys/fs/cgroup/blkio ]; then
-		CG=/sys/fs/cgroup/blkio/stt-compare-rates
+		CG=/sys/fs/cgroup/blkio/stt-compare-rates.$$
 		mkdir -p "$CG"
 		for majmin in $(cap_devices); do
 			echo "$majmin $iops" >"$CG/blkio.throttle.read_iops_device" || return 1
 			echo "$majmin $iops" >"$CG/blkio.throttle.write_iops_device" || return 1
 		done
 	else
-		CG=/sys/fs/cgroup/stt-compare-rates
+		CG=/sys/fs/cgroup/stt-compare-rates.$$
 		echo +io >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
 		mkdir -p "$CG"
 		for majmin in $(cap_devices); do
