@@ -336,8 +336,11 @@ static void logs_of(const struct stt_cmp_sample *s, double *out)
  * (the control ran inside each repetition): log v becomes log v - slope * @lc, the slope pooled
  * within the two runs (stt_stats_pooled_slope). The machine's wander moves a repetition's
  * figures with its control; the adjustment takes out what the control explains, between the
- * runs as within them. @lc: the control's logs less the baseline's mean of them, baseline then
- * candidate.
+ * runs as within them. A slower machine (a longer control) does not make a time shorter or a
+ * rate higher: a slope of that sign is taken as 0 -- it is the fit's noise, or a run bound by
+ * its device, where the figure does not follow the machine (a capped device may catch up while
+ * the control runs) and carrying the slope across the runs would hide the slowdown. @lc: the
+ * control's logs less the baseline's mean of them, baseline then candidate.
  */
 static int adjust_one(struct stt_cmp_metric *m, const double *lc)
 {
@@ -352,6 +355,9 @@ static int adjust_one(struct stt_cmp_metric *m, const double *lc)
 	r = stt_stats_pooled_slope(ly, lc, nb, ly + nb, lc + nb, nc, &slope);
 	if (!r) {
 		double moved = 0.0;
+
+		if (m->better == STT_CMP_LOWER_BETTER ? slope < 0.0 : slope > 0.0)
+			slope = 0.0;
 
 		for (size_t i = 0; i < nb; i++)
 			m->base.values[i] = exp(ly[i] - slope * lc[i]);

@@ -35,7 +35,8 @@
  *     With STT_COMPARE_ADJUST_MIN_N or more repetitions a side, the times and rates of its
  *     backend and mode are adjusted for it, repetition by repetition, before they are
  *     compared (log value - slope x (log control - the baseline's mean log control), the
- *     slope pooled within the two runs): the machine's wander moves a repetition's figures
+ *     slope pooled within the two runs, 0 when of the sign a slower machine cannot give):
+ *     the machine's wander moves a repetition's figures
  *     with its control, between the runs as within them; STT_COMPARE_ADJUST_HEDGE times
  *     what that moved the figure by is added to its threshold. Of the figures not adjusted:
  *     when the control says the machine itself was slower in the candidate (its verdict
@@ -156,7 +157,7 @@ struct stt_cmp_metric {
 	bool control;	  /* the machine's control of its backend and mode, not a storage figure */
 	bool adjusted;	  /* its repetitions were adjusted for the control's (control_adjust) */
 	bool adjusting;	  /* the control: it adjusted some figures of its backend and mode */
-	double slope;	  /* then the slope of its log values on the control's */
+	double slope;	  /* then the slope of its log values on the control's (0 if turned) */
 	double moved;	  /* and how far that moved the candidate's against the baseline's (log) */
 	struct stt_cmp_sample base, cand;
 	struct stt_cmp_result r;
