@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Sourced by tests/vm/run.sh (its ok/bad/check/steps_of, $GUEST, $TMPD, $ROOT, $HERE): the real
+# Sourced by tests/vm/run.sh (its ok/bad/check/steps_of/guest_run, $GUEST, $TMPD, $ROOT, $HERE): the real
 # engine on the dm backends in the guest (tests/vm/engine.sh) -- Debian's dockerd, containerd,
 # shim and runc of this host added to the guest, `qualify --engine both` on dm-loop and direct-lvm
 # with tests/vm/fixtures/engine-tiny.ini, then a SIGKILL + cleanup -- and the checks it wrote.
@@ -25,7 +25,7 @@ elif [ -n "$emissing" ] || ! command -v jq >/dev/null 2>&1 || [ ! -x "$ROOT/stor
 	bad "guest engine: needs docker.io, jq, the report assets (make deps) and ./stortune; missing:${emissing:- jq or ./stortune}"
 else
 	echo "== vm: booting the guest with engine.sh (the real engine on dm-loop and direct-lvm; timeout ${ENGINE_TIMEOUT:=900}s)"
-	TMPDIR=$TMPD "$GUEST" run "$HERE/engine.sh" --out "$EOUT" --timeout "$ENGINE_TIMEOUT" --mem 3072 --quiet \
+	guest_run "$EOUT" "$HERE/engine.sh" --timeout "$ENGINE_TIMEOUT" --mem 3072 --quiet \
 		--add "$(command -v jq)" "${eadds[@]}" --env STT_REPORT_ASSETS=/report-assets \
 		--file "$HERE/fixtures/engine-tiny.ini:/profiles/engine-tiny.ini"
 	RC=$?

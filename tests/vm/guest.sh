@@ -31,7 +31,8 @@
 # sees: /dev/nvme0n1 (the scratch disk), $STT_RESULTS (=/results, a directory whose content is brought
 # back into DIR), $STT_DISK (=/dev/nvme0n1). /init prints
 # "STT-VM-EXIT=<code>" when the script ends and powers off; `run` exits with that code, or with 124 on
-# a timeout and 125 when the guest died without printing the marker.
+# a timeout or a kernel locked up (a CPU stuck 120 s or more) and 125 when the guest died without
+# printing the marker.
 #
 # Host packages: qemu-system-x86 busybox-static cpio kmod xz-utils lvm2 dmsetup
 # thin-provisioning-tools xfsprogs e2fsprogs util-linux (see scripts/deps.sh). No loop devices or root-only host operations
@@ -441,6 +442,13 @@ build() {
 # ------------------------------------------------------------------------------------------------ run
 
 QPID="" TPID="" TMPD=""
+
+# locked_up LOG: the console holds a soft lockup of 120 s or more.
+locked_up() {
+	grep -aoE 'soft lockup - CPU#[0-9]+ stuck for [0-9]+s' "$1" 2>/dev/null |
+		awk '{ s = $NF; sub(/s$/, "", s); if (s + 0 >= 120) f = 1 } END { exit !f }'
+}
+
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM HUP
@@ -544,12 +552,18 @@ run() {
 		tail -n +1 -f --pid="$QPID" "$log" 2>/dev/null &
 		TPID=$!
 	fi
-	local deadline killed=""
+	local deadline killed="" polls=0
 	deadline=$(awk -v a="$t0" -v b="$timeout" 'BEGIN { printf "%d", a + b }')
 	while kill -0 "$QPID" 2>/dev/null; do
 		if [ -z "$t_init" ] && grep -aq 'STT-VM-INIT' "$log"; then t_init=$(now); fi
 		if [ -z "$t_marker" ] && grep -aq 'STT-VM-EXIT=' "$log"; then t_marker=$(now); fi
 		if [ "$(date +%s)" -ge "$deadline" ]; then killed=timeout; break; fi
+		# Every 5 s: a CPU stuck for 120 s or more is a kernel locked up under TCG (runc can do
+		# it), not a slow guest -- shorter soft lockups pass on a loaded host; stop it now.
+		polls=$((polls + 1))
+		if [ $((polls % 25)) -eq 0 ] && [ -z "$t_marker" ] && locked_up "$log"; then
+			killed=lockup; break
+		fi
 		# The guest printed its marker but did not power off: give it 20 s, then stop it.
 		if [ -n "$t_marker" ] && [ "$(elapsed "$t_marker" "$(now)" | cut -d. -f1)" -ge 20 ]; then
 			killed=nopoweroff; break
@@ -591,6 +605,10 @@ run() {
 	rc=$(grep -aoE 'STT-VM-EXIT=[0-9]+' "$log" | tail -n 1 | cut -d= -f2 || true)
 	if [ "$killed" = timeout ]; then
 		note "TIMEOUT: the guest did not finish within $timeout s; qemu killed (console: $log)"
+		exit 124
+	fi
+	if [ "$killed" = lockup ]; then
+		note "LOCKUP: a CPU of the guest's kernel stuck for 120 s or more (soft lockup); qemu killed (console: $log)"
 		exit 124
 	fi
 	if [ -z "$rc" ]; then

@@ -31,6 +31,20 @@ PASS=0
 FAIL=0
 ok() { PASS=$((PASS + 1)); echo "ok     $*"; }
 bad() { FAIL=$((FAIL + 1)); echo "FAIL   $*"; }
+# guest_run OUT SCRIPT [guest.sh run options]: boots the guest; when its kernel locked up under
+# TCG (exit 124 and a soft lockup on the console: runc can do that, see deploy.sh), says so and
+# boots it once more.
+guest_run() {
+	local out=$1 rc attempt
+	shift
+	for attempt in 1 2; do
+		TMPDIR=$TMPD "$GUEST" run "$@" --out "$out"
+		rc=$?
+		[ $rc -eq 124 ] && [ $attempt -eq 1 ] && grep -q 'soft lockup' "$out/console.log" 2>/dev/null || break
+		echo "note   guest $(basename "$1"): the guest's kernel locked up under TCG (soft lockup in $out/console.log); booting it once more"
+	done
+	return $rc
+}
 check() { # check NAME COMMAND...
 	local name=$1
 	shift
@@ -272,7 +286,7 @@ if command -v jq >/dev/null 2>&1; then
 		[ -e /usr/bin/docker-init ] && dadds+=(--add /usr/bin/docker-init)
 	fi
 	echo "== vm: booting the guest with deploy.sh ($DDIR; dockerd: $([ $have_docker -eq 1 ] && echo yes || echo "not on this host"); timeout ${DEPLOY_TIMEOUT:=600}s)"
-	TMPDIR=$TMPD "$GUEST" run "$HERE/deploy.sh" --out "$DOUT" --timeout "$DEPLOY_TIMEOUT" --quiet "${dadds[@]}" \
+	guest_run "$DOUT" "$HERE/deploy.sh" --timeout "$DEPLOY_TIMEOUT" --quiet "${dadds[@]}" \
 		--file "$DDIR/setup-direct-lvm.sh:/deploy/setup-direct-lvm.sh" \
 		--file "$DDIR/$DDAEMON:/deploy/daemon.json" \
 		--file "$DDIR/docker-thinpool.profile:/deploy/docker-thinpool.profile" \
@@ -310,15 +324,10 @@ if [ $have_ctrd -eq 1 ] && [ -s "$TOUT/tune.json" ]; then
 		cadds=()
 		for b in $ctrd_bins; do cadds+=(--add "$b"); done
 		echo "== vm: booting the guest with containerd.sh (containerd $cver, devmapper; timeout 900s)"
-		for attempt in 1 2; do
-			TMPDIR=$TMPD "$GUEST" run "$HERE/containerd.sh" --out "$COUT" --timeout 900 --mem 3072 --quiet \
-				"${cadds[@]}" --file "$CDEP/containerd-snapshotter.toml:/deploy/containerd-snapshotter.toml" \
-				--file "$CDEP/image.tar:/deploy/image.tar" --file "$ROOT/profiles/ci.ini:/deploy/ci.ini"
-			RC=$?
-			# TCG can lock the guest's kernel up in runc (see deploy.sh): once, say so and boot again
-			[ $RC -eq 124 ] && [ $attempt -eq 1 ] && grep -q 'soft lockup' "$COUT/console.log" 2>/dev/null || break
-			echo "note   guest containerd.sh: the guest's kernel locked up under TCG (soft lockup in $COUT/console.log); booting it once more"
-		done
+		guest_run "$COUT" "$HERE/containerd.sh" --timeout 900 --mem 3072 --quiet \
+			"${cadds[@]}" --file "$CDEP/containerd-snapshotter.toml:/deploy/containerd-snapshotter.toml" \
+			--file "$CDEP/image.tar:/deploy/image.tar" --file "$ROOT/profiles/ci.ini:/deploy/ci.ini"
+		RC=$?
 		if [ $RC -eq 0 ]; then ok "guest ran containerd.sh and exited 0"; else bad "guest containerd.sh (exit $RC; $COUT/console.log)"; fi
 		steps_of "guest containerd:" "$COUT/containerd.txt" pool config.dump containerd.start \
 			plugin.devmapper import run engine engine.clean teardown
