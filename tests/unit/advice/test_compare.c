@@ -635,9 +635,10 @@ static void test_adjust(void)
 	stt_comparison_release(&c);
 	/*
 	 * A run bound by its device: the candidate's start 30% slower and going the other way
-	 * from its control's spells, its machine 20% faster. The pooled slope comes out below 0
-	 * (a slower machine, a shorter start): taken as 0, the +30% stands as recorded; carried
-	 * across the runs, it would take about 10% off and hide the slowdown in the threshold.
+	 * from its control's spells, its control 20% faster on its own. The pooled slope comes
+	 * out below 0 (a slower machine, a shorter start): taken as 0, the +30% stands as
+	 * recorded; carried across the runs, it would take about 10% off and hide the slowdown in
+	 * the threshold.
 	 */
 	machine_case_follow(1.3, 1.0, 0.8, -3.0, 40, false, &c);
 	m = named(&c, "overlay/cold/start/p50");
