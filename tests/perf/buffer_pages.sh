@@ -80,26 +80,29 @@ def pieces(pid, addrs):
             out.append((len(pfns) - asc, asc, desc))
     return out
 
-def fio_run():
-    p = subprocess.Popen(["stdbuf", "-oL", "fio", "--debug=mem", job], stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True)
-    bufs = {}
-    for line in p.stdout:
-        m = re.match(r"mem\s+(\d+)\s+io_u 0x[0-9a-f]+, mem (0x[0-9a-f]+)", line)
-        if m:
-            bufs.setdefault(m.group(1), []).append(int(m.group(2), 16))
-            pid, addrs = m.group(1), bufs[m.group(1)]
-            if len(addrs) == depth:
-                break
-    else:
-        p.stdout.read()
-        p.wait()
-        return None
-    time.sleep(1)
-    r = pieces(pid, addrs)
-    p.stdout.read()
+def watch(p, stream, pattern, addrs):
+    """Reads @stream of @p up to the line @pattern matches, then the pieces of the buffers
+    addrs(match) names in the process the match's "pid" group (or @p) is; None if none."""
+    r = None
+    for line in stream:
+        m = re.match(pattern, line)
+        if m and (a := addrs(m)):
+            time.sleep(1)  # the job is running: its buffers are in place
+            r = pieces(m.groupdict().get("pid") or p.pid, a)
+            break
+    stream.read()
     p.wait()
     return r
+
+def fio_run():
+    """fio prints each buffer's address in its job process; the last of them decides."""
+    p = subprocess.Popen(["stdbuf", "-oL", "fio", "--debug=mem", job], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    seen = []
+    def addrs(m):
+        seen.append(int(m.group(2), 16))
+        return seen if len(seen) == depth else None
+    return watch(p, p.stdout, r"mem\s+(?P<pid>\d+)\s+io_u 0x[0-9a-f]+, mem (0x[0-9a-f]+)", addrs)
 
 def own_run():
     env = dict(os.environ, LD_PRELOAD=os.path.abspath("build/perf/memalign_log.so"),
@@ -108,16 +111,8 @@ def own_run():
                           "--iodepth", str(depth), "--size", "1g", "--runtime", "3s",
                           "--time-based"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                          text=True, env=env)
-    r = None
-    for line in p.stderr:
-        m = re.match(r"memalign_log: (0x[0-9a-f]+)", line)
-        if m:
-            time.sleep(1)
-            r = pieces(p.pid, [int(m.group(1), 16) + i * bs for i in range(depth)])
-            break
-    p.stderr.read()
-    p.wait()
-    return r
+    return watch(p, p.stderr, r"memalign_log: (0x[0-9a-f]+)",
+                 lambda m: [int(m.group(1), 16) + i * bs for i in range(depth)])
 
 def line(name, k, r):
     if not r:
