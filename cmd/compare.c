@@ -33,6 +33,7 @@ enum {
 	OPT_FAIL_ON,
 	OPT_ALLOW_ENV,
 	OPT_NOISE_FACTOR,
+	OPT_BLOCKS,
 	OPT_NO_CONTROL,
 };
 
@@ -220,10 +221,18 @@ static void print_reasons(const struct stt_comparison *c, FILE *f)
 /* One line on the rule, for every output. */
 static void fmt_rule(char *buf, size_t len, const struct stt_cmp_params *p)
 {
+	char units[96] = "each repetition a unit";
+
+	if (p->blocks > 1)
+		snprintf(units, sizeof(units),
+			 "the units the medians of %u blocks of consecutive repetitions a side "
+			 "(of %u or more)",
+			 p->blocks, STT_COMPARE_BLOCK_MIN * p->blocks);
 	snprintf(buf, len,
 		 "a change counts when the one-sided Mann-Whitney test gives p < %g and its "
 		 "one-sided %g%% bound lies beyond the threshold (%g%%%s, raised to %g times the "
-		 "spread of one repetition: ~; interval shown: both bounds, %g%% two-sided); "
+		 "spread of one repetition: ~; interval shown: both bounds, %g%% two-sided), "
+		 "%s; "
 		 "not gated: a threshold so raised to %g%% or more, a percentile with fewer "
 		 "than %d samples beyond it a repetition; times and rates with %d or more "
 		 "repetitions a side are first adjusted for the mode's control (tmpfs "
@@ -234,7 +243,7 @@ static void fmt_rule(char *buf, size_t len, const struct stt_cmp_params *p)
 		 "when faster)",
 		 p->alpha, p->confidence * 100.0, p->threshold * 100.0,
 		 p->n_per_metric ? " unless the metric has its own" : "", p->noise_factor,
-		 (2.0 * p->confidence - 1.0) * 100.0, STT_COMPARE_MAX_GATED * 100.0,
+		 (2.0 * p->confidence - 1.0) * 100.0, units, STT_COMPARE_MAX_GATED * 100.0,
 		 STT_COMPARE_TAIL_MIN, STT_COMPARE_ADJUST_MIN_N,
 		 p->no_control ? "off: --no-control" : "marked *", STT_COMPARE_ADJUST_HEDGE,
 		 STT_COMPARE_MIN_N);
@@ -635,6 +644,7 @@ static int parse_opts(const struct cmd_entry *self, struct cmd_ctx *ctx, int arg
 	    {"fail-on", required_argument, NULL, OPT_FAIL_ON},
 	    {"allow-env-mismatch", no_argument, NULL, OPT_ALLOW_ENV},
 	    {"noise-factor", required_argument, NULL, OPT_NOISE_FACTOR},
+	    {"blocks", required_argument, NULL, OPT_BLOCKS},
 	    {"no-control", no_argument, NULL, OPT_NO_CONTROL},
 	    {NULL, 0, NULL, 0},
 	};
@@ -699,6 +709,21 @@ static int parse_opts(const struct cmd_entry *self, struct cmd_ctx *ctx, int arg
 						       "--noise-factor %s: a number from 0 (off) "
 						       "to 100",
 						       optarg);
+			break;
+		}
+		case OPT_BLOCKS: {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || *optarg == '-' ||
+			    v > STT_COMPARE_MAX_BLOCKS)
+				return cmd_usage_error(self,
+						       "--blocks %s: a whole number from 0 (each "
+						       "repetition) to %d",
+						       optarg, STT_COMPARE_MAX_BLOCKS);
+			o->p.blocks = (unsigned int)v;
 			break;
 		}
 		case OPT_ALLOW_ENV:
@@ -797,18 +822,25 @@ out:
 const struct cmd_entry cmd_compare_entry = {
     .name = "compare",
     .summary = "compare two results files: exit 1 on a statistically significant regression",
-    .synopsis =
-	"compare BASELINE.json CANDIDATE.json [--threshold [GLOB=]5%] [--alpha 0.05] "
-	"[--noise-factor 2.5] [--no-control] [--metric GLOB] [--fail-on regression|improvement|any|"
-	"inconclusive] [--junit FILE] [--markdown FILE] [--allow-env-mismatch]",
+    .synopsis = "compare BASELINE.json CANDIDATE.json [--threshold [GLOB=]5%] [--alpha 0.05] "
+		"[--noise-factor 2.5] [--blocks 10] [--no-control] [--metric GLOB] [--fail-on "
+		"regression|improvement|any|"
+		"inconclusive] [--junit FILE] [--markdown FILE] [--allow-env-mismatch]",
     .help = "Compares every figure present in both runs -- per backend, mode and phase the\n"
 	    "latency p50 and p99 and the amplification, the storm's containers/s, and the raw\n"
-	    "device's IOPS and clat p99 -- repetition by repetition. A regression needs both\n"
-	    "a one-sided Mann-Whitney test with p < alpha and the bound of the change\n"
-	    "(Hodges-Lehmann shift of the log values, distribution-free bound at\n"
-	    "--confidence) lying beyond the threshold in the worse direction; improvements\n"
-	    "likewise. Change and threshold are compared as log ratios, so a factor counts\n"
-	    "the same either way: a rate that halves as a time that doubles.\n"
+	    "device's IOPS and clat p99 -- from the values of their repetitions. A\n"
+	    "regression needs both a one-sided Mann-Whitney test with p < alpha and the\n"
+	    "bound of the change (Hodges-Lehmann shift of the log values, distribution-free\n"
+	    "bound at --confidence) lying beyond the threshold in the worse direction;\n"
+	    "improvements likewise. Change and threshold are compared as log ratios, so a\n"
+	    "factor counts the same either way: a rate that halves as a time that doubles.\n"
+	    "The test's units are blocks: each side's repetitions, in the order they ran,\n"
+	    "are cut into --blocks (10) blocks of consecutive ones and each block gives its\n"
+	    "median (a side with fewer than 4 a block: each repetition is a unit). The\n"
+	    "machine's speed moves in spells of seconds to tens of seconds, so neighbouring\n"
+	    "repetitions are not independent; a spell over part of a run moves some of its\n"
+	    "blocks and widens the bound rather than shifting it, while a slower device\n"
+	    "moves every block.\n"
 	    "\nIt decides only what the data can decide:\n"
 	    "  - a metric's threshold is raised to --noise-factor (2.5) times the spread of one\n"
 	    "    of the baseline's repetitions, seen from its neighbours ((q90-q10)/2.56 of\n"
@@ -854,6 +886,8 @@ const struct cmd_entry cmd_compare_entry = {
 	    "                         inconclusive (a regression or an undecided metric)\n"
 	    "  --noise-factor K       raise each threshold to K x the baseline's spread of one\n"
 	    "                         repetition (default 2.5; 0 turns the rule off)\n"
+	    "  --blocks B             the test's units: medians of B blocks of consecutive\n"
+	    "                         repetitions a side (default 10; 0 or 1: each repetition)\n"
 	    "  --no-control           the machine's control adjusts and excuses nothing\n"
 	    "                         (shown only)\n"
 	    "  --junit FILE           JUnit XML: a test case per metric, failures as --fail-on\n"

@@ -54,6 +54,7 @@ void stt_compare_params_init(struct stt_cmp_params *p)
 	p->threshold = 0.05;
 	p->confidence = 0.90;
 	p->noise_factor = STT_COMPARE_NOISE_FACTOR;
+	p->blocks = STT_COMPARE_BLOCKS;
 }
 
 double stt_compare_threshold(const struct stt_cmp_params *p, const char *name)
@@ -95,6 +96,9 @@ static int check_params(const struct stt_cmp_params *p)
 			       p->confidence);
 	if (!(p->noise_factor >= 0.0 && p->noise_factor <= 100.0))
 		return stt_err(-EINVAL, "noise factor %g: must be from 0 to 100", p->noise_factor);
+	if (p->blocks > STT_COMPARE_MAX_BLOCKS)
+		return stt_err(-EINVAL, "blocks %u: must be from 0 to %d", p->blocks,
+			       STT_COMPARE_MAX_BLOCKS);
 	return 0;
 }
 
@@ -116,6 +120,7 @@ static int test_samples(const struct stt_cmp_params *p, const struct stt_cmp_sam
 	double *x = NULL, *y = NULL;
 	struct stt_shift sh;
 	struct stt_mw mw;
+	size_t nx, ny;
 	int r = -ENOMEM;
 
 	out->log_scale = positive(base) && positive(cand);
@@ -127,8 +132,15 @@ static int test_samples(const struct stt_cmp_params *p, const struct stt_cmp_sam
 		x[i] = out->log_scale ? log(base->values[i]) : base->values[i];
 	for (size_t i = 0; i < cand->n; i++)
 		y[i] = out->log_scale ? log(cand->values[i]) : cand->values[i];
-	if ((r = stt_stats_mann_whitney(x, base->n, y, cand->n, &mw)) ||
-	    (r = stt_stats_shift(x, base->n, y, cand->n, p->confidence, &sh)))
+	nx = base->n;
+	ny = cand->n;
+	if (p->blocks > 1 && nx >= STT_COMPARE_BLOCK_MIN * p->blocks &&
+	    ny >= STT_COMPARE_BLOCK_MIN * p->blocks) {
+		nx = stt_stats_block_medians(x, nx, p->blocks);
+		ny = stt_stats_block_medians(y, ny, p->blocks);
+	}
+	if ((r = stt_stats_mann_whitney(x, nx, y, ny, &mw)) ||
+	    (r = stt_stats_shift(x, nx, y, ny, p->confidence, &sh)))
 		goto out;
 	*p_up = mw.p_greater;
 	*p_down = mw.p_less;
@@ -690,6 +702,7 @@ int stt_comparison_to_json(const struct stt_comparison *c, struct json_object **
 	    stt_json_add(params, "confidence", json_object_new_double(c->params.confidence)) ||
 	    stt_json_add(params, "min_repetitions", json_object_new_int(STT_COMPARE_MIN_N)) ||
 	    stt_json_add(params, "noise_factor", json_object_new_double(c->params.noise_factor)) ||
+	    stt_json_add(params, "blocks", json_object_new_int((int)c->params.blocks)) ||
 	    stt_json_add(params, "control", json_object_new_boolean(!c->params.no_control)) ||
 	    stt_json_add(params, "adjust_min_repetitions",
 			 json_object_new_int(STT_COMPARE_ADJUST_MIN_N)) ||

@@ -11,7 +11,12 @@
  * containers/s and IOPS: higher is better.
  *
  * With at least STT_COMPARE_MIN_N repetitions a side, the repetitions of the two runs are
- * compared (stt_compare_samples()):
+ * compared (stt_compare_samples()), in units of @blocks: each side's values, in the order they
+ * ran, cut into that many blocks of consecutive ones, each block its median (with fewer than
+ * STT_COMPARE_BLOCK_MIN values a block, or @blocks 0 or 1, each value is a unit). The machine's
+ * speed moves in spells of seconds to tens of seconds, so neighbouring repetitions are not
+ * independent: a spell over part of a run moves some blocks and widens the bound, where a rank
+ * test of the repetitions would take it for a shift; a slower device moves every block.
  *   - the one-sided Mann-Whitney test in the worse direction must give p < alpha, and
  *   - the bound of the relative change on the side of "no change" must lie beyond the
  *     threshold: the Hodges-Lehmann shift of the log values with its distribution-free
@@ -61,6 +66,13 @@ struct json_object;
 #define STT_COMPARE_NOISE_FACTOR STT_STATS_NOISE_FACTOR
 /* A metric whose noise-raised threshold reaches this (100%) is not gated. */
 #define STT_COMPARE_MAX_GATED 1.0
+/*
+ * The test's units (stt_cmp_params.blocks): the medians of this many blocks of consecutive
+ * repetitions a side, when a side has STT_COMPARE_BLOCK_MIN repetitions a block or more.
+ */
+#define STT_COMPARE_BLOCKS     10
+#define STT_COMPARE_BLOCK_MIN  4
+#define STT_COMPARE_MAX_BLOCKS 100
 /* Samples beyond a percentile that each repetition needs for the percentile to be gated. */
 #define STT_COMPARE_TAIL_MIN 5
 /* Repetitions a side from which a figure is adjusted for the machine's control. */
@@ -111,6 +123,7 @@ struct stt_cmp_params {
 	double confidence; /* of each one-sided bound of the change (0.90) */
 	double noise_factor; /* the threshold is at least this times the noise (2.5); 0: off */
 	bool no_control;     /* the machine's control is shown but adjusts and excuses nothing */
+	unsigned int blocks; /* the test's units: medians of this many blocks (10); 0 or 1: each */
 	/* thresholds of some metrics (borrowed): the last one whose glob matches wins */
 	const struct stt_cmp_threshold *per_metric;
 	size_t n_per_metric;

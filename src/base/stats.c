@@ -223,6 +223,17 @@ static double quantile_sorted(const double *v, size_t n, double q)
 	return i + 1 < n ? v[i] + (pos - (double)i) * (v[i + 1] - v[i]) : v[n - 1];
 }
 
+size_t stt_stats_block_medians(double *x, size_t n, size_t b)
+{
+	for (size_t k = 0; k < b; k++) {
+		size_t lo = k * n / b, hi = (k + 1) * n / b;
+
+		qsort(x + lo, hi - lo, sizeof(*x), cmp_double);
+		x[k] = quantile_sorted(x + lo, hi - lo, 0.5);
+	}
+	return b;
+}
+
 int stt_stats_spread(const double *x, size_t n, bool logs, double ref, double *out)
 {
 	double *v, w;

@@ -97,13 +97,21 @@ __attribute__((warn_unused_result)) int stt_stats_summarize(const double *x, siz
  * values (@logs; every value must be positive), else of the values over |@ref| (0 when they are
  * all equal or @n is 1, INFINITY when @ref is 0 and they are not). Steps, not the values
  * themselves: a machine whose speed wanders over a long run (tens of seconds a state here)
- * moves the run's values together, which the run's median averages, and would otherwise count
- * as noise of every repetition. Unlike the MAD it sees a figure that flips between two levels
- * from one repetition to the next. Quantiles interpolate between order statistics. 0, -EINVAL
+ * moves the run's values together, which would otherwise count as noise of every repetition
+ * (compare takes that wander into its test's units instead: blocks of repetitions). Unlike the MAD
+ * it sees a figure that flips between two levels from one repetition to the next. Quantiles
+ * interpolate between order statistics. 0, -EINVAL
  * (@n is 0, a value not finite or, with @logs, not positive) or -ENOMEM.
  */
 __attribute__((warn_unused_result)) int stt_stats_spread(const double *x, size_t n, bool logs,
 							 double ref, double *out);
+
+/*
+ * @x's @n values, in the order they ran, cut into @b blocks of consecutive ones (sizes differ
+ * by at most one; 1 <= @b <= @n): each block's median goes to x[k], block k, and the rest of
+ * @x is left in an unspecified order. Returns @b.
+ */
+size_t stt_stats_block_medians(double *x, size_t n, size_t b);
 
 /*
  * The slope of y on a covariate c within two groups, pooled (the slope of an analysis of

@@ -374,6 +374,54 @@ static void test_noise(void)
 	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), -EINVAL);
 }
 
+/*
+ * The test's units are block medians: 150 repetitions a side, the candidate's first 90 (six
+ * blocks of ten) 30% slower -- a spell of the machine over most of a run, which moves the
+ * run's median by about as much. Each repetition a unit: a regression; ten blocks: the four
+ * unmoved ones hold the bound of the change near 0 (at 90% it is the 33rd smallest of the 100
+ * differences of blocks; 40 are of unmoved ones). The whole run 30% slower is a regression
+ * either way, and so is the spell with blocks off (0 or 1).
+ */
+static void test_blocks(void)
+{
+	enum { N = 150 };
+	double bv[N], cv_[N], spell[N];
+	struct stt_cmp_sample b = {.values = bv, .n = N}, c = {.values = spell, .n = N};
+	struct stt_cmp_params p;
+	struct stt_cmp_result r;
+	uint64_t st = 7;
+
+	noisy(bv, N, 1e6, 0.03, &st);
+	noisy(cv_, N, 1e6, 0.03, &st);
+	for (size_t i = 0; i < N; i++)
+		spell[i] = cv_[i] * (i < 90 ? 1.3 : 1.0);
+	b.median = c.median = 1e6; /* not read by the test */
+	stt_compare_params_init(&p);
+	CU_ASSERT_EQUAL(p.blocks, STT_COMPARE_BLOCKS);
+	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
+	CU_ASSERT_NOT_EQUAL(r.verdict, STT_CMP_REGRESSION);
+	CU_ASSERT(r.lo < 0.05);
+	for (unsigned int k = 0; k <= 1; k++) {
+		p.blocks = k;
+		CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
+		CU_ASSERT_EQUAL(r.verdict, STT_CMP_REGRESSION);
+	}
+	for (size_t i = 0; i < N; i++)
+		spell[i] = cv_[i] * 1.3;
+	for (unsigned int k = 0; k <= STT_COMPARE_BLOCKS; k += STT_COMPARE_BLOCKS) {
+		p.blocks = k;
+		CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
+		CU_ASSERT_EQUAL(r.verdict, STT_CMP_REGRESSION);
+		CU_ASSERT_DOUBLE_EQUAL(r.change, 0.3, 0.03);
+	}
+	/* fewer than 4 repetitions a block: each repetition is a unit (what 10 give is above) */
+	p.blocks = STT_COMPARE_BLOCKS;
+	b.n = c.n = 4 * STT_COMPARE_BLOCKS - 1;
+	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
+	CU_ASSERT_EQUAL(r.verdict, STT_CMP_REGRESSION);
+	CU_ASSERT(r.lo > 0.2);
+}
+
 /* A percentile with fewer than 5 samples beyond it a repetition is not gated. */
 static void test_tail(void)
 {
@@ -518,7 +566,8 @@ static const struct stt_cmp_metric *named(const struct stt_comparison *c, const 
  * candidate's storage makes start @storage times slower, and its control is @own times its
  * own (a jump of the control alone). In the candidate, start follows the spells to the power
  * @follow (1: as in the baseline; below 0: the other way, as a run bound by its device). 1%
- * noise of their own. Compared with @off as --no-control.
+ * noise of their own. Compared with @off as --no-control, each repetition a unit (blocks of 8
+ * would be the spells themselves: test_blocks).
  */
 static void machine_case_follow(double storage, double machine, double own, double follow, size_t n,
 				bool off, struct stt_comparison *c)
@@ -548,6 +597,7 @@ static void machine_case_follow(double storage, double machine, double own, doub
 	}
 	stt_compare_params_init(&p);
 	p.no_control = off;
+	p.blocks = 0;
 	CU_ASSERT_EQUAL_FATAL(stt_compare_docs(doc[0], doc[1], &p, NULL, 0, c), 0);
 	json_object_put(doc[0]);
 	json_object_put(doc[1]);
@@ -1054,6 +1104,7 @@ int unit_register_compare(void)
 	CU_add_test(s, "regression rule over 100 seeds", test_rates);
 	CU_add_test(s, "medians fallback and zeros", test_fallbacks);
 	CU_add_test(s, "noise-raised threshold, not gated when too noisy", test_noise);
+	CU_add_test(s, "block medians: a spell over part of a run is not a shift", test_blocks);
 	CU_add_test(s, "a percentile needs samples beyond it: not gated", test_tail);
 	CU_add_test(s, "documents: figures, globs, environment", test_docs);
 	CU_add_test(s, "documents: raw device figures, medians", test_raw);

@@ -785,6 +785,19 @@ static void test_spread(void)
 	CU_ASSERT_EQUAL(stt_stats_spread(zig, 0, false, 1.0, &w), -EINVAL);
 }
 
+/* Blocks in run order, sizes 2, 2, 3 for 7 values in 3; the median of each, even and odd. */
+static void test_block_medians(void)
+{
+	double x[7] = {5, 1, 9, 3, 8, 2, 7}, one[3] = {4, 6, 5};
+
+	CU_ASSERT_EQUAL(stt_stats_block_medians(x, 7, 3), 3);
+	CU_ASSERT_DOUBLE_EQUAL(x[0], 3.0, 0); /* 5 1 */
+	CU_ASSERT_DOUBLE_EQUAL(x[1], 6.0, 0); /* 9 3 */
+	CU_ASSERT_DOUBLE_EQUAL(x[2], 7.0, 0); /* 8 2 7 */
+	CU_ASSERT_EQUAL(stt_stats_block_medians(one, 3, 1), 1);
+	CU_ASSERT_DOUBLE_EQUAL(one[0], 5.0, 0);
+}
+
 static void test_pooled_slope(void)
 {
 	/* slope 2 in each group; the groups 100 apart: that offset is not the slope */
@@ -989,6 +1002,7 @@ int unit_register_stats(void)
 		{ "summary: outliers", test_summary_outliers },
 		{ "summary: errors", test_summary_errors },
 		{ "spread: steps between neighbours", test_spread },
+		{ "block medians in run order", test_block_medians },
 		{ "pooled slope within two groups", test_pooled_slope },
 		{ "Mann-Whitney: distribution against enumeration", test_mw_distribution },
 		{ "normal distribution and quantile", test_norm },
