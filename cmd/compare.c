@@ -225,8 +225,8 @@ static void fmt_rule(char *buf, size_t len, const struct stt_cmp_params *p)
 
 	if (p->blocks > 1)
 		snprintf(units, sizeof(units),
-			 "the units the medians of %u blocks of consecutive repetitions a side "
-			 "(of %u or more)",
+			 "tested on the medians of %u blocks of consecutive repetitions a side "
+			 "(with %u or more)",
 			 p->blocks, STT_COMPARE_BLOCK_MIN * p->blocks);
 	snprintf(buf, len,
 		 "a change counts when the one-sided Mann-Whitney test gives p < %g and its "
@@ -823,9 +823,9 @@ const struct cmd_entry cmd_compare_entry = {
     .name = "compare",
     .summary = "compare two results files: exit 1 on a statistically significant regression",
     .synopsis = "compare BASELINE.json CANDIDATE.json [--threshold [GLOB=]5%] [--alpha 0.05] "
-		"[--noise-factor 2.5] [--blocks 10] [--no-control] [--metric GLOB] [--fail-on "
-		"regression|improvement|any|"
-		"inconclusive] [--junit FILE] [--markdown FILE] [--allow-env-mismatch]",
+		"[--noise-factor 2.5] [--blocks 10] [--no-control] [--metric GLOB] "
+		"[--fail-on regression|improvement|any|inconclusive] [--junit FILE] "
+		"[--markdown FILE] [--allow-env-mismatch]",
     .help = "Compares every figure present in both runs -- per backend, mode and phase the\n"
 	    "latency p50 and p99 and the amplification, the storm's containers/s, and the raw\n"
 	    "device's IOPS and clat p99 -- from the values of their repetitions. A\n"

@@ -138,6 +138,7 @@ static int test_samples(const struct stt_cmp_params *p, const struct stt_cmp_sam
 	    ny >= STT_COMPARE_BLOCK_MIN * p->blocks) {
 		nx = stt_stats_block_medians(x, nx, p->blocks);
 		ny = stt_stats_block_medians(y, ny, p->blocks);
+		out->blocks = p->blocks;
 	}
 	if ((r = stt_stats_mann_whitney(x, nx, y, ny, &mw)) ||
 	    (r = stt_stats_shift(x, nx, y, ny, p->confidence, &sh)))
@@ -665,6 +666,7 @@ static struct json_object *metric_json(const struct stt_cmp_metric *m)
 	    json_object_object_add(o, "change_hi", jnum(r->hi)) ||
 	    json_object_object_add(o, "p_worse", jnum(r->p_worse)) ||
 	    json_object_object_add(o, "p_better", jnum(r->p_better)) ||
+	    stt_json_add(o, "blocks", json_object_new_int((int)r->blocks)) ||
 	    json_object_object_add(o, "noise", jnum(r->noise)) ||
 	    json_object_object_add(o, "control_slope", jnum(m->adjusted ? m->slope : NAN)) ||
 	    stt_json_add(o, "threshold_applied", json_object_new_double(r->threshold_eff)) ||

@@ -141,6 +141,8 @@ struct stt_cmp_result {
 	double lo, hi;	 /* one-sided bounds of @change at the confidence; NAN for medians */
 	double p_worse;	 /* one-sided Mann-Whitney p in the worse direction; NAN for medians */
 	double p_better; /* and in the better direction */
+	size_t blocks;	 /* the test's units were the medians of this many blocks a side; 0: each
+			    value */
 	double noise;	 /* spread of one repetition (relative); NAN for medians */
 	double threshold_eff; /* the threshold applied: max(threshold, noise_factor x noise),
 			       * plus the hedge of an adjusted figure (STT_COMPARE_ADJUST_HEDGE) */

@@ -399,6 +399,7 @@ static void test_blocks(void)
 	stt_compare_params_init(&p);
 	CU_ASSERT_EQUAL(p.blocks, STT_COMPARE_BLOCKS);
 	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
+	CU_ASSERT_EQUAL(r.blocks, STT_COMPARE_BLOCKS);
 	CU_ASSERT_NOT_EQUAL(r.verdict, STT_CMP_REGRESSION);
 	CU_ASSERT(r.lo < 0.05);
 	for (unsigned int k = 0; k <= 1; k++) {
@@ -416,8 +417,9 @@ static void test_blocks(void)
 	}
 	/* fewer than 4 repetitions a block: each repetition is a unit (what 10 give is above) */
 	p.blocks = STT_COMPARE_BLOCKS;
-	b.n = c.n = 4 * STT_COMPARE_BLOCKS - 1;
+	b.n = c.n = STT_COMPARE_BLOCK_MIN * STT_COMPARE_BLOCKS - 1;
 	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
+	CU_ASSERT_EQUAL(r.blocks, 0);
 	CU_ASSERT_EQUAL(r.verdict, STT_CMP_REGRESSION);
 	CU_ASSERT(r.lo > 0.2);
 }
@@ -1092,6 +1094,10 @@ static void test_outputs(void)
 	    unit_cmd("stortune", "compare", f.base, f.cand, "--fail-on", "inconclusive", NULL), 1);
 	CU_ASSERT_EQUAL(
 	    unit_cmd("stortune", "compare", f.base, f.cand, "--noise-factor", "-1", NULL), 2);
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "compare", f.base, f.cand, "--blocks", "-1", NULL), 2);
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "compare", f.base, f.cand, "--blocks", "101", NULL),
+			2);
+	CU_ASSERT_EQUAL(unit_cmd("stortune", "compare", f.base, f.cand, "--blocks", "5x", NULL), 2);
 	files_cleanup(&f);
 }
 
