@@ -438,7 +438,8 @@
 		const kids = [el('p', {}, 'Baseline ' + c.baseline_file + ', candidate ' + c.candidate_file + ': ' + c.regressions +
 			' regression(s), ' + c.improvements + ' improvement(s), ' + (c.inconclusive || 0) + ' inconclusive, ' + (c.not_gated || 0) +
 			' not gated. A regression needs a one-sided Mann-Whitney p below ' +
-			c.params.alpha + ' and the change\'s bound beyond the threshold (' + pct(c.params.threshold) + ', raised to ' +
+			c.params.alpha + (c.params.blocks > 1 ? ', tested on the medians of ' + c.params.blocks + ' blocks of consecutive repetitions a side,' : '') +
+			' and the change\'s bound beyond the threshold (' + pct(c.params.threshold) + ', raised to ' +
 			(c.params.noise_factor ?? '-') + ' times the spread of one of the baseline\'s repetitions); ' +
 			'the interval is the one-sided bounds of the relative change at ' + c.params.confidence + '. A change adjusted for ' +
 			'the machine\'s control (its method says so) is the storage\'s once the control\'s share is taken out' +
@@ -451,7 +452,8 @@
 				'[' + pct(m.change_lo) + ', ' + pct(m.change_hi) + ']', num(m.baseline.median, m.unit === 'ns' ? ms : sig),
 				num(m.baseline.n, sig), num(m.candidate.median, m.unit === 'ns' ? ms : sig), num(m.candidate.n, sig),
 				num(m.p_worse, (v) => sig(v, 2)),
-				m.method + (fin(m.control_slope) ? ', adjusted for the control (slope ' + sig(m.control_slope, 2) + ')' : '')))));
+				m.method + (m.blocks > 1 ? ' on ' + m.blocks + ' block medians a side' : '') +
+				(fin(m.control_slope) ? ', adjusted for the control (slope ' + sig(m.control_slope, 2) + ')' : '')))));
 		return el('section', { class: 'compare', id: 'compare' }, el('h2', {}, 'Comparison'), ...kids);
 	}
 
