@@ -823,7 +823,7 @@ const struct cmd_entry cmd_compare_entry = {
     .name = "compare",
     .summary = "compare two results files: exit 1 on a statistically significant regression",
     .synopsis = "compare BASELINE.json CANDIDATE.json [--threshold [GLOB=]5%] [--alpha 0.05] "
-		"[--noise-factor 2.5] [--blocks 10] [--no-control] [--metric GLOB] "
+		"[--noise-factor 2.5] [--blocks 15] [--no-control] [--metric GLOB] "
 		"[--fail-on regression|improvement|any|inconclusive] [--junit FILE] "
 		"[--markdown FILE] [--allow-env-mismatch]",
     .help = "Compares every figure present in both runs -- per backend, mode and phase the\n"
@@ -835,7 +835,7 @@ const struct cmd_entry cmd_compare_entry = {
 	    "improvements likewise. Change and threshold are compared as log ratios, so a\n"
 	    "factor counts the same either way: a rate that halves as a time that doubles.\n"
 	    "The test's units are blocks: each side's repetitions, in the order they ran,\n"
-	    "are cut into --blocks (10) blocks of consecutive ones and each block gives its\n"
+	    "are cut into --blocks (15) blocks of consecutive ones and each block gives its\n"
 	    "median (a side with fewer than 4 a block: each repetition is a unit). The\n"
 	    "machine's speed moves in spells of seconds to tens of seconds, so neighbouring\n"
 	    "repetitions are not independent; a spell over part of a run moves some of its\n"
@@ -887,7 +887,7 @@ const struct cmd_entry cmd_compare_entry = {
 	    "  --noise-factor K       raise each threshold to K x the baseline's spread of one\n"
 	    "                         repetition (default 2.5; 0 turns the rule off)\n"
 	    "  --blocks B             the test's units: medians of B blocks of consecutive\n"
-	    "                         repetitions a side (default 10; 0 or 1: each repetition)\n"
+	    "                         repetitions a side (default 15; 0 or 1: each repetition)\n"
 	    "  --no-control           the machine's control adjusts and excuses nothing\n"
 	    "                         (shown only)\n"
 	    "  --junit FILE           JUnit XML: a test case per metric, failures as --fail-on\n"

@@ -70,7 +70,7 @@ struct json_object;
  * The test's units (stt_cmp_params.blocks): the medians of this many blocks of consecutive
  * repetitions a side, when a side has STT_COMPARE_BLOCK_MIN repetitions a block or more.
  */
-#define STT_COMPARE_BLOCKS     10
+#define STT_COMPARE_BLOCKS     15
 #define STT_COMPARE_BLOCK_MIN  4
 #define STT_COMPARE_MAX_BLOCKS 100
 /* Samples beyond a percentile that each repetition needs for the percentile to be gated. */
@@ -123,7 +123,7 @@ struct stt_cmp_params {
 	double confidence; /* of each one-sided bound of the change (0.90) */
 	double noise_factor; /* the threshold is at least this times the noise (2.5); 0: off */
 	bool no_control;     /* the machine's control is shown but adjusts and excuses nothing */
-	unsigned int blocks; /* the test's units: medians of this many blocks (10); 0 or 1: each */
+	unsigned int blocks; /* the test's units: medians of this many blocks (15); 0 or 1: each */
 	/* thresholds of some metrics (borrowed): the last one whose glob matches wins */
 	const struct stt_cmp_threshold *per_metric;
 	size_t n_per_metric;

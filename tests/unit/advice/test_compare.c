@@ -375,11 +375,11 @@ static void test_noise(void)
 }
 
 /*
- * The test's units are block medians: 150 repetitions a side, the candidate's first 90 (six
- * blocks of ten) 30% slower -- a spell of the machine over most of a run, which moves the
- * run's median by about as much. Each repetition a unit: a regression; ten blocks: the four
- * unmoved ones hold the bound of the change near 0 (at 90% it is the 33rd smallest of the 100
- * differences of blocks; 40 are of unmoved ones). The whole run 30% slower is a regression
+ * The test's units are block medians: 150 repetitions a side, the candidate's first 90 (nine
+ * blocks of fifteen) 30% slower -- a spell of the machine over most of a run, which moves the
+ * run's median by about as much. Each repetition a unit: a regression; fifteen blocks: the six
+ * unmoved ones hold the bound of the change near 0 (at 90% it is the 81st smallest of the 225
+ * differences of blocks; 90 are of unmoved ones). The whole run 30% slower is a regression
  * either way, and so is the spell with blocks off (0 or 1).
  */
 static void test_blocks(void)
