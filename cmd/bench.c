@@ -395,9 +395,6 @@ int cmd_bench_run(const struct cmd_entry *self, struct cmd_ctx *ctx, struct cmd_
 
 int cmd_bench_opt(const struct cmd_entry *self, struct cmd_bench *cb, int c, const char *arg)
 {
-	char *end;
-	unsigned long v;
-
 	switch (c) {
 	case OPT_BACKEND:
 		cb->backends = arg;
@@ -429,25 +426,22 @@ int cmd_bench_opt(const struct cmd_entry *self, struct cmd_bench *cb, int c, con
 		cb->docker_host = arg;
 		return CMD_CONTINUE;
 	case CMD_OPT_DOCKERD_TIMEOUT:
-		v = strtoul(arg, &end, 10);
-		if (!*arg || *end || v < 1 || v > 3600)
-			return cmd_usage_error(self, "--dockerd-timeout %s: must be 1 to 3600 (seconds)",
-					       arg);
-		cb->dockerd_timeout_s = (unsigned int)v;
+		if (cmd_parse_uint(arg, 1, 3600, &cb->dockerd_timeout_s))
+			return cmd_usage_error(
+			    self, "--dockerd-timeout %s: must be 1 to 3600 (seconds)", arg);
 		return CMD_CONTINUE;
 	case OPT_CONTAINERS:
 	case OPT_CONCURRENCY:
 	case OPT_REPETITIONS:
-		v = strtoul(arg, &end, 10);
-		if (!*arg || *end || v < 1 || v > 100000)
+		if (cmd_parse_uint(arg, 1, 100000,
+				   c == OPT_CONTAINERS	  ? &cb->containers
+				   : c == OPT_CONCURRENCY ? &cb->concurrency
+							  : &cb->repetitions))
 			return cmd_usage_error(self, "--%s %s: must be 1 to 100000",
-					       c == OPT_CONTAINERS	? "containers"
+					       c == OPT_CONTAINERS    ? "containers"
 					       : c == OPT_CONCURRENCY ? "concurrency"
-								       : "repetitions",
+								      : "repetitions",
 					       arg);
-		*(c == OPT_CONTAINERS	 ? &cb->containers
-		  : c == OPT_CONCURRENCY ? &cb->concurrency
-					 : &cb->repetitions) = (unsigned int)v;
 		return CMD_CONTINUE;
 	default:
 		return cmd_target_opt(self, &cb->t, c, arg);

@@ -61,6 +61,14 @@ __attribute__((format(printf, 2, 3))) int cmd_usage_error(const struct cmd_entry
 __attribute__((format(printf, 3, 4))) int cmd_fail(const struct cmd_entry *e, int code,
 						   const char *fmt, ...);
 
+/*
+ * A whole decimal number, digits only (no sign, space or suffix), that fits 64 bits: 0 and
+ * *@v, else -EINVAL. cmd_parse_uint() also needs @min <= value <= @max.
+ */
+#include <stdint.h>
+int cmd_parse_u64(const char *s, uint64_t *v);
+int cmd_parse_uint(const char *s, unsigned int min, unsigned int max, unsigned int *v);
+
 /* A note for people on stderr, silent under --quiet. */
 __attribute__((format(printf, 2, 3))) void cmd_note(const struct cmd_ctx *ctx, const char *fmt,
 						    ...);

@@ -711,21 +711,13 @@ static int parse_opts(const struct cmd_entry *self, struct cmd_ctx *ctx, int arg
 						       optarg);
 			break;
 		}
-		case OPT_BLOCKS: {
-			char *end;
-			unsigned long v;
-
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno || end == optarg || *end || *optarg == '-' ||
-			    v > STT_COMPARE_MAX_BLOCKS)
+		case OPT_BLOCKS:
+			if (cmd_parse_uint(optarg, 0, STT_COMPARE_MAX_BLOCKS, &o->p.blocks))
 				return cmd_usage_error(self,
 						       "--blocks %s: a whole number from 0 (each "
 						       "repetition) to %d",
 						       optarg, STT_COMPARE_MAX_BLOCKS);
-			o->p.blocks = (unsigned int)v;
 			break;
-		}
 		case OPT_ALLOW_ENV:
 			o->allow_env = true;
 			break;

@@ -598,7 +598,7 @@ static int cmd_fio_check(const struct cmd_entry *self, struct cmd_ctx *ctx, int 
 	unsigned int rounds = 3;
 	size_t nextra = 0;
 	struct stt_engine_job job;
-	char err[256], version[128], note[320] = "", *job_text = NULL, *end;
+	char err[256], version[128], note[320] = "", *job_text = NULL;
 	bool job_tmp = false, out_tmp = false;
 	uint64_t laid_out = 0;
 	int c, r, fd;
@@ -611,19 +611,12 @@ static int cmd_fio_check(const struct cmd_entry *self, struct cmd_ctx *ctx, int 
 		if (r > 0)
 			continue;
 		switch (c) {
-		case OPT_ROUNDS: {
-			unsigned long v;
-
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno || end == optarg || *end || *optarg == '-' || !v ||
-			    v > MAX_ROUNDS)
+		case OPT_ROUNDS:
+			if (cmd_parse_uint(optarg, 1, MAX_ROUNDS, &rounds))
 				return cmd_fail(self, CMD_EXIT_USAGE,
 						"--rounds '%s': must be 1 to %d", optarg,
 						MAX_ROUNDS);
-			rounds = (unsigned int)v;
 			continue;
-		}
 		case OPT_FIO:
 			if (!*optarg)
 				return cmd_fail(self, CMD_EXIT_USAGE, "--fio: empty path");

@@ -17,7 +17,6 @@
 #include "base/fmt.h"
 #include "base/json.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -32,33 +31,6 @@ int stt_fmt_parse_time_ms(const char *s, uint64_t *ms);
 
 /* ---- parsing ---------------------------------------------------------------------------- */
 
-/* A decimal number of at most 64 bits, digits only; @end gets what follows. */
-static int parse_u64_prefix(const char *s, uint64_t *v, const char **end)
-{
-	unsigned long long x;
-	char *e;
-
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	x = strtoull(s, &e, 10);
-	if (errno)
-		return -EINVAL;
-	*v = x;
-	*end = e;
-	return 0;
-}
-
-static int parse_u64(const char *s, uint64_t *v)
-{
-	const char *end;
-
-	if (parse_u64_prefix(s, v, &end) || *end)
-		return -EINVAL;
-	return 0;
-}
-
-
 static int bad_value(char *err, size_t len, const char *opt, const char *arg, const char *why)
 {
 	snprintf(err, len, "--%s '%s': %s", opt, arg, why);
@@ -71,7 +43,7 @@ static int parse_count(const char *opt, const char *arg, unsigned int min, unsig
 	char why[64];
 	uint64_t v;
 
-	if (parse_u64(arg, &v))
+	if (cmd_parse_u64(arg, &v))
 		return bad_value(err, len, opt, arg, "not a whole number");
 	if (v < min || v > max) {
 		snprintf(why, sizeof(why), "must be %u to %u", min, max);
@@ -152,7 +124,7 @@ int cmd_io_parse_job_opt(struct stt_engine_job *job, int c, const char *arg, cha
 		job->time_based = true;
 		break;
 	case CMD_IO_OPT_SEED:
-		if (parse_u64(arg, &job->seed))
+		if (cmd_parse_u64(arg, &job->seed))
 			r = bad_value(err, err_len, "seed", arg, "not a whole number");
 		break;
 	case CMD_IO_OPT_VERIFY:

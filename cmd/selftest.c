@@ -195,7 +195,6 @@ static int cmd_selftest(const struct cmd_entry *self, struct cmd_ctx *ctx, int a
 	struct cmd_target t;
 	struct stt_journal *j = NULL;
 	int c, r, failed = 0, ran = 0;
-	char *end;
 
 	cmd_target_init(&t);
 	while ((c = getopt_long(argc, argv, CMD_COMMON_SHORT, opts, NULL)) != -1) {
@@ -214,16 +213,13 @@ static int cmd_selftest(const struct cmd_entry *self, struct cmd_ctx *ctx, int a
 			backend = optarg;
 			break;
 		case OPT_LAYERS:
-		case OPT_CONTAINERS: {
-			unsigned long v = strtoul(optarg, &end, 10);
-
-			if (*end || !*optarg || v < 1 || v > (c == OPT_LAYERS ? 120 : 10000))
+		case OPT_CONTAINERS:
+			if (cmd_parse_uint(optarg, 1, c == OPT_LAYERS ? 120 : 10000,
+					   c == OPT_LAYERS ? &st.layers : &st.containers))
 				return cmd_usage_error(self, "--%s %s: must be 1 to %u",
 						       c == OPT_LAYERS ? "layers" : "containers",
 						       optarg, c == OPT_LAYERS ? 120 : 10000);
-			*(c == OPT_LAYERS ? &st.layers : &st.containers) = (unsigned int)v;
 			break;
-		}
 		default:
 			if ((r = cmd_common_opt(self, ctx, c)) != CMD_CONTINUE)
 				return r;

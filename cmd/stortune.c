@@ -7,6 +7,7 @@
  */
 #include "cmd.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -103,6 +104,31 @@ int cmd_fail(const struct cmd_entry *e, int code, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return code;
+}
+
+int cmd_parse_u64(const char *s, uint64_t *v)
+{
+	unsigned long long x;
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	x = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	*v = x;
+	return 0;
+}
+
+int cmd_parse_uint(const char *s, unsigned int min, unsigned int max, unsigned int *v)
+{
+	uint64_t x;
+
+	if (cmd_parse_u64(s, &x) || x < min || x > max)
+		return -EINVAL;
+	*v = (unsigned int)x;
+	return 0;
 }
 
 void cmd_note(const struct cmd_ctx *ctx, const char *fmt, ...)

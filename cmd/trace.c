@@ -111,8 +111,7 @@ static int cmd_trace(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc
 	struct json_object *doc = NULL;
 	const char *output = NULL, *tar;
 	char found[4096], version[64];
-	unsigned long v;
-	char *end;
+	unsigned int v;
 	int c, r, n_opts = argc, rc;
 
 	cmd_target_init(&tg);
@@ -128,20 +127,17 @@ static int cmd_trace(const struct cmd_entry *self, struct cmd_ctx *ctx, int argc
 			output = optarg;
 			break;
 		case OPT_SECONDS:
-			v = strtoul(optarg, &end, 10);
-			if (!*optarg || *end || v < 1 || v > 3600)
+			if (cmd_parse_uint(optarg, 1, 3600, &to.seconds))
 				return cmd_usage_error(self, "--seconds %s: must be 1 to 3600",
 						       optarg);
-			to.seconds = (unsigned int)v;
 			break;
 		case OPT_DOCKERD_TIMEOUT:
-			v = strtoul(optarg, &end, 10);
-			if (!*optarg || *end || v < 1 || v > 3600)
+			if (cmd_parse_uint(optarg, 1, 3600, &v))
 				return cmd_usage_error(self,
 						       "--dockerd-timeout %s: must be 1 to 3600 "
 						       "(seconds)",
 						       optarg);
-			to.dockerd_timeout_ms = (unsigned int)v * 1000u;
+			to.dockerd_timeout_ms = v * 1000u;
 			break;
 		default:
 			if (c >= CMD_OPT_WORKDIR && c < CMD_OPT_TARGET_END)

@@ -9,6 +9,7 @@
 
 #include <json-c/json.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,6 +243,28 @@ static void test_usage_errors(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(unit_err, "is neither a directory nor a block device"));
 }
 
+/* The commands' whole numbers: digits only, within 64 bits and the range. */
+static void test_parse_uint(void)
+{
+	static const char *const bad[] = {
+	    "", "-1", "+1", " 1", "1 ", "1x", "0x10", "1.0", "18446744073709551616", "4294967297"};
+	unsigned int v = 7;
+	uint64_t u;
+
+	CU_ASSERT_EQUAL(cmd_parse_uint("0", 0, 10, &v), 0);
+	CU_ASSERT_EQUAL(v, 0);
+	CU_ASSERT_EQUAL(cmd_parse_uint("010", 0, 10, &v), 0);
+	CU_ASSERT_EQUAL(v, 10);
+	CU_ASSERT_EQUAL(cmd_parse_uint("11", 0, 10, &v), -EINVAL);
+	CU_ASSERT_EQUAL(cmd_parse_uint("0", 1, 10, &v), -EINVAL);
+	CU_ASSERT_EQUAL(v, 10); /* untouched when refused */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CU_ASSERT_EQUAL(cmd_parse_uint(bad[i], 0, UINT32_MAX, &v), -EINVAL);
+	CU_ASSERT_EQUAL(cmd_parse_u64("18446744073709551615", &u), 0);
+	CU_ASSERT_EQUAL(u, UINT64_MAX);
+	CU_ASSERT_EQUAL(cmd_parse_u64("18446744073709551616", &u), -EINVAL);
+}
+
 /* tune refuses bad input before it makes anything: exit 2, one line naming the value. */
 static void test_tune_input(void)
 {
@@ -308,6 +331,7 @@ int unit_register_cmd(void)
 	CU_add_test(s, "--version", test_version);
 	CU_add_test(s, "--help, help CMD, CMD --help", test_help);
 	CU_add_test(s, "usage errors exit 2", test_usage_errors);
+	CU_add_test(s, "whole numbers of the options", test_parse_uint);
 	CU_add_test(s, "tune: bad input exits 2 naming it", test_tune_input);
 	CU_add_test(s, "write error on stdout exits 1", test_stdout_error);
 	CU_add_test(s, "summary table of a hostile results document", test_summary_hostile);
