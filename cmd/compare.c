@@ -238,7 +238,8 @@ static void fmt_rule(char *buf, size_t len, const struct stt_cmp_params *p)
 		 "repetitions a side are first adjusted for the mode's control (tmpfs "
 		 "directories, no storage; %s), their thresholds raised by %g times what "
 		 "that moved them by; inconclusive: fewer than %d repetitions a "
-		 "side, or, of the figures not adjusted, a mode's regressions when its "
+		 "side, too few units for any p < alpha, or, of the figures not adjusted, a mode's "
+		 "regressions when its "
 		 "control would itself be a regression at the threshold (its improvements, "
 		 "when faster)",
 		 p->alpha, p->confidence * 100.0, p->threshold * 100.0,
@@ -843,7 +844,8 @@ const struct cmd_entry cmd_compare_entry = {
 	    "    100%, and a percentile with fewer than 5 samples beyond it in a repetition\n"
 	    "    (p99 of 40 containers); the reason says what would make it gateable;\n"
 	    "  - inconclusive (exit 0 unless --fail-on inconclusive): fewer than 5\n"
-	    "    repetitions a side, or a file without them; the medians are shown and the\n"
+	    "    repetitions a side, or a file without them (the medians are shown), or\n"
+	    "    units too few for any p below --alpha (5 a side give at least 0.004); the\n"
 	    "    reason gives the command that would settle it;\n"
 	    "  - the machine's control (BACKEND/MODE/control/ns, never gated: directories\n"
 	    "    made and removed on a tmpfs before each phase, no storage) is measured in\n"

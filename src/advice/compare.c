@@ -160,12 +160,49 @@ out:
 	return r;
 }
 
+/* Whether a one-sided test of @m and @n units can give p < @alpha at all. */
+static bool reachable(size_t m, size_t n, double alpha)
+{
+	/* a level hit exactly is not reached: the test needs p < alpha */
+	return stt_stats_mw_critical(m, n, alpha * (1.0 - 1e-6)) >= 0;
+}
+
+/*
+ * The test cannot reach alpha at @ub and @uc units -- even runs that share no value give
+ * p >= alpha: the verdict is inconclusive, with the units that would do (a gate that cannot
+ * fail is not a pass).
+ */
+static void unreachable(const struct stt_cmp_params *p, size_t nb, size_t nc, size_t ub, size_t uc,
+			struct stt_cmp_result *out)
+{
+	size_t k;
+
+	out->verdict = STT_CMP_INCONCLUSIVE;
+	for (k = ub > uc ? ub : uc; k <= STT_COMPARE_REACH_MAX && !reachable(k, k, p->alpha); k++)
+		;
+	if (k > STT_COMPARE_REACH_MAX)
+		snprintf(out->why, sizeof(out->why),
+			 "alpha %g is below any p the test can give; raise --alpha", p->alpha);
+	else if (out->blocks)
+		snprintf(out->why, sizeof(out->why),
+			 "at %zu blocks a side no p reaches alpha %g; run with --blocks %zu "
+			 "(%zu or more repetitions a side) or raise --alpha",
+			 out->blocks, p->alpha, k, (size_t)STT_COMPARE_BLOCK_MIN * k);
+	else
+		snprintf(out->why, sizeof(out->why),
+			 "at n=%zu and %zu repetitions no p reaches alpha %g; run both with "
+			 "--repetitions %zu or raise --alpha",
+			 nb, nc, p->alpha, k);
+}
+
 /*
  * The verdict of a tested figure from its bounds, p-values and effective threshold (set in
- * @out); @s: +1 when lower is better, -1 when higher is.
+ * @out); @s: +1 when lower is better, -1 when higher is; @nb and @nc repetitions a side.
  */
-static void decide(const struct stt_cmp_params *p, double s, size_t n, struct stt_cmp_result *out)
+static void decide(const struct stt_cmp_params *p, double s, size_t nb, size_t nc,
+		   struct stt_cmp_result *out)
 {
+	size_t ub = out->blocks ? out->blocks : nb, uc = out->blocks ? out->blocks : nc;
 	/* The bound nearest "no change", as a size of the change in that direction. */
 	double worse_bound = s > 0 ? out->lo : -out->hi;
 	double better_bound = s > 0 ? -out->hi : out->lo;
@@ -181,15 +218,17 @@ static void decide(const struct stt_cmp_params *p, double s, size_t n, struct st
 			 "too noisy at n=%zu: the baseline's median is 0 and the repetitions are "
 			 "not, so no relative change can be gated; a phase that asks for more "
 			 "bytes makes it gateable",
-			 n);
+			 nb);
 	} else if (!(out->threshold_eff < STT_COMPARE_MAX_GATED)) {
 		out->verdict = STT_CMP_NOT_GATED;
 		snprintf(out->why, sizeof(out->why),
 			 "too noisy at n=%zu: one repetition spreads +-%.0f%%, so only a change "
 			 "beyond %.0f%% could be told from the drift between runs; more "
 			 "containers a repetition (--containers) make it gateable",
-			 n, out->noise * 100.0, out->threshold_eff * 100.0);
-	} else if (out->p_worse < p->alpha && worse_bound > out->threshold_eff)
+			 nb, out->noise * 100.0, out->threshold_eff * 100.0);
+	} else if (!reachable(ub, uc, p->alpha))
+		unreachable(p, nb, nc, ub, uc, out);
+	else if (out->p_worse < p->alpha && worse_bound > out->threshold_eff)
 		out->verdict = STT_CMP_REGRESSION;
 	else if (out->p_better < p->alpha && better_bound > out->threshold_eff)
 		out->verdict = STT_CMP_IMPROVEMENT;
@@ -256,7 +295,7 @@ int stt_compare_samples(const struct stt_cmp_params *p, enum stt_cmp_better bett
 		out->threshold_eff = p->noise_factor * out->noise;
 	out->p_worse = s > 0 ? p_up : p_down;
 	out->p_better = s > 0 ? p_down : p_up;
-	decide(p, s, base->n, out);
+	decide(p, s, base->n, cand->n, out);
 	return 0;
 }
 
@@ -554,7 +593,7 @@ int stt_compare_docs(struct json_object *base, struct json_object *cand,
 			 * control's own */
 			m->r.threshold_eff += STT_COMPARE_ADJUST_HEDGE * fabs(m->moved);
 			decide(&one, m->better == STT_CMP_LOWER_BETTER ? 1.0 : -1.0, m->base.n,
-			       &m->r);
+			       m->cand.n, &m->r);
 		}
 		tail_rule(m);
 	}

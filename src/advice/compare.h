@@ -34,7 +34,8 @@
  *   - a percentile with fewer than STT_COMPARE_TAIL_MIN samples beyond it in a repetition
  *     (p99 of 40 containers) is "not gated";
  *   - fewer than STT_COMPARE_MIN_N repetitions on a side, or a file without "values": the
- *     medians are shown and the verdict is "inconclusive";
+ *     medians are shown and the verdict is "inconclusive"; likewise a test whose units are
+ *     too few for any p below @alpha (5 repetitions a side and alpha 0.001);
  *   - the machine's control (BACKEND/MODE/control/ns: directories made and removed on a
  *     tmpfs before each phase, no storage) is compared like any figure but never gates.
  *     With STT_COMPARE_ADJUST_MIN_N or more repetitions a side, the times and rates of its
@@ -62,6 +63,8 @@ struct json_object;
 #define STT_COMPARE_SCHEMA  "stortune-compare"
 #define STT_COMPARE_VERSION 1
 #define STT_COMPARE_MIN_N   5
+/* The most units a side compare suggests when --alpha is out of the test's reach. */
+#define STT_COMPARE_REACH_MAX 1000
 /* Default noise factor: the threshold is at least this many repetition spreads. */
 #define STT_COMPARE_NOISE_FACTOR STT_STATS_NOISE_FACTOR
 /* A metric whose noise-raised threshold reaches this (100%) is not gated. */

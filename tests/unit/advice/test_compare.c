@@ -424,6 +424,51 @@ static void test_blocks(void)
 	CU_ASSERT(r.lo > 0.2);
 }
 
+/*
+ * An --alpha the test cannot reach at its units (even two runs that share no value give p >=
+ * alpha) is inconclusive, with the units that would reach it; one the test can reach decides.
+ */
+static void test_reach(void)
+{
+	enum { N = 60 };
+	double bv[N], cv_[N];
+	struct stt_cmp_sample b = {.values = bv, .n = 5, .median = 1e6};
+	struct stt_cmp_sample c = {.values = cv_, .n = 5, .median = 1.5e6};
+	struct stt_cmp_params p;
+	struct stt_cmp_result r;
+	uint64_t st = 11;
+
+	noisy(bv, N, 1e6, 0.01, &st);
+	noisy(cv_, N, 1.5e6, 0.01, &st);
+	stt_compare_params_init(&p);
+	/* 5 a side: the smallest p is 1/252 = 0.0040 */
+	p.alpha = 0.005;
+	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
+	CU_ASSERT_EQUAL(r.verdict, STT_CMP_REGRESSION);
+	p.alpha = 1.0 / 252.0; /* reached exactly is not p < alpha */
+	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
+	CU_ASSERT_EQUAL(r.verdict, STT_CMP_INCONCLUSIVE);
+	/* 6 a side: 1/924 = 0.00108; 7: 1/3432 */
+	p.alpha = 0.001;
+	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
+	CU_ASSERT_EQUAL(r.verdict, STT_CMP_INCONCLUSIVE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.why, "n=5 and 5 repetitions"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.why, "--repetitions 7 "));
+	b.n = c.n = 7;
+	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
+	CU_ASSERT_EQUAL(r.verdict, STT_CMP_REGRESSION);
+	/* 15 blocks a side: 1/C(30,15) = 6.4e-9; 19: 1/C(38,19) = 2.8e-11 (18: 1.1e-10) */
+	b.n = c.n = N;
+	p.alpha = 1e-10;
+	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
+	CU_ASSERT_EQUAL(r.blocks, STT_COMPARE_BLOCKS);
+	CU_ASSERT_EQUAL(r.verdict, STT_CMP_INCONCLUSIVE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.why, "--blocks 19 (76 or more"));
+	p.blocks = 0; /* 60 repetitions a side reach it */
+	CU_ASSERT_EQUAL(stt_compare_samples(&p, STT_CMP_LOWER_BETTER, &b, &c, &r), 0);
+	CU_ASSERT_EQUAL(r.verdict, STT_CMP_REGRESSION);
+}
+
 /* A percentile with fewer than 5 samples beyond it a repetition is not gated. */
 static void test_tail(void)
 {
@@ -1111,6 +1156,7 @@ int unit_register_compare(void)
 	CU_add_test(s, "medians fallback and zeros", test_fallbacks);
 	CU_add_test(s, "noise-raised threshold, not gated when too noisy", test_noise);
 	CU_add_test(s, "block medians: a spell over part of a run is not a shift", test_blocks);
+	CU_add_test(s, "an alpha out of the test's reach: inconclusive", test_reach);
 	CU_add_test(s, "a percentile needs samples beyond it: not gated", test_tail);
 	CU_add_test(s, "documents: figures, globs, environment", test_docs);
 	CU_add_test(s, "documents: raw device figures, medians", test_raw);
