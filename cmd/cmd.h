@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Exit codes of every command. */
 enum {
@@ -65,7 +66,6 @@ __attribute__((format(printf, 3, 4))) int cmd_fail(const struct cmd_entry *e, in
  * A whole decimal number, digits only (no sign, space or suffix), that fits 64 bits: 0 and
  * *@v, else -EINVAL. cmd_parse_uint() also needs @min <= value <= @max.
  */
-#include <stdint.h>
 int cmd_parse_u64(const char *s, uint64_t *v);
 int cmd_parse_uint(const char *s, unsigned int min, unsigned int max, unsigned int *v);
 

@@ -238,10 +238,9 @@ static void fmt_rule(char *buf, size_t len, const struct stt_cmp_params *p)
 		 "repetitions a side are first adjusted for the mode's control (tmpfs "
 		 "directories, no storage; %s), their thresholds raised by %g times what "
 		 "that moved them by; inconclusive: fewer than %d repetitions a "
-		 "side, too few units for any p < alpha, or, of the figures not adjusted, a mode's "
-		 "regressions when its "
-		 "control would itself be a regression at the threshold (its improvements, "
-		 "when faster)",
+		 "side, too few units for any p < alpha, or, of the figures not adjusted, "
+		 "a mode's regressions when its control would itself be a regression at the "
+		 "threshold (its improvements, when faster)",
 		 p->alpha, p->confidence * 100.0, p->threshold * 100.0,
 		 p->n_per_metric ? " unless the metric has its own" : "", p->noise_factor,
 		 (2.0 * p->confidence - 1.0) * 100.0, units, STT_COMPARE_MAX_GATED * 100.0,
