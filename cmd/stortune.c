@@ -7,7 +7,8 @@
  */
 #include "cmd.h"
 
-#include <ctype.h>
+#include "base/fmt.h"
+
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -108,17 +109,7 @@ int cmd_fail(const struct cmd_entry *e, int code, const char *fmt, ...)
 
 int cmd_parse_u64(const char *s, uint64_t *v)
 {
-	unsigned long long x;
-	char *end;
-
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	x = strtoull(s, &end, 10);
-	if (errno || *end)
-		return -EINVAL;
-	*v = x;
-	return 0;
+	return stt_fmt_parse_u64(s, 10, v) ? -EINVAL : 0;
 }
 
 int cmd_parse_uint(const char *s, unsigned int min, unsigned int max, unsigned int *v)

@@ -43,6 +43,23 @@ static int parse_number(const char *s, double *v, const char **rest)
 	return 0;
 }
 
+int stt_fmt_parse_u64(const char *s, int base, uint64_t *v)
+{
+	unsigned long long x;
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	x = strtoull(s, &end, base);
+	if (*end)
+		return -EINVAL;
+	if (errno)
+		return -ERANGE;
+	*v = x;
+	return 0;
+}
+
 int stt_fmt_parse_size(const char *s, uint64_t *bytes)
 {
 	static const char units[] = "kmgtp";

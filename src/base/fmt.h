@@ -15,6 +15,13 @@ const char *stt_fmt_bytes(uint64_t bytes, char *buf, size_t len);
  */
 __attribute__((warn_unused_result)) int stt_fmt_parse_size(const char *s, uint64_t *bytes);
 
+/*
+ * A whole number that starts with a digit (no sign or space) and has nothing after it, in
+ * @base as strtoull() reads it (10; 0: also 0x hex and 0 octal). 0, -EINVAL or -ERANGE (above
+ * 64 bits); *@v is set only on success.
+ */
+__attribute__((warn_unused_result)) int stt_fmt_parse_u64(const char *s, int base, uint64_t *v);
+
 /* "250ms", "10s", "2m", "1h", "30" (seconds): milliseconds. 0, -EINVAL or -ERANGE. */
 __attribute__((warn_unused_result)) int stt_fmt_parse_time_ms(const char *s, uint64_t *ms);
 

@@ -235,20 +235,6 @@ static char *reader(char *str, int num, void *stream)
 	return str;
 }
 
-/* 0, -EINVAL (not a number) or -ERANGE. */
-static int parse_u64(const char *v, uint64_t *out)
-{
-	char *end;
-
-	if (!isdigit((unsigned char)*v))
-		return -EINVAL;
-	errno = 0;
-	*out = strtoull(v, &end, 0);
-	if (*end)
-		return -EINVAL;
-	return errno ? -ERANGE : 0;
-}
-
 static bool parse_bool(const char *v, bool *out)
 {
 	static const char *const yes[] = { "1", "yes", "true", "on" };
@@ -341,7 +327,7 @@ static void set_value(struct parse *c, size_t k, const char *v)
 		break;
 	case K_UINT:
 	case K_U64:
-		r = parse_u64(v, &u);
+		r = stt_fmt_parse_u64(v, 0, &u);
 		if (r == -EINVAL)
 			key_fail(c, k, "not a number: %s", v);
 		else if (r || u < key->min || u > key->max)
